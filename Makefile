@@ -1,0 +1,46 @@
+# The two commands a new user needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export LOCKSTEP_DATA_DIR ?= $(CURDIR)/data
+
+.PHONY: run test lint typecheck check bench bench-quick install system-deps clean
+
+$(STAMP): pyproject.toml
+	@echo "==> creating the virtualenv $(VENV) and installing Lockstep with its test tools"
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --upgrade pip
+	@$(PY) -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+system-deps:
+	@bash scripts/install-system-deps.sh
+
+## Serve the API on 127.0.0.1:8786 (noauth) from ./data: btrfs in a loop image as root, else posix.
+run: install system-deps
+	@$(PY) -m lockstep.cli db upgrade
+	@$(PY) -m lockstep.cli serve
+
+## The whole test suite: unit, API on SQLite and PostgreSQL, drivers on real filesystems.
+test: install system-deps
+	@$(PY) -m ruff check src tests bench
+	@$(PY) -m mypy src
+	@$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+lint: install
+	@$(PY) -m ruff check src tests bench
+
+typecheck: install
+	@$(PY) -m mypy src
+
+bench-quick: install system-deps
+	@$(PY) bench/run.py --quick
+
+bench: install system-deps
+	@$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,68 @@
+"""Helpers shared by the repositories: paging, keyset markers, compare-and-set."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, Table, and_, or_, select, update
+from sqlalchemy.engine import Connection
+
+from lockstep.domain.model import utcnow
+
+
+@dataclass(frozen=True)
+class Page:
+    """Which slice of a sorted collection a list request wants."""
+
+    limit: int
+    offset: int = 0
+    marker: str | None = None
+    sort_key: str = "created_at"
+    sort_dir: str = "asc"
+
+
+def paged(conn: Connection, table: Table, query: Select[Any], page: Page) -> Select[Any]:
+    """Order by the sort key (then id), resume after `marker` if given, then offset/limit."""
+    column = table.c[page.sort_key]
+    descending = page.sort_dir == "desc"
+    if page.marker is not None:
+        marker_row = conn.execute(select(column).where(table.c.id == page.marker)).first()
+        if marker_row is not None:
+            value = marker_row[0]
+            if descending:
+                after: ColumnElement[bool] = or_(
+                    column < value, and_(column == value, table.c.id < page.marker)
+                )
+                if value is None:
+                    after = and_(column.is_(None), table.c.id < page.marker)
+            else:
+                after = or_(column > value, and_(column == value, table.c.id > page.marker))
+                if value is None:
+                    after = or_(column.is_not(None), and_(column.is_(None), table.c.id > page.marker))
+            query = query.where(after)
+    order = [column.desc(), table.c.id.desc()] if descending else [column.asc(), table.c.id.asc()]
+    return query.order_by(*order).offset(page.offset).limit(page.limit)
+
+
+def compare_and_set(
+    conn: Connection,
+    table: Table,
+    row_id: str,
+    expected: Iterable[str] | None,
+    **values: Any,
+) -> bool:
+    """One `UPDATE … WHERE id = ? AND status IN (…)`; True if this caller won."""
+    stmt = update(table).where(table.c.id == row_id)
+    if expected is not None:
+        stmt = stmt.where(table.c.status.in_([str(s) for s in expected]))
+    if "updated_at" in table.c and "updated_at" not in values:
+        values["updated_at"] = utcnow()
+    result = conn.execute(stmt.values(**values))
+    return result.rowcount == 1
+
+
+def chunks(ids: Sequence[str], size: int = 500) -> Iterable[Sequence[str]]:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]

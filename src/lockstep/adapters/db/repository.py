@@ -1,0 +1,377 @@
+"""Repositories: typed reads and writes of the tables, nothing else.
+
+The service layer calls these inside a unit of work. Status changes go through
+`compare_and_set`, so that two racing requests cannot both win.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Table, delete, func, insert, select, update
+from sqlalchemy.engine import Connection, RowMapping
+
+from lockstep.adapters.db import tables as t
+from lockstep.adapters.db.common import Page, chunks, compare_and_set, paged
+from lockstep.domain.model import (
+    CGSnapshot,
+    CGSnapshotMember,
+    ConsistencyGroup,
+    ExportLocation,
+    Share,
+    ShareNetwork,
+    ShareType,
+    Snapshot,
+    utcnow,
+)
+
+
+class _Repo:
+    table: Table
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def cas(self, row_id: str, expected: Iterable[str] | None, **values: Any) -> bool:
+        return compare_and_set(self.conn, self.table, row_id, expected, **values)
+
+    def delete(self, row_id: str, expected: Iterable[str] | None = None) -> bool:
+        stmt = delete(self.table).where(self.table.c.id == row_id)
+        if expected is not None:
+            stmt = stmt.where(self.table.c.status.in_([str(s) for s in expected]))
+        return self.conn.execute(stmt).rowcount == 1
+
+    def insert_row(self, **values: Any) -> None:
+        values.setdefault("created_at", utcnow())
+        self.conn.execute(insert(self.table).values(**values))
+
+    def exists(self, row_id: str) -> bool:
+        return self.conn.execute(select(self.table.c.id).where(self.table.c.id == row_id)).first() is not None
+
+
+class ShareTypeRepo(_Repo):
+    table = t.share_types
+
+    def _load(self, rows: Sequence[RowMapping]) -> list[ShareType]:
+        ids = [r["id"] for r in rows]
+        specs: dict[str, dict[str, str]] = {i: {} for i in ids}
+        for part in chunks(ids):
+            for row in self.conn.execute(
+                select(t.share_type_extra_specs).where(t.share_type_extra_specs.c.share_type_id.in_(part))
+            ).mappings():
+                specs[row["share_type_id"]][row["key"]] = row["value"]
+        return [
+            ShareType(id=r["id"], name=r["name"], is_public=r["is_public"], extra_specs=specs[r["id"]],
+                      created_at=r["created_at"])
+            for r in rows
+        ]
+
+    def get(self, type_id: str) -> ShareType | None:
+        rows = self.conn.execute(select(t.share_types).where(t.share_types.c.id == type_id)).mappings().all()
+        return self._load(rows)[0] if rows else None
+
+    def get_by_name(self, name: str) -> ShareType | None:
+        rows = self.conn.execute(select(t.share_types).where(t.share_types.c.name == name)).mappings().all()
+        return self._load(rows)[0] if rows else None
+
+    def get_many(self, ids: Iterable[str]) -> dict[str, ShareType]:
+        ids = list(set(ids))
+        rows: list[RowMapping] = []
+        for part in chunks(ids):
+            rows.extend(self.conn.execute(select(t.share_types).where(t.share_types.c.id.in_(part))).mappings())
+        return {st.id: st for st in self._load(rows)}
+
+    def list(self, *, public: bool | None, project_id: str | None) -> list[ShareType]:
+        """public None: every type; True: public + granted to project; False: private only."""
+        query = select(t.share_types)
+        if public is False:
+            query = query.where(t.share_types.c.is_public.is_(False))
+        elif public is True:
+            granted = select(t.share_type_projects.c.share_type_id).where(
+                t.share_type_projects.c.project_id == project_id
+            )
+            query = query.where(t.share_types.c.is_public.is_(True) | t.share_types.c.id.in_(granted))
+        rows = self.conn.execute(query.order_by(t.share_types.c.name)).mappings().all()
+        return self._load(rows)
+
+    def is_visible(self, share_type: ShareType, project_id: str) -> bool:
+        if share_type.is_public:
+            return True
+        return project_id in self.projects(share_type.id)
+
+    def create(self, share_type: ShareType) -> None:
+        self.insert_row(id=share_type.id, name=share_type.name, is_public=share_type.is_public,
+                        created_at=share_type.created_at or utcnow())
+        self.set_specs(share_type.id, share_type.extra_specs)
+
+    def set_specs(self, type_id: str, specs: Mapping[str, str]) -> None:
+        for key, value in specs.items():
+            updated = self.conn.execute(
+                update(t.share_type_extra_specs)
+                .where(t.share_type_extra_specs.c.share_type_id == type_id, t.share_type_extra_specs.c.key == key)
+                .values(value=value)
+            ).rowcount
+            if not updated:
+                self.conn.execute(insert(t.share_type_extra_specs).values(share_type_id=type_id, key=key, value=value))
+
+    def delete_spec(self, type_id: str, key: str) -> bool:
+        return self.conn.execute(
+            delete(t.share_type_extra_specs).where(
+                t.share_type_extra_specs.c.share_type_id == type_id, t.share_type_extra_specs.c.key == key
+            )
+        ).rowcount == 1
+
+    def projects(self, type_id: str) -> list[str]:
+        return list(self.conn.execute(
+            select(t.share_type_projects.c.project_id).where(t.share_type_projects.c.share_type_id == type_id)
+            .order_by(t.share_type_projects.c.project_id)
+        ).scalars())
+
+    def add_project(self, type_id: str, project_id: str) -> bool:
+        if project_id in self.projects(type_id):
+            return False
+        self.conn.execute(insert(t.share_type_projects).values(share_type_id=type_id, project_id=project_id))
+        return True
+
+    def remove_project(self, type_id: str, project_id: str) -> bool:
+        return self.conn.execute(delete(t.share_type_projects).where(
+            t.share_type_projects.c.share_type_id == type_id, t.share_type_projects.c.project_id == project_id
+        )).rowcount == 1
+
+    def in_use(self, type_id: str) -> bool:
+        share = self.conn.execute(select(t.shares.c.id).where(t.shares.c.share_type_id == type_id).limit(1)).first()
+        group = self.conn.execute(
+            select(t.consistency_group_share_types.c.id)
+            .where(t.consistency_group_share_types.c.share_type_id == type_id).limit(1)
+        ).first()
+        return share is not None or group is not None
+
+
+class ShareNetworkRepo(_Repo):
+    table = t.share_networks
+
+    @staticmethod
+    def _to(r: RowMapping) -> ShareNetwork:
+        return ShareNetwork(**{k: r[k] for k in ShareNetwork.__dataclass_fields__})
+
+    def get(self, network_id: str, project_id: str | None = None) -> ShareNetwork | None:
+        query = select(t.share_networks).where(t.share_networks.c.id == network_id)
+        if project_id is not None:
+            query = query.where(t.share_networks.c.project_id == project_id)
+        row = self.conn.execute(query).mappings().first()
+        return self._to(row) if row else None
+
+    def list(self, conditions: Sequence[ColumnElement[bool]], offset: int, limit: int) -> list[ShareNetwork]:
+        query = select(t.share_networks).where(*conditions).order_by(
+            t.share_networks.c.created_at, t.share_networks.c.id
+        ).offset(offset).limit(limit)
+        return [self._to(r) for r in self.conn.execute(query).mappings()]
+
+    def count_shares(self, network_id: str) -> int:
+        return int(self.conn.execute(
+            select(func.count()).select_from(t.shares).where(t.shares.c.share_network_id == network_id)
+        ).scalar_one())
+
+    def count_groups(self, network_id: str) -> int:
+        return int(self.conn.execute(
+            select(func.count()).select_from(t.consistency_groups)
+            .where(t.consistency_groups.c.share_network_id == network_id)
+        ).scalar_one())
+
+
+class ShareRepo(_Repo):
+    table = t.shares
+
+    def _load(self, rows: Sequence[RowMapping], *, detail: bool = True) -> list[Share]:
+        fields = [f for f in Share.__dataclass_fields__ if f not in ("metadata", "export_locations", "share_type_name")]
+        shares = [Share(**{f: r[f] for f in fields}) for r in rows]
+        if not detail or not shares:
+            return shares
+        by_id = {s.id: s for s in shares}
+        ids = list(by_id)
+        type_ids = {s.share_type_id for s in shares if s.share_type_id}
+        names: dict[str, str] = {}
+        for part in chunks(list(type_ids)):
+            names.update(self.conn.execute(
+                select(t.share_types.c.id, t.share_types.c.name).where(t.share_types.c.id.in_(part))
+            ).tuples().all())
+        for s in shares:
+            s.share_type_name = names.get(s.share_type_id or "")
+        for part in chunks(ids):
+            for m in self.conn.execute(select(t.share_metadata).where(t.share_metadata.c.share_id.in_(part))).mappings():
+                by_id[m["share_id"]].metadata[m["key"]] = m["value"]
+            for e in self.conn.execute(
+                select(t.export_locations).where(t.export_locations.c.share_id.in_(part))
+                .order_by(t.export_locations.c.created_at, t.export_locations.c.id)
+            ).mappings():
+                by_id[e["share_id"]].export_locations.append(ExportLocation(
+                    id=e["id"], path=e["path"], is_admin_only=e["is_admin_only"], preferred=e["preferred"],
+                    created_at=e["created_at"], updated_at=e["updated_at"],
+                ))
+        return shares
+
+    def get(self, share_id: str, project_id: str | None = None) -> Share | None:
+        query = select(t.shares).where(t.shares.c.id == share_id)
+        if project_id is not None:
+            query = query.where(t.shares.c.project_id == project_id)
+        rows = self.conn.execute(query).mappings().all()
+        return self._load(rows)[0] if rows else None
+
+    def list(self, conditions: Sequence[ColumnElement[bool]], page: Page, *, detail: bool) -> list[Share]:
+        query = paged(self.conn, t.shares, select(t.shares).where(*conditions), page)
+        return self._load(self.conn.execute(query).mappings().all(), detail=detail)
+
+    def in_group(self, group_id: str) -> list[Share]:
+        rows = self.conn.execute(
+            select(t.shares).where(t.shares.c.consistency_group_id == group_id)
+            .order_by(t.shares.c.created_at, t.shares.c.id)
+        ).mappings().all()
+        return self._load(rows, detail=False)
+
+    def count_snapshots(self, share_id: str) -> int:
+        return int(self.conn.execute(
+            select(func.count()).select_from(t.snapshots).where(t.snapshots.c.share_id == share_id)
+        ).scalar_one())
+
+    def count_cgsnapshot_members(self, share_id: str) -> int:
+        return int(self.conn.execute(
+            select(func.count()).select_from(t.cgsnapshot_members).where(t.cgsnapshot_members.c.share_id == share_id)
+        ).scalar_one())
+
+    def set_metadata(self, share_id: str, metadata: Mapping[str, str], *, replace: bool) -> None:
+        if replace:
+            self.conn.execute(delete(t.share_metadata).where(t.share_metadata.c.share_id == share_id))
+        for key, value in metadata.items():
+            done = self.conn.execute(
+                update(t.share_metadata).where(t.share_metadata.c.share_id == share_id, t.share_metadata.c.key == key)
+                .values(value=value)
+            ).rowcount
+            if not done:
+                self.conn.execute(insert(t.share_metadata).values(share_id=share_id, key=key, value=value))
+
+    def delete_metadata(self, share_id: str, key: str) -> bool:
+        return self.conn.execute(delete(t.share_metadata).where(
+            t.share_metadata.c.share_id == share_id, t.share_metadata.c.key == key
+        )).rowcount == 1
+
+    def replace_export_locations(self, share_id: str, locations: Sequence[dict[str, Any]]) -> None:
+        self.conn.execute(delete(t.export_locations).where(t.export_locations.c.share_id == share_id))
+        now = utcnow()
+        for loc in locations:
+            self.conn.execute(insert(t.export_locations).values(share_id=share_id, created_at=now, updated_at=now, **loc))
+
+    def purge(self, share_id: str, expected: Iterable[str] | None = None) -> bool:
+        return self.delete(share_id, expected)
+
+
+class SnapshotRepo(_Repo):
+    table = t.snapshots
+
+    @staticmethod
+    def _to(r: RowMapping) -> Snapshot:
+        return Snapshot(**{k: r[k] for k in Snapshot.__dataclass_fields__})
+
+    def get(self, snapshot_id: str, project_id: str | None = None) -> Snapshot | None:
+        query = select(t.snapshots).where(t.snapshots.c.id == snapshot_id)
+        if project_id is not None:
+            query = query.where(t.snapshots.c.project_id == project_id)
+        row = self.conn.execute(query).mappings().first()
+        return self._to(row) if row else None
+
+    def list(self, conditions: Sequence[ColumnElement[bool]], page: Page) -> list[Snapshot]:
+        query = paged(self.conn, t.snapshots, select(t.snapshots).where(*conditions), page)
+        return [self._to(r) for r in self.conn.execute(query).mappings()]
+
+
+class GroupRepo(_Repo):
+    table = t.consistency_groups
+
+    def _load(self, rows: Sequence[RowMapping]) -> list[ConsistencyGroup]:
+        fields = [f for f in ConsistencyGroup.__dataclass_fields__ if f != "share_types"]
+        groups = [ConsistencyGroup(**{f: r[f] for f in fields}) for r in rows]
+        by_id = {g.id: g for g in groups}
+        for part in chunks(list(by_id)):
+            for m in self.conn.execute(
+                select(t.consistency_group_share_types)
+                .where(t.consistency_group_share_types.c.consistency_group_id.in_(part))
+                .order_by(t.consistency_group_share_types.c.id)
+            ).mappings():
+                by_id[m["consistency_group_id"]].share_types.append(m["share_type_id"])
+        return groups
+
+    def get(self, group_id: str, project_id: str | None = None) -> ConsistencyGroup | None:
+        query = select(t.consistency_groups).where(t.consistency_groups.c.id == group_id)
+        if project_id is not None:
+            query = query.where(t.consistency_groups.c.project_id == project_id)
+        rows = self.conn.execute(query).mappings().all()
+        return self._load(rows)[0] if rows else None
+
+    def list(self, conditions: Sequence[ColumnElement[bool]], page: Page, *, detail: bool) -> list[ConsistencyGroup]:
+        query = paged(self.conn, t.consistency_groups, select(t.consistency_groups).where(*conditions), page)
+        rows = self.conn.execute(query).mappings().all()
+        if detail:
+            return self._load(rows)
+        fields = [f for f in ConsistencyGroup.__dataclass_fields__ if f != "share_types"]
+        return [ConsistencyGroup(**{f: r[f] for f in fields}) for r in rows]
+
+    def create(self, group: ConsistencyGroup) -> None:
+        fields = {f: getattr(group, f) for f in ConsistencyGroup.__dataclass_fields__ if f != "share_types"}
+        self.insert_row(**fields)
+        for type_id in group.share_types:
+            self.conn.execute(insert(t.consistency_group_share_types).values(
+                consistency_group_id=group.id, share_type_id=type_id))
+
+    def count_cgsnapshots(self, group_id: str) -> int:
+        return int(self.conn.execute(
+            select(func.count()).select_from(t.cgsnapshots).where(t.cgsnapshots.c.consistency_group_id == group_id)
+        ).scalar_one())
+
+    def count_shares(self, group_id: str) -> int:
+        return int(self.conn.execute(
+            select(func.count()).select_from(t.shares).where(t.shares.c.consistency_group_id == group_id)
+        ).scalar_one())
+
+
+class CGSnapshotRepo(_Repo):
+    table = t.cgsnapshots
+
+    @staticmethod
+    def _to(r: RowMapping) -> CGSnapshot:
+        return CGSnapshot(**{k: r[k] for k in CGSnapshot.__dataclass_fields__})
+
+    def get(self, cgsnapshot_id: str, project_id: str | None = None) -> CGSnapshot | None:
+        query = select(t.cgsnapshots).where(t.cgsnapshots.c.id == cgsnapshot_id)
+        if project_id is not None:
+            query = query.where(t.cgsnapshots.c.project_id == project_id)
+        row = self.conn.execute(query).mappings().first()
+        return self._to(row) if row else None
+
+    def list(self, conditions: Sequence[ColumnElement[bool]], page: Page) -> list[CGSnapshot]:
+        query = paged(self.conn, t.cgsnapshots, select(t.cgsnapshots).where(*conditions), page)
+        return [self._to(r) for r in self.conn.execute(query).mappings()]
+
+    def members(self, cgsnapshot_id: str, page: Page | None = None) -> list[CGSnapshotMember]:
+        query = select(t.cgsnapshot_members).where(t.cgsnapshot_members.c.cgsnapshot_id == cgsnapshot_id)
+        if page is not None:
+            query = paged(self.conn, t.cgsnapshot_members, query, page)
+        else:
+            query = query.order_by(t.cgsnapshot_members.c.created_at, t.cgsnapshot_members.c.id)
+        return [CGSnapshotMember(**{k: r[k] for k in CGSnapshotMember.__dataclass_fields__})
+                for r in self.conn.execute(query).mappings()]
+
+    def member(self, member_id: str) -> CGSnapshotMember | None:
+        r = self.conn.execute(select(t.cgsnapshot_members).where(t.cgsnapshot_members.c.id == member_id)).mappings().first()
+        return CGSnapshotMember(**{k: r[k] for k in CGSnapshotMember.__dataclass_fields__}) if r else None
+
+    def add_member(self, member: CGSnapshotMember) -> None:
+        self.conn.execute(insert(t.cgsnapshot_members).values(
+            **{k: getattr(member, k) for k in CGSnapshotMember.__dataclass_fields__}))
+
+    def set_members_status(self, cgsnapshot_id: str, status: str) -> None:
+        self.conn.execute(update(t.cgsnapshot_members).where(t.cgsnapshot_members.c.cgsnapshot_id == cgsnapshot_id)
+                          .values(status=status, updated_at=utcnow()))
+
+    def for_group(self, group_id: str) -> list[CGSnapshot]:
+        rows = self.conn.execute(select(t.cgsnapshots).where(t.cgsnapshots.c.consistency_group_id == group_id)).mappings()
+        return [self._to(r) for r in rows]

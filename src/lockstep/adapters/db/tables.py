@@ -1,0 +1,245 @@
+"""The schema, as SQLAlchemy Core tables. Alembic migrations are checked against it in CI."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def _id() -> Column[str]:
+    return Column("id", String(36), primary_key=True)
+
+
+def _times() -> list[Column[object]]:
+    return [
+        Column("created_at", DateTime, nullable=False),
+        Column("updated_at", DateTime, nullable=True),
+    ]
+
+
+share_types = Table(
+    "share_types",
+    metadata,
+    _id(),
+    Column("name", String(255), nullable=False),
+    Column("is_public", Boolean, nullable=False, default=True),
+    *_times(),
+    UniqueConstraint("name"),
+)
+
+share_type_extra_specs = Table(
+    "share_type_extra_specs",
+    metadata,
+    Column("share_type_id", String(36), ForeignKey("share_types.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("value", String(1023), nullable=False),
+)
+
+share_type_projects = Table(
+    "share_type_projects",
+    metadata,
+    Column("share_type_id", String(36), ForeignKey("share_types.id", ondelete="CASCADE"), primary_key=True),
+    Column("project_id", String(255), primary_key=True),
+)
+
+share_networks = Table(
+    "share_networks",
+    metadata,
+    _id(),
+    Column("project_id", String(255), nullable=False, index=True),
+    Column("user_id", String(255), nullable=False),
+    Column("name", String(255)),
+    Column("description", String(255)),
+    Column("neutron_net_id", String(36)),
+    Column("neutron_subnet_id", String(36)),
+    Column("network_type", String(32)),
+    Column("segmentation_id", Integer),
+    Column("cidr", String(64)),
+    Column("ip_version", Integer),
+    Column("gateway", String(64)),
+    Column("mtu", Integer),
+    *_times(),
+)
+
+consistency_groups = Table(
+    "consistency_groups",
+    metadata,
+    _id(),
+    Column("project_id", String(255), nullable=False),
+    Column("user_id", String(255), nullable=False),
+    Column("name", String(255)),
+    Column("description", String(255)),
+    Column("status", String(255), nullable=False),
+    Column("host", String(255)),
+    Column("source_cgsnapshot_id", String(36)),
+    Column("share_network_id", String(36), index=True),
+    Column("share_server_id", String(36)),
+    *_times(),
+    Index("ix_consistency_groups_project_created", "project_id", "created_at"),
+)
+
+consistency_group_share_types = Table(
+    "consistency_group_share_types",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "consistency_group_id",
+        String(36),
+        ForeignKey("consistency_groups.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("share_type_id", String(36), nullable=False, index=True),
+)
+
+shares = Table(
+    "shares",
+    metadata,
+    _id(),
+    Column("project_id", String(255), nullable=False),
+    Column("user_id", String(255), nullable=False),
+    Column("name", String(255)),
+    Column("description", String(255)),
+    Column("size", Integer, nullable=False),
+    Column("share_proto", String(255), nullable=False),
+    Column("status", String(255), nullable=False),
+    Column("host", String(255), nullable=False, default=""),
+    Column("availability_zone", String(255)),
+    Column("share_type_id", String(36), index=True),
+    Column("share_network_id", String(36), index=True),
+    Column("snapshot_id", String(36), index=True),
+    Column("is_public", Boolean, nullable=False, default=False),
+    # No foreign key: force_delete of a group leaves its shares pointing at it, as in Manila.
+    Column("consistency_group_id", String(36), index=True),
+    Column("source_cgsnapshot_member_id", String(36)),
+    Column("task_state", String(255)),
+    Column("snapshot_support", Boolean, nullable=False, default=False),
+    Column("create_share_from_snapshot_support", Boolean, nullable=False, default=False),
+    Column("revert_to_snapshot_support", Boolean, nullable=False, default=False),
+    *_times(),
+    Index("ix_shares_project_created", "project_id", "created_at"),
+)
+
+share_metadata = Table(
+    "share_metadata",
+    metadata,
+    Column("share_id", String(36), ForeignKey("shares.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("value", String(1023), nullable=False),
+)
+
+export_locations = Table(
+    "export_locations",
+    metadata,
+    _id(),
+    Column("share_id", String(36), ForeignKey("shares.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("path", String(2000), nullable=False),
+    Column("is_admin_only", Boolean, nullable=False, default=False),
+    Column("preferred", Boolean, nullable=False, default=False),
+    *_times(),
+)
+
+snapshots = Table(
+    "snapshots",
+    metadata,
+    _id(),
+    Column("project_id", String(255), nullable=False),
+    Column("user_id", String(255), nullable=False),
+    Column("share_id", String(36), nullable=False, index=True),
+    Column("name", String(255)),
+    Column("description", String(255)),
+    Column("size", Integer, nullable=False),
+    Column("share_size", Integer, nullable=False),
+    Column("share_proto", String(255), nullable=False),
+    Column("status", String(255), nullable=False),
+    Column("progress", String(255), nullable=False, default="0%"),
+    Column("provider_location", String(255)),
+    *_times(),
+    Index("ix_snapshots_project_created", "project_id", "created_at"),
+)
+
+cgsnapshots = Table(
+    "cgsnapshots",
+    metadata,
+    _id(),
+    Column("consistency_group_id", String(36), nullable=False, index=True),
+    Column("project_id", String(255), nullable=False),
+    Column("user_id", String(255), nullable=False),
+    Column("name", String(255)),
+    Column("description", String(255)),
+    Column("status", String(255), nullable=False),
+    Column("cut_method", String(32)),
+    Column("cut_spread_ms", Float),
+    *_times(),
+    Index("ix_cgsnapshots_project_created", "project_id", "created_at"),
+)
+
+cgsnapshot_members = Table(
+    "cgsnapshot_members",
+    metadata,
+    _id(),
+    Column("cgsnapshot_id", String(36), ForeignKey("cgsnapshots.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("share_id", String(36), nullable=False, index=True),
+    Column("share_type_id", String(36)),
+    Column("size", Integer, nullable=False),
+    Column("share_proto", String(255), nullable=False),
+    Column("status", String(255), nullable=False),
+    Column("project_id", String(255), nullable=False),
+    Column("user_id", String(255), nullable=False),
+    *_times(),
+)
+
+# Durable work: every asynchronous step is a row here, written in the same transaction as the
+# status change that asks for it. Workers claim rows with a lease; a lease that runs out (the
+# worker died) lets another worker claim the row again, and drivers are idempotent.
+operations = Table(
+    "operations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(64), nullable=False),
+    Column("target_id", String(36), nullable=False, index=True),
+    Column("backend", String(255), index=True),  # host@backend that must run it; NULL = any
+    Column("state", String(16), nullable=False, index=True),  # pending | running | done | failed
+    Column("owner", String(255)),
+    Column("lease_expires_at", Float),
+    Column("not_before", Float, nullable=False, default=0.0),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("payload", Text, nullable=False, default="{}"),
+    Column("last_error", Text),
+    *_times(),
+)
+
+pools = Table(
+    "pools",
+    metadata,
+    Column("name", String(255), primary_key=True),  # host@backend#pool
+    Column("host", String(255), nullable=False),
+    Column("backend", String(255), nullable=False),
+    Column("pool", String(255), nullable=False),
+    Column("capabilities", Text, nullable=False),
+    Column("total_capacity_gb", Float, nullable=False),
+    Column("free_capacity_gb", Float, nullable=False),
+    Column("allocated_gb", Float, nullable=False, default=0.0),
+    Column("updated_at", DateTime, nullable=False),
+)

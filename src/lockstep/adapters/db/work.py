@@ -1,0 +1,155 @@
+"""The durable work queue (table `operations`) and the pool registry (table `pools`)."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, delete, exists, insert, or_, select, update
+from sqlalchemy.engine import Connection
+
+from lockstep.adapters.db import tables as t
+from lockstep.domain.model import utcnow
+
+PENDING, RUNNING, DONE, FAILED = "pending", "running", "done", "failed"
+
+
+@dataclass(frozen=True)
+class Operation:
+    id: int
+    kind: str
+    target_id: str
+    backend: str | None
+    attempts: int
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class PoolRecord:
+    name: str
+    host: str
+    backend: str
+    pool: str
+    capabilities: dict[str, Any]
+    total_capacity_gb: float
+    free_capacity_gb: float
+    allocated_gb: float
+    updated_at: Any
+
+
+def _ready(now: float) -> ColumnElement[bool]:
+    """Due and unowned (or owned by a worker whose lease ran out), and its target is not busy."""
+    other = t.operations.alias("other")
+    busy = exists(select(other.c.id).where(
+        other.c.target_id == t.operations.c.target_id, other.c.id != t.operations.c.id,
+        other.c.state == RUNNING, other.c.lease_expires_at >= now,
+    ))
+    due = or_(
+        and_(t.operations.c.state == PENDING, t.operations.c.not_before <= now),
+        and_(t.operations.c.state == RUNNING, t.operations.c.lease_expires_at < now),
+    )
+    return and_(due, ~busy)
+
+
+class OperationRepo:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def enqueue(self, kind: str, target_id: str, *, backend: str | None = None, delay: float = 0.0,
+                **payload: Any) -> None:
+        now = utcnow()
+        self.conn.execute(insert(t.operations).values(
+            kind=kind, target_id=target_id, backend=backend, state=PENDING, attempts=0,
+            not_before=time.time() + delay, payload=json.dumps(payload), created_at=now, updated_at=now,
+        ))
+
+    def claimable(self, backends: list[str] | None, now: float, limit: int = 8) -> list[int]:
+        """Ids of operations this worker may try to claim (pending and due, or lease run out)."""
+        query = select(t.operations.c.id).where(_ready(now))
+        if backends is not None:
+            query = query.where(or_(t.operations.c.backend.is_(None), t.operations.c.backend.in_(backends)))
+        return list(self.conn.execute(query.order_by(t.operations.c.id).limit(limit)).scalars())
+
+    def claim(self, op_id: int, owner: str, now: float, lease: float) -> Operation | None:
+        """Compare-and-set claim: exactly one worker wins a given operation."""
+        won = self.conn.execute(
+            update(t.operations).where(t.operations.c.id == op_id, _ready(now)).values(
+                state=RUNNING, owner=owner, lease_expires_at=now + lease,
+                attempts=t.operations.c.attempts + 1, updated_at=utcnow(),
+            )
+        ).rowcount
+        if not won:
+            return None
+        row = self.conn.execute(select(t.operations).where(t.operations.c.id == op_id)).mappings().one()
+        return Operation(id=row["id"], kind=row["kind"], target_id=row["target_id"], backend=row["backend"],
+                         attempts=row["attempts"], payload=json.loads(row["payload"]))
+
+    def renew(self, op_ids: list[int], owner: str, until: float) -> None:
+        if op_ids:
+            self.conn.execute(update(t.operations).where(
+                t.operations.c.id.in_(op_ids), t.operations.c.owner == owner, t.operations.c.state == RUNNING
+            ).values(lease_expires_at=until))
+
+    def finish(self, op_id: int, owner: str, *, error: str | None = None) -> None:
+        """Done operations are deleted: the table holds only work still to do (and failures)."""
+        if error is None:
+            self.conn.execute(delete(t.operations).where(t.operations.c.id == op_id, t.operations.c.owner == owner))
+        else:
+            self.conn.execute(update(t.operations).where(t.operations.c.id == op_id, t.operations.c.owner == owner)
+                              .values(state=FAILED, last_error=error[:4000], updated_at=utcnow()))
+
+    def release(self, op_id: int, owner: str, *, backend: str | None = None, delay: float = 0.0,
+                error: str | None = None) -> None:
+        """Hand the operation back (to another backend's worker, or to retry later)."""
+        values: dict[str, Any] = {"state": PENDING, "owner": None, "lease_expires_at": None,
+                                  "not_before": time.time() + delay, "updated_at": utcnow()}
+        if backend is not None:
+            values["backend"] = backend
+            values["attempts"] = 0
+        if error is not None:
+            values["last_error"] = error[:4000]
+        self.conn.execute(update(t.operations).where(t.operations.c.id == op_id, t.operations.c.owner == owner)
+                          .values(**values))
+
+    def pending_for(self, target_id: str) -> int:
+        return len(self.conn.execute(select(t.operations.c.id).where(
+            t.operations.c.target_id == target_id, t.operations.c.state.in_([PENDING, RUNNING]))).all())
+
+    def unfinished_count(self) -> int:
+        return len(self.conn.execute(select(t.operations.c.id).where(
+            t.operations.c.state.in_([PENDING, RUNNING]))).all())
+
+
+class PoolRepo:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def upsert(self, record: PoolRecord) -> None:
+        values = dict(host=record.host, backend=record.backend, pool=record.pool,
+                      capabilities=json.dumps(record.capabilities, sort_keys=True),
+                      total_capacity_gb=record.total_capacity_gb, free_capacity_gb=record.free_capacity_gb,
+                      allocated_gb=record.allocated_gb, updated_at=utcnow())
+        done = self.conn.execute(update(t.pools).where(t.pools.c.name == record.name).values(**values)).rowcount
+        if not done:
+            self.conn.execute(insert(t.pools).values(name=record.name, **values))
+
+    def all(self) -> list[PoolRecord]:
+        rows = self.conn.execute(select(t.pools).order_by(t.pools.c.name)).mappings()
+        return [PoolRecord(name=r["name"], host=r["host"], backend=r["backend"], pool=r["pool"],
+                           capabilities=json.loads(r["capabilities"]), total_capacity_gb=r["total_capacity_gb"],
+                           free_capacity_gb=r["free_capacity_gb"], allocated_gb=r["allocated_gb"],
+                           updated_at=r["updated_at"]) for r in rows]
+
+    def get(self, name: str) -> PoolRecord | None:
+        for pool in self.all():
+            if pool.name == name:
+                return pool
+        return None
+
+    def allocate(self, name: str, gigabytes: float) -> None:
+        """Account space at placement time so that back-to-back creates do not overcommit a pool."""
+        self.conn.execute(update(t.pools).where(t.pools.c.name == name).values(
+            free_capacity_gb=t.pools.c.free_capacity_gb - gigabytes,
+            allocated_gb=t.pools.c.allocated_gb + gigabytes))

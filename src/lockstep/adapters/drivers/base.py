@@ -1,0 +1,222 @@
+"""The one typed contract every storage backend implements.
+
+Drivers take typed inputs and return typed results. They never touch the database or HTTP:
+the worker reads records, calls a driver, and writes what the driver returned.
+
+Every operation is **idempotent**. The worker records its work in the database before calling
+a driver and may call the same operation again after a crash (a lease expired, a process was
+killed): creating something that already exists with the same id succeeds and returns the
+same result; deleting something that is already gone succeeds. This is what makes "a request
+answered 202 always ends in a final state" possible without distributed transactions.
+
+Layout of names: every object a driver creates is named by the id of the record it belongs to
+(share id, snapshot id, group id, cgsnapshot id), so `inventory()` can tell which storage
+objects no record references any more (leaks) and the reclaimer can remove them.
+"""
+
+from __future__ import annotations
+
+import abc
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+
+class DriverError(Exception):
+    """A backend operation failed. The message is shown to operators (logs), not to tenants."""
+
+
+class ShareDoesNotFit(DriverError):
+    """The requested size does not fit in the pool's free capacity."""
+
+
+class GroupSupport(enum.StrEnum):
+    """The wire values of the `consistency_group_support` capability."""
+
+    POOL = "pool"  # the group and every share of it live on one pool
+    HOST = "host"  # the group's shares may use any pool of the same backend
+
+
+class CutMethod(enum.StrEnum):
+    """How a cgsnapshot was cut; reported as `lockstep:consistency.method`."""
+
+    ATOMIC = "atomic"  # one backend operation cut every member at the same instant
+    SEQUENTIAL = "sequential"  # members were copied one after the other; writes may tear
+
+
+@dataclass(frozen=True)
+class ExportLocation:
+    path: str
+    is_admin_only: bool = False
+    preferred: bool = True
+
+
+@dataclass(frozen=True)
+class ShareSpec:
+    """A share as the driver needs to see it."""
+
+    id: str
+    size_gb: int
+    proto: str
+    pool: str
+    group_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ShareResult:
+    export_locations: Sequence[ExportLocation]
+
+
+@dataclass(frozen=True)
+class SnapshotSpec:
+    """A single-share snapshot."""
+
+    id: str
+    share: ShareSpec
+
+
+@dataclass(frozen=True)
+class SnapshotResult:
+    size_gb: int
+    provider_location: str | None = None
+
+
+@dataclass(frozen=True)
+class GroupSpec:
+    """A consistency group."""
+
+    id: str
+    pool: str
+
+
+@dataclass(frozen=True)
+class CGSnapshotMemberSpec:
+    id: str
+    share: ShareSpec
+
+
+@dataclass(frozen=True)
+class CGSnapshotSpec:
+    id: str
+    group: GroupSpec
+    members: Sequence[CGSnapshotMemberSpec]
+
+
+@dataclass(frozen=True)
+class CGSnapshotResult:
+    method: CutMethod
+    # Milliseconds between the first and the last member's cut; 0 for an atomic cut.
+    spread_ms: float
+
+
+@dataclass(frozen=True)
+class CloneSpec:
+    """One share of a group created from a cgsnapshot, and the member it is made from."""
+
+    share: ShareSpec
+    member: CGSnapshotMemberSpec
+
+
+@dataclass(frozen=True)
+class PoolInfo:
+    name: str
+    total_capacity_gb: float
+    free_capacity_gb: float
+    group_support: GroupSupport | None
+    atomic_cgsnapshot: bool
+    snapshot_support: bool = True
+    create_share_from_snapshot_support: bool = True
+    # Extra capabilities shown in /scheduler-stats/pools/detail (e.g. "lockstep:storage": "btrfs").
+    extra: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """Ids of every storage object this backend holds, by kind."""
+
+    shares: frozenset[str] = frozenset()
+    snapshots: frozenset[str] = frozenset()
+    groups: frozenset[str] = frozenset()
+    cgsnapshots: frozenset[str] = frozenset()
+
+
+class ShareDriver(abc.ABC):
+    """A storage backend. One instance serves one configured backend (`host@backend`)."""
+
+    #: Short name used in configuration (`LOCKSTEP_BACKEND`) and shown as `lockstep:driver`.
+    kind: str = "abstract"
+    driver_handles_share_servers: bool = False
+    vendor_name: str = "Lockstep"
+    driver_version: str = "1.0"
+
+    @abc.abstractmethod
+    def pools(self) -> list[PoolInfo]:
+        """Current pools with capacity and capabilities."""
+
+    def setup(self) -> None:  # noqa: B027 - optional hook, a no-op by default
+        """Prepare the backend (mount, create directories). Called once at process start."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release what setup() acquired that must not outlive the process."""
+
+    # Shares -----------------------------------------------------------------
+    @abc.abstractmethod
+    def create_share(self, share: ShareSpec) -> ShareResult: ...
+
+    @abc.abstractmethod
+    def delete_share(self, share: ShareSpec) -> None: ...
+
+    @abc.abstractmethod
+    def extend_share(self, share: ShareSpec, new_size_gb: int) -> None: ...
+
+    @abc.abstractmethod
+    def shrink_share(self, share: ShareSpec, new_size_gb: int) -> None:
+        """Raise DriverError if the data in use does not fit in new_size_gb."""
+
+    # Single-share snapshots -------------------------------------------------
+    @abc.abstractmethod
+    def create_snapshot(self, snapshot: SnapshotSpec) -> SnapshotResult: ...
+
+    @abc.abstractmethod
+    def delete_snapshot(self, snapshot: SnapshotSpec) -> None: ...
+
+    @abc.abstractmethod
+    def create_share_from_snapshot(self, share: ShareSpec, snapshot: SnapshotSpec) -> ShareResult: ...
+
+    # Consistency groups -----------------------------------------------------
+    @abc.abstractmethod
+    def create_group(self, group: GroupSpec) -> None: ...
+
+    @abc.abstractmethod
+    def delete_group(self, group: GroupSpec) -> None:
+        """Remove the group's own storage. Its shares are deleted before, one by one."""
+
+    @abc.abstractmethod
+    def create_cgsnapshot(self, cgsnapshot: CGSnapshotSpec) -> CGSnapshotResult: ...
+
+    @abc.abstractmethod
+    def delete_cgsnapshot(self, cgsnapshot: CGSnapshotSpec) -> None: ...
+
+    @abc.abstractmethod
+    def create_group_from_cgsnapshot(
+        self, group: GroupSpec, cgsnapshot: CGSnapshotSpec, clones: Sequence[CloneSpec]
+    ) -> Mapping[str, ShareResult]:
+        """Create the group and one share per clone holding the member's data at the cut.
+
+        Returns the result for every clone, keyed by the new share's id.
+        """
+
+    # Housekeeping -----------------------------------------------------------
+    @abc.abstractmethod
+    def inventory(self) -> Inventory:
+        """What storage objects exist, so that unreferenced ones can be reclaimed."""
+
+    @abc.abstractmethod
+    def reclaim(self, kind: str, object_id: str) -> bool:
+        """Remove a storage object that no record references any more.
+
+        `kind` is one of "share", "snapshot", "group", "cgsnapshot". Returns False when the
+        object cannot be removed yet without destroying data something else still needs (a
+        group that still holds shares; a snapshot that clones depend on); the reclaimer tries
+        again later. Never raises for an object that is already gone.
+        """

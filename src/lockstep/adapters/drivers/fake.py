@@ -1,0 +1,191 @@
+"""An in-memory backend for tests and for trying the API without storage.
+
+It implements the whole contract and passes the same contract tests as the real drivers.
+Options (from the backend's configuration):
+
+- ``fail``: comma-separated operation names that raise DriverError (``create_cgsnapshot``...);
+- ``delay``: seconds every operation sleeps, to observe intermediate states;
+- ``group_support``: ``pool`` (default), ``host`` or ``none``;
+- ``atomic``: ``true`` (default) or ``false``: how cgsnapshots report their cut;
+- ``capacity_gb``: total capacity of the single pool (default 1000).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping, Sequence
+
+from lockstep.adapters.drivers.base import (
+    CGSnapshotResult,
+    CGSnapshotSpec,
+    CloneSpec,
+    CutMethod,
+    DriverError,
+    ExportLocation,
+    GroupSpec,
+    GroupSupport,
+    Inventory,
+    PoolInfo,
+    ShareDoesNotFit,
+    ShareDriver,
+    ShareResult,
+    ShareSpec,
+    SnapshotResult,
+    SnapshotSpec,
+)
+
+
+class FakeDriver(ShareDriver):
+    kind = "fake"
+
+    def __init__(self, options: Mapping[str, str] | None = None) -> None:
+        options = dict(options or {})
+        self._fail = {name.strip() for name in options.get("fail", "").split(",") if name.strip()}
+        self._delay = float(options.get("delay", "0") or 0)
+        support = options.get("group_support", "pool").lower()
+        self._group_support = None if support in ("", "none", "false") else GroupSupport(support)
+        self._atomic = options.get("atomic", "true").lower() in ("1", "true", "yes", "on")
+        self._capacity = float(options.get("capacity_gb", "1000"))
+        self._lock = threading.Lock()
+        self.shares: dict[str, int] = {}
+        self.snapshots: dict[str, str] = {}  # snapshot id -> share id
+        self.groups: set[str] = set()
+        self.cgsnapshots: dict[str, list[str]] = {}  # cgsnapshot id -> member ids
+        self.calls: list[str] = []
+
+    def _enter(self, operation: str) -> None:
+        self.calls.append(operation)
+        if self._delay:
+            time.sleep(self._delay)
+        if operation in self._fail:
+            raise DriverError(f"fake driver configured to fail {operation}")
+
+    def pools(self) -> list[PoolInfo]:
+        used = sum(self.shares.values())
+        return [
+            PoolInfo(
+                name="fake",
+                total_capacity_gb=self._capacity,
+                free_capacity_gb=max(self._capacity - used, 0),
+                group_support=self._group_support,
+                atomic_cgsnapshot=self._atomic,
+                extra={"lockstep:storage": "memory"},
+            )
+        ]
+
+    @staticmethod
+    def _export(share_id: str) -> ShareResult:
+        return ShareResult(export_locations=[ExportLocation(path=f"fake:/shares/{share_id}")])
+
+    def _reserve(self, share: ShareSpec) -> None:
+        if share.id in self.shares:
+            return
+        used = sum(self.shares.values())
+        if used + share.size_gb > self._capacity:
+            raise ShareDoesNotFit(
+                f"share {share.id} needs {share.size_gb} GiB; pool has {self._capacity - used:g} GiB free"
+            )
+        self.shares[share.id] = share.size_gb
+
+    def create_share(self, share: ShareSpec) -> ShareResult:
+        self._enter("create_share")
+        with self._lock:
+            self._reserve(share)
+        return self._export(share.id)
+
+    def delete_share(self, share: ShareSpec) -> None:
+        self._enter("delete_share")
+        with self._lock:
+            self.shares.pop(share.id, None)
+
+    def extend_share(self, share: ShareSpec, new_size_gb: int) -> None:
+        self._enter("extend_share")
+        with self._lock:
+            self.shares[share.id] = new_size_gb
+
+    def shrink_share(self, share: ShareSpec, new_size_gb: int) -> None:
+        self._enter("shrink_share")
+        with self._lock:
+            self.shares[share.id] = new_size_gb
+
+    def create_snapshot(self, snapshot: SnapshotSpec) -> SnapshotResult:
+        self._enter("create_snapshot")
+        with self._lock:
+            if snapshot.share.id not in self.shares:
+                raise DriverError(f"share {snapshot.share.id} does not exist on this backend")
+            self.snapshots[snapshot.id] = snapshot.share.id
+        return SnapshotResult(size_gb=snapshot.share.size_gb, provider_location=f"fake:{snapshot.id}")
+
+    def delete_snapshot(self, snapshot: SnapshotSpec) -> None:
+        self._enter("delete_snapshot")
+        with self._lock:
+            self.snapshots.pop(snapshot.id, None)
+
+    def create_share_from_snapshot(self, share: ShareSpec, snapshot: SnapshotSpec) -> ShareResult:
+        self._enter("create_share_from_snapshot")
+        with self._lock:
+            if snapshot.id not in self.snapshots:
+                raise DriverError(f"snapshot {snapshot.id} does not exist on this backend")
+            self._reserve(share)
+        return self._export(share.id)
+
+    def create_group(self, group: GroupSpec) -> None:
+        self._enter("create_group")
+        with self._lock:
+            self.groups.add(group.id)
+
+    def delete_group(self, group: GroupSpec) -> None:
+        self._enter("delete_group")
+        with self._lock:
+            self.groups.discard(group.id)
+
+    def create_cgsnapshot(self, cgsnapshot: CGSnapshotSpec) -> CGSnapshotResult:
+        self._enter("create_cgsnapshot")
+        with self._lock:
+            missing = [m.share.id for m in cgsnapshot.members if m.share.id not in self.shares]
+            if missing:
+                raise DriverError(f"shares {missing} do not exist on this backend")
+            self.cgsnapshots[cgsnapshot.id] = [m.id for m in cgsnapshot.members]
+        method = CutMethod.ATOMIC if self._atomic else CutMethod.SEQUENTIAL
+        return CGSnapshotResult(method=method, spread_ms=0.0)
+
+    def delete_cgsnapshot(self, cgsnapshot: CGSnapshotSpec) -> None:
+        self._enter("delete_cgsnapshot")
+        with self._lock:
+            self.cgsnapshots.pop(cgsnapshot.id, None)
+
+    def create_group_from_cgsnapshot(
+        self, group: GroupSpec, cgsnapshot: CGSnapshotSpec, clones: Sequence[CloneSpec]
+    ) -> Mapping[str, ShareResult]:
+        self._enter("create_group_from_cgsnapshot")
+        with self._lock:
+            if cgsnapshot.id not in self.cgsnapshots:
+                raise DriverError(f"cgsnapshot {cgsnapshot.id} does not exist on this backend")
+            self.groups.add(group.id)
+            for clone in clones:
+                self._reserve(clone.share)
+        return {clone.share.id: self._export(clone.share.id) for clone in clones}
+
+    def inventory(self) -> Inventory:
+        with self._lock:
+            return Inventory(
+                shares=frozenset(self.shares),
+                snapshots=frozenset(self.snapshots),
+                groups=frozenset(self.groups),
+                cgsnapshots=frozenset(self.cgsnapshots),
+            )
+
+    def reclaim(self, kind: str, object_id: str) -> bool:
+        with self._lock:
+            if kind == "share":
+                self.shares.pop(object_id, None)
+            elif kind == "snapshot":
+                self.snapshots.pop(object_id, None)
+            elif kind == "group":
+                self.groups.discard(object_id)
+            elif kind == "cgsnapshot":
+                self.cgsnapshots.pop(object_id, None)
+            else:
+                raise ValueError(f"unknown storage object kind {kind!r}")
+        return True

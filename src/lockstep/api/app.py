@@ -1,0 +1,234 @@
+"""The ASGI application: version negotiation, auth, routing, faults. Handlers live in routes/."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+from urllib.parse import parse_qsl
+
+import anyio
+import orjson
+
+from lockstep.api import versions
+from lockstep.api.auth import Keystone, NoAuth, Unauthenticated
+from lockstep.api.errors import GENERIC_400, GENERIC_500, HTTPFault, fault_body, status_of
+from lockstep.api.microversions import (
+    EXPERIMENTAL_HEADER,
+    VERSION_HEADER,
+    APIVersion,
+    VersionFormatError,
+    VersionNotSupported,
+    experimental_requested,
+    negotiate,
+)
+from lockstep.api.routing import ApiRequest, Reply, Route, Router
+from lockstep.domain.errors import LockstepError
+from lockstep.service.context import RequestContext
+
+log = logging.getLogger("lockstep.api")
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+MAX_BODY = 112 * 1024  # Manila's sizelimit filter default (osapi_max_request_body_size)
+
+
+class LockstepApp:
+    def __init__(self, router: Router, auth: NoAuth | Keystone, *, max_limit: int, base_url: str | None) -> None:
+        self.router = router
+        self.auth = auth
+        self.max_limit = max_limit
+        self.base_url = base_url.rstrip("/") if base_url else None
+        self.limiter = anyio.CapacityLimiter(64)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        if scope["type"] != "http":
+            return
+        body = await _read_body(receive)
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        status, out_headers, payload = await anyio.to_thread.run_sync(
+            self.handle, scope["method"], scope["path"], scope.get("query_string", b"").decode("latin-1"),
+            headers, body, _origin(scope, headers), limiter=self.limiter,
+        )
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in out_headers]})
+        await send({"type": "http.response.body", "body": payload})
+
+    # The whole request, synchronously (runs in a worker thread) ----------------------------
+    def handle(self, method: str, path: str, raw_query: str, headers: dict[str, str], body: bytes | None,
+               origin: str) -> tuple[int, list[tuple[str, str]], bytes]:
+        request_id = f"req-{uuid.uuid4()}"
+        if body is None:
+            return _fault(413, "Request is too large.", request_id, None, False)
+        base = self.base_url or origin
+        if path in ("/", ""):
+            return _json(300, versions.document(base, None), [])
+        if not (path == "/v2" or path.startswith("/v2/")):
+            return _plain_404()
+        experimental = experimental_requested(headers.get(EXPERIMENTAL_HEADER.lower()))
+        try:
+            version = negotiate(headers.get(VERSION_HEADER.lower()))
+        except VersionFormatError as exc:
+            return _fault(400, str(exc), request_id, None, experimental)
+        except VersionNotSupported as exc:
+            return _fault(406, str(exc), request_id, None, experimental, version_headers=False)
+        extra = _version_headers(version, experimental)
+        try:
+            ctx = self._authenticate(headers, request_id, origin + path)
+        except _NoToken as missing:
+            return 204, missing.headers, b""
+        except Unauthenticated as exc:
+            return _fault(401, f"Authentication required: {exc}", request_id, version, experimental)
+        if path in ("/v2", "/v2/"):
+            return _json(200, versions.document(base, "v2.0"), extra + _request_ids(request_id))
+        rest = path[len("/v2/"):]
+        project_id, _, sub = rest.partition("/")
+        try:
+            reply = self._dispatch(method, "/" + sub, project_id, ctx, version, experimental, raw_query, headers,
+                                   body, base + "/v2")
+        except _PlainNotFound:
+            return _plain_404()
+        except HTTPFault as fault:
+            return _fault(fault.status, fault.message, request_id, version, experimental)
+        except LockstepError as error:
+            return _fault(status_of(error), error.message, request_id, version, experimental)
+        except Exception:  # noqa: BLE001 - the fault wrapper: log it, answer Manila's generic 500
+            log.exception("%s %s failed (%s)", method, path, request_id)
+            return _fault(500, GENERIC_500, request_id, version, experimental)
+        out = extra + [(k, v) for k, v in reply.headers.items()]
+        if reply.body is None:
+            return reply.status, out, b""
+        return _json(reply.status, reply.body, out + _request_ids(request_id))
+
+    def _authenticate(self, headers: dict[str, str], request_id: str, url: str) -> RequestContext:
+        if isinstance(self.auth, NoAuth):
+            ctx = self.auth.context(headers, request_id)
+            if ctx is None:
+                user = headers.get("x-auth-user", "admin")
+                project = headers.get("x-auth-project-id", "admin")
+                raise _NoToken([("X-Auth-Token", f"{user}:{project}"),
+                                ("X-Server-Management-Url", f"{url.rstrip('/')}/{project}"),
+                                ("Content-Type", "text/plain; charset=UTF-8"), ("Content-Length", "0")])
+            return ctx
+        return self.auth.context(headers, request_id)
+
+    def _dispatch(self, method: str, sub: str, project_id: str, ctx: RequestContext, version: APIVersion,
+                  experimental: bool, raw_query: str, headers: dict[str, str], body: bytes, app_url: str) -> Reply:
+        routes, params = self.router.match(method, sub)
+        if not routes:
+            raise _PlainNotFound()
+        is_json = headers.get("content-type", "").split(";")[0].strip().lower() == "application/json"
+        parsed: Any = None
+        if routes[0].action is not None:
+            try:
+                parsed = orjson.loads(body) if body else None
+            except orjson.JSONDecodeError:
+                raise HTTPFault(400, "Malformed request body") from None
+            if not isinstance(parsed, dict) or len(parsed) != 1:
+                raise HTTPFault(400, "Malformed request body")
+            key = next(iter(parsed))
+            routes = [r for r in routes if r.action == key]
+            if not routes:
+                raise HTTPFault(400, f"There is no such action: {key}")
+        elif body and is_json:
+            try:
+                parsed = orjson.loads(body)
+            except orjson.JSONDecodeError:
+                raise HTTPFault(400, "Malformed request body") from None
+        if project_id != ctx.project_id:
+            raise HTTPFault(400, "Malformed request url")
+        route = _select(routes, version, experimental)
+        query: dict[str, str] = {}
+        for key, value in parse_qsl(raw_query, keep_blank_values=True):
+            query[key] = value
+        request = ApiRequest(ctx=ctx, version=version, experimental=experimental, params=params, query=query,
+                             raw_query=raw_query, body=parsed, app_url=app_url, project_id=project_id,
+                             max_limit=self.max_limit)
+        if route.method in ("POST", "PUT") and route.action is None and parsed is None and _needs_body(route):
+            raise HTTPFault(400, GENERIC_400)
+        return route.handler(request)
+
+
+class _NoToken(Exception):
+    def __init__(self, headers: list[tuple[str, str]]) -> None:
+        super().__init__("no token")
+        self.headers = headers
+
+
+class _PlainNotFound(Exception):
+    pass
+
+
+def _needs_body(route: Route) -> bool:
+    return not getattr(route.handler, "body_optional", False)
+
+
+def _select(routes: list[Route], version: APIVersion, experimental: bool) -> Route:
+    for route in routes:
+        if route.serves(version, experimental):
+            return route
+    raise HTTPFault(404, "The resource could not be found.")
+
+
+def _version_headers(version: APIVersion, experimental: bool) -> list[tuple[str, str]]:
+    headers = [(VERSION_HEADER, str(version)), ("Vary", VERSION_HEADER)]
+    if experimental:
+        headers.append((EXPERIMENTAL_HEADER, "True"))
+    return headers
+
+
+def _request_ids(request_id: str) -> list[tuple[str, str]]:
+    return [("x-compute-request-id", request_id), ("x-openstack-request-id", request_id)]
+
+
+def _json(status: int, body: Any, headers: list[tuple[str, str]]) -> tuple[int, list[tuple[str, str]], bytes]:
+    payload = orjson.dumps(body)
+    return status, headers + [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))], payload
+
+
+def _fault(status: int, message: str, request_id: str, version: APIVersion | None, experimental: bool,
+           *, version_headers: bool = True) -> tuple[int, list[tuple[str, str]], bytes]:
+    headers = _request_ids(request_id)
+    if version_headers and version is not None:
+        headers = _version_headers(version, experimental) + headers
+    return _json(status, fault_body(status, message), headers)
+
+
+def _plain_404() -> tuple[int, list[tuple[str, str]], bytes]:
+    text = b"404 Not Found\n\nThe resource could not be found.\n\n   "
+    return 404, [("Content-Type", "text/plain; charset=UTF-8"), ("Content-Length", str(len(text)))], text
+
+
+def _origin(scope: Scope, headers: dict[str, str]) -> str:
+    host = headers.get("host")
+    if not host:
+        server = scope.get("server") or ("localhost", 80)
+        host = f"{server[0]}:{server[1]}"
+    return f"{scope.get('scheme', 'http')}://{host}"
+
+
+async def _read_body(receive: Receive) -> bytes | None:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size <= MAX_BODY:
+            chunks.append(chunk)
+        if not message.get("more_body"):
+            break
+    if size > MAX_BODY:
+        return None
+    return b"".join(chunks)

@@ -1,0 +1,60 @@
+"""Microversion negotiation (`X-OpenStack-Manila-API-Version`)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+VERSION_HEADER = "X-OpenStack-Manila-API-Version"
+EXPERIMENTAL_HEADER = "X-OpenStack-Manila-API-Experimental"
+_FORMAT = re.compile(r"^([1-9]\d*)\.([1-9]\d*|0)$")
+
+
+@dataclass(frozen=True, order=True)
+class APIVersion:
+    major: int
+    minor: int
+
+    def __str__(self) -> str:
+        return f"{self.major}.{self.minor}"
+
+    @property
+    def tuple(self) -> tuple[int, int]:
+        return (self.major, self.minor)
+
+
+MIN_VERSION = APIVersion(2, 0)
+MAX_VERSION = APIVersion(2, 30)
+CG_VERSION = APIVersion(2, 4)
+
+
+class VersionFormatError(Exception):
+    pass
+
+
+class VersionNotSupported(Exception):
+    pass
+
+
+def negotiate(header: str | None) -> APIVersion:
+    """The version a /v2 request is served at; raises on a bad or unsupported header."""
+    if header is None:
+        return MIN_VERSION
+    value = header.strip()
+    if value.lower() == "latest":
+        return MAX_VERSION
+    match = _FORMAT.match(value)
+    if not match:
+        raise VersionFormatError(
+            f"API Version String {header} is of invalid format. Must be of format MajorNum.MinorNum."
+        )
+    version = APIVersion(int(match.group(1)), int(match.group(2)))
+    if not MIN_VERSION <= version <= MAX_VERSION:
+        raise VersionNotSupported(
+            f"Version {header} is not supported by the API. Minimum is {MIN_VERSION} and maximum is {MAX_VERSION}."
+        )
+    return version
+
+
+def experimental_requested(header: str | None) -> bool:
+    return header is not None and header.strip().lower() in ("true", "1", "yes", "on", "y", "t")

@@ -1,0 +1,224 @@
+"""Response bodies. Each view has one table saying which keys appear from which microversion."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from lockstep.adapters.db.work import PoolRecord
+from lockstep.api.routing import ApiRequest
+from lockstep.domain.model import (
+    TENANT_VISIBLE_SPECS,
+    CGSnapshot,
+    CGSnapshotMember,
+    ConsistencyGroup,
+    ExportLocation,
+    Share,
+    ShareNetwork,
+    ShareType,
+    Snapshot,
+    Status,
+)
+
+
+def iso(value: dt.datetime | None) -> str | None:
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%f") if value is not None else None
+
+
+def links(req: ApiRequest, collection: str, item_id: str) -> list[dict[str, str]]:
+    self_href = f"{req.app_url}/{req.project_id}/{collection}/{item_id}"
+    bookmark = f"{req.app_url.rsplit('/v2', 1)[0]}/{req.project_id}/{collection}/{item_id}"
+    return [{"rel": "self", "href": self_href}, {"rel": "bookmark", "href": bookmark}]
+
+
+def next_link(req: ApiRequest, collection: str, items: Sequence[Any], limit: int, marker: str) -> list[dict[str, str]]:
+    """Only when `limit` was given and the page is full; the marker is honoured (decision 4)."""
+    if "limit" not in req.query or len(items) != limit or not items:
+        return []
+    query = "&".join(part for part in req.raw_query.split("&") if part and not part.startswith("marker="))
+    sep = "&" if query else ""
+    return [{"rel": "next", "href": f"{req.app_url}/{req.project_id}/{collection}?{query}{sep}marker={marker}"}]
+
+
+# Shares -----------------------------------------------------------------------------
+Key = tuple[str, tuple[int, int], tuple[int, int] | None, Callable[[ApiRequest, Share], Any]]
+
+SHARE_KEYS: list[Key] = [
+    ("snapshot_support", (2, 2), None, lambda r, s: s.snapshot_support),
+    ("consistency_group_id", (2, 4), None, lambda r, s: s.consistency_group_id),
+    ("source_cgsnapshot_member_id", (2, 4), None, lambda r, s: s.source_cgsnapshot_member_id),
+    ("task_state", (2, 5), None, lambda r, s: s.task_state),
+    ("share_type_name", (2, 6), None, lambda r, s: s.share_type_name),
+    ("export_location", (2, 0), (2, 8), lambda r, s: _first_export(s)),
+    ("export_locations", (2, 0), (2, 8), lambda r, s: _exports(s)),
+    ("access_rules_status", (2, 10), None, lambda r, s: "active"),
+    ("replication_type", (2, 11), None, lambda r, s: None),
+    ("has_replicas", (2, 11), None, lambda r, s: False),
+    ("user_id", (2, 16), None, lambda r, s: s.user_id),
+    ("create_share_from_snapshot_support", (2, 24), None, lambda r, s: s.create_share_from_snapshot_support),
+    ("revert_to_snapshot_support", (2, 27), None, lambda r, s: s.revert_to_snapshot_support),
+]
+
+
+def _exports(share: Share) -> list[str]:
+    if share.status != Status.AVAILABLE:
+        return []
+    return [e.path for e in share.export_locations if not e.is_admin_only]
+
+
+def _first_export(share: Share) -> str | None:
+    paths = [e.path for e in share.export_locations]
+    return paths[0] if paths else None
+
+
+def share_summary(req: ApiRequest, share: Share) -> dict[str, Any]:
+    return {"id": share.id, "name": share.name, "links": links(req, "shares", share.id)}
+
+
+def share_detail(req: ApiRequest, share: Share) -> dict[str, Any]:
+    type_value: str | None = share.share_type_id if req.at_least(2, 6) else (
+        share.share_type_name or share.share_type_id)
+    body: dict[str, Any] = {
+        "id": share.id,
+        "size": share.size,
+        "availability_zone": share.availability_zone,
+        "created_at": iso(share.created_at),
+        "status": share.status,
+        "name": share.name,
+        "description": share.description,
+        "project_id": share.project_id,
+        "snapshot_id": share.snapshot_id,
+        "share_network_id": share.share_network_id,
+        "share_proto": share.share_proto,
+        "metadata": dict(share.metadata),
+        "share_type": type_value,
+        "volume_type": share.share_type_name or share.share_type_id,
+        "is_public": share.is_public,
+        "host": share.host,
+        "links": links(req, "shares", share.id),
+    }
+    for key, since, until, value in SHARE_KEYS:
+        if req.version.tuple >= since and (until is None or req.version.tuple <= until):
+            body[key] = value(req, share)
+    if req.ctx.is_admin:
+        body["share_server_id"] = None
+    return body
+
+
+def export_location(req: ApiRequest, location: ExportLocation, share_id: str, *, show: bool) -> dict[str, Any]:
+    body: dict[str, Any] = {"id": location.id, "path": location.path}
+    if req.at_least(2, 14):
+        body["preferred"] = location.preferred
+    if req.ctx.is_admin:
+        body["share_instance_id"] = share_id
+        body["is_admin_only"] = location.is_admin_only
+    if show:
+        body["created_at"] = iso(location.created_at)
+        body["updated_at"] = iso(location.updated_at)
+    return body
+
+
+# Share types ----------------------------------------------------------------------------
+def share_type(req: ApiRequest, st: ShareType) -> dict[str, Any]:
+    specs: dict[str, Any] = dict(st.extra_specs)
+    if not req.ctx.is_admin:
+        specs = {k: v for k, v in specs.items() if k in TENANT_VISIBLE_SPECS}
+        if req.at_least(2, 24):
+            for key in ("snapshot_support", "create_share_from_snapshot_support", "revert_to_snapshot_support"):
+                specs.setdefault(key, False)
+    public_key = "share_type_access:is_public" if req.at_least(2, 7) else "os-share-type-access:is_public"
+    return {
+        "id": st.id,
+        "name": st.name,
+        "extra_specs": specs,
+        "required_extra_specs": {"driver_handles_share_servers": st.extra_specs.get("driver_handles_share_servers")},
+        public_key: st.is_public,
+    }
+
+
+# Share networks -------------------------------------------------------------------------
+def share_network(req: ApiRequest, net: ShareNetwork, *, detail: bool) -> dict[str, Any]:
+    if not detail:
+        return {"id": net.id, "name": net.name}
+    body: dict[str, Any] = {
+        "id": net.id, "name": net.name, "project_id": net.project_id, "created_at": iso(net.created_at),
+        "updated_at": iso(net.updated_at), "neutron_net_id": net.neutron_net_id,
+        "neutron_subnet_id": net.neutron_subnet_id, "network_type": net.network_type,
+        "segmentation_id": net.segmentation_id, "cidr": net.cidr, "ip_version": net.ip_version,
+        "description": net.description,
+    }
+    if req.at_least(2, 18):
+        body["gateway"] = net.gateway
+    if req.at_least(2, 20):
+        body["mtu"] = net.mtu
+    if not req.at_least(2, 26):
+        body["nova_net_id"] = None
+    return body
+
+
+# Snapshots ---------------------------------------------------------------------------------
+def snapshot(req: ApiRequest, snap: Snapshot, *, detail: bool) -> dict[str, Any]:
+    body: dict[str, Any] = {"id": snap.id, "name": snap.name, "links": links(req, "snapshots", snap.id)}
+    if not detail:
+        return body
+    body.update({
+        "share_id": snap.share_id, "share_size": snap.share_size, "created_at": iso(snap.created_at),
+        "status": snap.status, "description": snap.description, "size": snap.size, "share_proto": snap.share_proto,
+    })
+    if req.at_least(2, 12) and req.ctx.is_admin:
+        body["provider_location"] = snap.provider_location
+    if req.at_least(2, 17):
+        body["user_id"] = snap.user_id
+        body["project_id"] = snap.project_id
+    return body
+
+
+# Consistency groups -----------------------------------------------------------------------
+def group(req: ApiRequest, cg: ConsistencyGroup, *, detail: bool) -> dict[str, Any]:
+    body: dict[str, Any] = {"id": cg.id, "name": cg.name, "links": links(req, "consistency_groups", cg.id)}
+    if not detail:
+        return body
+    body.update({
+        "status": cg.status, "description": cg.description, "created_at": iso(cg.created_at),
+        "project_id": cg.project_id, "host": cg.host, "source_cgsnapshot_id": cg.source_cgsnapshot_id,
+        "share_network_id": cg.share_network_id, "share_types": list(cg.share_types),
+    })
+    if req.ctx.is_admin:
+        body["share_server_id"] = cg.share_server_id
+    return body
+
+
+def cgsnapshot(req: ApiRequest, snap: CGSnapshot, *, detail: bool) -> dict[str, Any]:
+    body: dict[str, Any] = {"id": snap.id, "name": snap.name, "links": links(req, "cgsnapshot", snap.id)}
+    if not detail:
+        return body
+    body.update({
+        "created_at": iso(snap.created_at), "status": snap.status, "description": snap.description,
+        "project_id": snap.project_id, "consistency_group_id": snap.consistency_group_id,
+        # Decision 9: a Lockstep extension, in detail views only.
+        "lockstep:consistency": (
+            {"method": snap.cut_method, "spread_ms": round(snap.cut_spread_ms or 0.0, 3)}
+            if snap.cut_method else None
+        ),
+    })
+    return body
+
+
+def member(req: ApiRequest, m: CGSnapshotMember) -> dict[str, Any]:
+    return {"id": m.id, "created_at": iso(m.created_at), "size": m.size, "share_protocol": m.share_proto,
+            "project_id": m.project_id, "share_type_id": m.share_type_id, "cgsnapshot_id": m.cgsnapshot_id,
+            "share_id": m.share_id}
+
+
+# Scheduler stats --------------------------------------------------------------------------
+def pool(req: ApiRequest, record: PoolRecord, *, detail: bool) -> dict[str, Any]:
+    body: dict[str, Any] = {"name": record.name, "host": record.host, "backend": record.backend,
+                            "pool": record.pool}
+    if detail:
+        caps = dict(record.capabilities)
+        caps["total_capacity_gb"] = record.total_capacity_gb
+        caps["free_capacity_gb"] = record.free_capacity_gb
+        caps["allocated_capacity_gb"] = record.allocated_gb
+        body["capabilities"] = caps
+    return body

@@ -1,0 +1,158 @@
+"""Typed settings, read once at start-up and passed in; nothing reads the environment later.
+
+Sources, later ones winning: built-in defaults, a TOML file (``--config``, else
+``$LOCKSTEP_CONFIG``, else ``<data_dir>/lockstep.toml`` if it exists), environment variables.
+
+Example file::
+
+    listen = "127.0.0.1:8786"
+    data_dir = "/var/lib/lockstep"
+    database_url = "postgresql+psycopg://postgres@127.0.0.1/lockstep"
+    auth = "noauth"                 # or "keystone"
+    admin_users = ["admin"]         # noauth: users that are admins
+    default_share_type = "default"
+    host = "lockstep"               # this process's share-host name (host@backend#pool)
+    backends = ["default"]          # backends this process's worker owns
+
+    [backend.default]
+    driver = "btrfs"                # auto | btrfs | posix | zfs | fake
+    image_size_gb = 20              # btrfs in a loop-mounted image in the data dir
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "LOCKSTEP_"
+
+
+class ConfigError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class BackendConfig:
+    name: str
+    driver: str
+    options: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Settings:
+    listen: str = "127.0.0.1:8786"
+    data_dir: Path = Path("./data")
+    database_url: str = ""
+    auth: str = "noauth"
+    admin_users: tuple[str, ...] = ("admin",)
+    default_share_type: str | None = "default"
+    host: str = "lockstep"
+    availability_zone: str = "nova"
+    backends: tuple[BackendConfig, ...] = (BackendConfig("default", "auto"),)
+    worker: bool = True  # run the worker inside the API process (embedded default)
+    workers_only_for: tuple[str, ...] | None = None
+    lease_seconds: float = 30.0
+    poll_interval: float = 0.5
+    max_attempts: int = 5
+    policy_file: Path | None = None
+    max_limit: int = 1000
+    base_url: str | None = None  # osapi_share_base_URL
+    require_atomic_cgsnapshots: bool = False
+    log_level: str = "INFO"
+    keystone: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'lockstep.sqlite').resolve()}"
+
+    @property
+    def listen_host_port(self) -> tuple[str, int]:
+        host, _, port = self.listen.rpartition(":")
+        if not host or not port.isdigit():
+            raise ConfigError(f"listen must be host:port, got {self.listen!r}")
+        return host.strip("[]"), int(port)
+
+    def backend_host(self, backend: str) -> str:
+        return f"{self.host}@{backend}"
+
+
+def _split(value: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in value.split(",") if v.strip())
+
+
+def load(config_file: str | os.PathLike[str] | None = None, env: dict[str, str] | None = None) -> Settings:
+    env = dict(os.environ if env is None else env)
+    data: dict[str, Any] = {}
+    path = config_file or env.get(ENV_PREFIX + "CONFIG")
+    data_dir = Path(env.get(ENV_PREFIX + "DATA_DIR", "./data"))
+    if not path and (data_dir / "lockstep.toml").exists():
+        path = data_dir / "lockstep.toml"
+    if path:
+        try:
+            with open(path, "rb") as fh:
+                data = tomllib.load(fh)
+        except FileNotFoundError as exc:
+            raise ConfigError(f"config file {path} does not exist") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+
+    def pick(key: str, default: Any) -> Any:
+        env_value = env.get(ENV_PREFIX + key.upper())
+        if env_value is not None:
+            return env_value
+        return data.get(key, default)
+
+    backend_sections: dict[str, Any] = data.get("backend", {})
+    backend_names = pick("backends", None)
+    if isinstance(backend_names, str):
+        backend_names = _split(backend_names)
+    if not backend_names:
+        backend_names = tuple(backend_sections) or ("default",)
+    env_driver = env.get(ENV_PREFIX + "BACKEND")
+    backends = []
+    for name in backend_names:
+        section = dict(backend_sections.get(name, {}))
+        driver = str(section.pop("driver", "auto"))
+        if env_driver and name == backend_names[0]:
+            driver = env_driver
+        backends.append(BackendConfig(name, driver, {k: str(v) for k, v in section.items()}))
+
+    admin_users = pick("admin_users", ("admin",))
+    if isinstance(admin_users, str):
+        admin_users = _split(admin_users)
+    default_type = pick("default_share_type", "default")
+    policy_file = pick("policy_file", None)
+    auth = str(pick("auth", "noauth")).lower()
+    if auth not in ("noauth", "keystone"):
+        raise ConfigError(f"auth must be 'noauth' or 'keystone', got {auth!r}")
+    worker = pick("worker", True)
+    settings = Settings(
+        listen=str(pick("listen", "127.0.0.1:8786")),
+        data_dir=Path(str(pick("data_dir", str(data_dir)))),
+        database_url=str(pick("database_url", "")),
+        auth=auth,
+        admin_users=tuple(admin_users),
+        default_share_type=str(default_type) if default_type else None,
+        host=str(pick("host", "lockstep")) or socket.gethostname(),
+        availability_zone=str(pick("availability_zone", "nova")),
+        backends=tuple(backends),
+        worker=worker if isinstance(worker, bool) else str(worker).lower() in ("1", "true", "yes", "on"),
+        lease_seconds=float(pick("lease_seconds", 30.0)),
+        poll_interval=float(pick("poll_interval", 0.5)),
+        max_attempts=int(pick("max_attempts", 5)),
+        policy_file=Path(str(policy_file)) if policy_file else None,
+        max_limit=int(pick("max_limit", 1000)),
+        base_url=pick("base_url", None),
+        require_atomic_cgsnapshots=str(pick("require_atomic_cgsnapshots", False)).lower()
+        in ("1", "true", "yes", "on"),
+        log_level=str(pick("log_level", "INFO")).upper(),
+        keystone={k: str(v) for k, v in data.get("keystone_authtoken", {}).items()},
+    )
+    settings.listen_host_port  # validate early
+    return settings

@@ -1,0 +1,248 @@
+"""Entities and their states. Pure: no I/O.
+
+Status strings are the wire strings. Every status change in the system is one compare-and-set
+write from an allowed set of current statuses (see `lockstep.adapters.db.repository`), never a
+read-then-write; the sets below are the preconditions the service layer names.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from dataclasses import dataclass, field
+
+
+class Status(enum.StrEnum):
+    CREATING = "creating"
+    AVAILABLE = "available"
+    ERROR = "error"
+    DELETING = "deleting"
+    ERROR_DELETING = "error_deleting"
+    EXTENDING = "extending"
+    EXTENDING_ERROR = "extending_error"
+    SHRINKING = "shrinking"
+    SHRINKING_ERROR = "shrinking_error"
+    SHRINKING_POSSIBLE_DATA_LOSS_ERROR = "shrinking_possible_data_loss_error"
+    INACTIVE = "inactive"
+    MIGRATING = "migrating"
+    MIGRATING_TO = "migrating_to"
+
+
+#: Values an admin may set with reset_status (shares, snapshots, groups, cgsnapshots).
+RESET_STATUSES: tuple[Status, ...] = (
+    Status.CREATING,
+    Status.AVAILABLE,
+    Status.DELETING,
+    Status.ERROR,
+    Status.ERROR_DELETING,
+    Status.MIGRATING,
+    Status.MIGRATING_TO,
+)
+
+SHARE_DELETABLE = (Status.AVAILABLE, Status.ERROR, Status.INACTIVE)
+SNAPSHOT_DELETABLE = (Status.AVAILABLE, Status.ERROR)
+GROUP_DELETABLE = (Status.AVAILABLE, Status.ERROR)
+CGSNAPSHOT_DELETABLE = (Status.AVAILABLE, Status.ERROR)
+SHRINKABLE = (Status.AVAILABLE, Status.SHRINKING_POSSIBLE_DATA_LOSS_ERROR)
+
+#: Statuses no worker will ever move on by itself.
+FINAL_STATUSES = frozenset(
+    {
+        Status.AVAILABLE,
+        Status.ERROR,
+        Status.ERROR_DELETING,
+        Status.EXTENDING_ERROR,
+        Status.SHRINKING_ERROR,
+        Status.SHRINKING_POSSIBLE_DATA_LOSS_ERROR,
+        Status.INACTIVE,
+    }
+)
+
+SHARE_PROTOCOLS = ("NFS", "CIFS")
+
+#: Extra specs every tenant may see on a share type.
+TENANT_VISIBLE_SPECS = (
+    "driver_handles_share_servers",
+    "snapshot_support",
+    "create_share_from_snapshot_support",
+    "revert_to_snapshot_support",
+    "replication_type",
+)
+BOOLEAN_SPECS = (
+    "snapshot_support",
+    "create_share_from_snapshot_support",
+    "revert_to_snapshot_support",
+    "lockstep:atomic_cgsnapshot",
+)
+DHSS = "driver_handles_share_servers"
+ATOMIC_CGSNAPSHOT_SPEC = "lockstep:atomic_cgsnapshot"
+
+
+def utcnow() -> dt.datetime:
+    """Naive UTC with microseconds, as Manila stores and shows dates."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+@dataclass
+class ShareType:
+    id: str
+    name: str
+    is_public: bool
+    extra_specs: dict[str, str] = field(default_factory=dict)
+    created_at: dt.datetime | None = None
+
+    @property
+    def dhss(self) -> bool:
+        return parse_bool(self.extra_specs.get(DHSS, "false"))
+
+    def spec_bool(self, key: str, default: bool = False) -> bool:
+        value = self.extra_specs.get(key)
+        if value is None:
+            return default
+        return spec_value_true(value)
+
+
+@dataclass
+class ShareNetwork:
+    id: str
+    project_id: str
+    user_id: str
+    name: str | None
+    description: str | None
+    neutron_net_id: str | None
+    neutron_subnet_id: str | None
+    network_type: str | None
+    segmentation_id: int | None
+    cidr: str | None
+    ip_version: int | None
+    gateway: str | None
+    mtu: int | None
+    created_at: dt.datetime
+    updated_at: dt.datetime | None
+
+
+@dataclass
+class ExportLocation:
+    id: str
+    path: str
+    is_admin_only: bool
+    preferred: bool
+    created_at: dt.datetime
+    updated_at: dt.datetime | None
+
+
+@dataclass
+class Share:
+    id: str
+    project_id: str
+    user_id: str
+    name: str | None
+    description: str | None
+    size: int
+    share_proto: str
+    status: str
+    host: str
+    availability_zone: str | None
+    share_type_id: str | None
+    share_network_id: str | None
+    snapshot_id: str | None
+    is_public: bool
+    consistency_group_id: str | None
+    source_cgsnapshot_member_id: str | None
+    task_state: str | None
+    snapshot_support: bool
+    create_share_from_snapshot_support: bool
+    revert_to_snapshot_support: bool
+    created_at: dt.datetime
+    updated_at: dt.datetime | None
+    metadata: dict[str, str] = field(default_factory=dict)
+    export_locations: list[ExportLocation] = field(default_factory=list)
+    share_type_name: str | None = None
+
+
+@dataclass
+class Snapshot:
+    id: str
+    project_id: str
+    user_id: str
+    share_id: str
+    name: str | None
+    description: str | None
+    size: int
+    share_size: int
+    share_proto: str
+    status: str
+    progress: str
+    provider_location: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime | None
+
+
+@dataclass
+class ConsistencyGroup:
+    id: str
+    project_id: str
+    user_id: str
+    name: str | None
+    description: str | None
+    status: str
+    host: str | None
+    source_cgsnapshot_id: str | None
+    share_network_id: str | None
+    share_server_id: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime | None
+    share_types: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CGSnapshot:
+    id: str
+    consistency_group_id: str
+    project_id: str
+    user_id: str
+    name: str | None
+    description: str | None
+    status: str
+    cut_method: str | None
+    cut_spread_ms: float | None
+    created_at: dt.datetime
+    updated_at: dt.datetime | None
+
+
+@dataclass
+class CGSnapshotMember:
+    id: str
+    cgsnapshot_id: str
+    share_id: str
+    share_type_id: str | None
+    size: int
+    share_proto: str
+    status: str
+    project_id: str
+    user_id: str
+    created_at: dt.datetime
+
+
+_TRUE = frozenset({"1", "t", "true", "on", "y", "yes"})
+_FALSE = frozenset({"0", "f", "false", "off", "n", "no"})
+
+
+def parse_bool(value: object, *, strict: bool = False) -> bool:
+    """oslo's bool_from_string: the strict form raises ValueError on anything unrecognised."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE or not strict:
+        return False
+    raise ValueError(f"Unrecognized value '{value}', acceptable values are: {sorted(_TRUE | _FALSE)}")
+
+
+def spec_value_true(value: str) -> bool:
+    """Extra-spec booleans may be plain ("True") or scoped ("<is> True")."""
+    text = value.strip()
+    if text.lower().startswith("<is>"):
+        text = text[4:].strip()
+    return parse_bool(text)

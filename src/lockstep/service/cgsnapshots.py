@@ -1,0 +1,145 @@
+"""cgsnapshots: one cut across every share of a consistency group."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from lockstep.adapters.db import tables as t
+from lockstep.adapters.db.common import Page
+from lockstep.domain.errors import Conflict, Invalid, NotFound, SilentNotFound
+from lockstep.domain.model import CGSNAPSHOT_DELETABLE, CGSnapshot, CGSnapshotMember, Status, utcnow
+from lockstep.service.consistency_groups import UPDATE_FIELDS, set_repr, text_fields
+from lockstep.service.context import RequestContext
+from lockstep.service.listing import all_tenants
+from lockstep.service.policy import Policy, Rule
+from lockstep.service.shares import _backend_of, check_reset_status
+from lockstep.service.unit_of_work import Database, UnitOfWork
+from lockstep.service.validation import is_uuid_like, new_id
+
+
+class CGSnapshotService:
+    def __init__(self, db: Database, policy: Policy) -> None:
+        self.db = db
+        self.policy = policy
+
+    def find(self, uow: UnitOfWork, ctx: RequestContext, cgsnapshot_id: str) -> CGSnapshot:
+        found = uow.cgsnapshots.get(cgsnapshot_id, ctx.scope())
+        if found is None:
+            raise NotFound(f"Consistency group snapshot {cgsnapshot_id} not found.")
+        return found
+
+    def get(self, ctx: RequestContext, cgsnapshot_id: str) -> CGSnapshot:
+        self.policy.authorize(ctx, Rule.CGSNAPSHOT_GET)
+        with self.db.read() as uow:
+            return self.find(uow, ctx, cgsnapshot_id)
+
+    def list(self, ctx: RequestContext, query: Mapping[str, str], offset: int, limit: int) -> list[CGSnapshot]:
+        self.policy.authorize(ctx, Rule.CGSNAPSHOT_GET_ALL)
+        conditions = [] if all_tenants(ctx, query) else [t.cgsnapshots.c.project_id == ctx.project_id]
+        page = Page(limit=limit, offset=offset, marker=query.get("marker"))
+        with self.db.read() as uow:
+            return uow.cgsnapshots.list(conditions, page)
+
+    def members(self, ctx: RequestContext, cgsnapshot_id: str, query: Mapping[str, str], offset: int,
+                limit: int) -> list[CGSnapshotMember]:
+        self.policy.authorize(ctx, Rule.CGSNAPSHOT_GET)
+        page = Page(limit=limit, offset=offset, marker=query.get("marker"))
+        with self.db.read() as uow:
+            self.find(uow, ctx, cgsnapshot_id)
+            return uow.cgsnapshots.members(cgsnapshot_id, page)
+
+    def create(self, ctx: RequestContext, entity: dict[str, Any]) -> CGSnapshot:
+        self.policy.authorize(ctx, Rule.CGSNAPSHOT_CREATE)
+        group_id = entity.get("consistency_group_id")
+        if not group_id:
+            raise Invalid("Must supply 'consistency_group_id' attribute.")
+        if not is_uuid_like(group_id):
+            raise Invalid("The 'consistency_group_id' attribute must be a uuid.")
+        texts = text_fields(entity)
+        with self.db.write() as uow:
+            group = uow.groups.get(group_id, ctx.scope())
+            if group is None:
+                raise Invalid(f"ConsistencyGroup {group_id} could not be found.")
+            if group.status != Status.AVAILABLE:
+                raise Conflict("Invalid ConsistencyGroup: Consistency group status must be available")
+            shares = uow.shares.in_group(group_id)
+            for share in shares:
+                if share.status != Status.AVAILABLE:
+                    raise Conflict(f"Invalid ConsistencyGroup: Share {share.id} in consistency group must have "
+                                   "status of available in order to create a CG snapshot")
+            now = utcnow()
+            cgsnapshot_id = new_id()
+            uow.cgsnapshots.insert_row(
+                id=cgsnapshot_id, consistency_group_id=group_id, project_id=ctx.project_id, user_id=ctx.user_id,
+                name=texts.get("name"), description=texts.get("description"), status=Status.CREATING,
+                cut_method=None, cut_spread_ms=None, created_at=now, updated_at=now,
+            )
+            for share in shares:
+                uow.cgsnapshots.add_member(CGSnapshotMember(
+                    id=new_id(), cgsnapshot_id=cgsnapshot_id, share_id=share.id, share_type_id=share.share_type_id,
+                    size=share.size, share_proto=share.share_proto, status=Status.CREATING,
+                    project_id=ctx.project_id, user_id=ctx.user_id, created_at=now,
+                ))
+            uow.operations.enqueue("create_cgsnapshot", cgsnapshot_id, backend=_backend_of(group.host))
+            created = uow.cgsnapshots.get(cgsnapshot_id)
+            uow.commit()
+        assert created is not None
+        return created
+
+    def update(self, ctx: RequestContext, cgsnapshot_id: str, entity: dict[str, Any]) -> CGSnapshot:
+        self.policy.authorize(ctx, Rule.CGSNAPSHOT_UPDATE)
+        invalid = [k for k in entity if k not in UPDATE_FIELDS]
+        if invalid:
+            raise Invalid(f"The fields {set_repr(invalid)} are invalid or not allowed to be updated.")
+        values = text_fields(entity)
+        with self.db.write() as uow:
+            self.find(uow, ctx, cgsnapshot_id)
+            if values:
+                uow.cgsnapshots.cas(cgsnapshot_id, None, **values)
+            updated = uow.cgsnapshots.get(cgsnapshot_id)
+            uow.commit()
+        assert updated is not None
+        return updated
+
+    def delete(self, ctx: RequestContext, cgsnapshot_id: str) -> None:
+        self.policy.authorize(ctx, Rule.CGSNAPSHOT_DELETE)
+        with self.db.write() as uow:
+            cgsnapshot = self.find(uow, ctx, cgsnapshot_id)
+            if not uow.cgsnapshots.cas(cgsnapshot_id, CGSNAPSHOT_DELETABLE, status=Status.DELETING):
+                raise Conflict("Invalid CGSnapshot: Consistency group snapshot status must be one of "
+                               "('available', 'error')")
+            uow.operations.enqueue("delete_cgsnapshot", cgsnapshot_id, backend=self._backend(uow, cgsnapshot))
+            uow.commit()
+
+    @staticmethod
+    def _backend(uow: UnitOfWork, cgsnapshot: CGSnapshot) -> str | None:
+        group = uow.groups.get(cgsnapshot.consistency_group_id)
+        if group is not None:
+            return _backend_of(group.host)
+        for member in uow.cgsnapshots.members(cgsnapshot.id):
+            share = uow.shares.get(member.share_id)
+            if share is not None and share.host:
+                return _backend_of(share.host)
+        return None
+
+    def reset_status(self, ctx: RequestContext, cgsnapshot_id: str, value: object) -> None:
+        self.policy.authorize(ctx, Rule.CGSNAPSHOT_RESET_STATUS)
+        status = check_reset_status(value)
+        with self.db.write() as uow:
+            if uow.cgsnapshots.get(cgsnapshot_id, ctx.scope()) is None:
+                raise SilentNotFound()
+            uow.cgsnapshots.cas(cgsnapshot_id, None, status=status)
+            uow.commit()
+
+    def force_delete(self, ctx: RequestContext, cgsnapshot_id: str) -> None:
+        self.policy.authorize(ctx, Rule.CGSNAPSHOT_FORCE_DELETE)
+        with self.db.write() as uow:
+            cgsnapshot = uow.cgsnapshots.get(cgsnapshot_id, ctx.scope())
+            if cgsnapshot is None:
+                raise SilentNotFound()
+            backend = self._backend(uow, cgsnapshot)
+            uow.cgsnapshots.delete(cgsnapshot_id)
+            if backend:
+                uow.operations.enqueue("reclaim", cgsnapshot_id, backend=backend, object_kind="cgsnapshot")
+            uow.commit()

@@ -1,0 +1,95 @@
+"""Placement: which pool a share or a consistency group lands on.
+
+Pools are what the share-host workers report into the database (table `pools`), so any API
+process or worker can place without talking to the others.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from lockstep.adapters.db.work import PoolRecord
+from lockstep.domain.errors import Invalid, NoValidHost
+from lockstep.domain.model import ATOMIC_CGSNAPSHOT_SPEC, DHSS, BOOLEAN_SPECS, ShareType, spec_value_true, utcnow
+from lockstep.service.unit_of_work import UnitOfWork
+
+STALE_AFTER = dt.timedelta(seconds=120)
+_NOT_CAPABILITIES = {DHSS, ATOMIC_CGSNAPSHOT_SPEC, "replication_type"}
+
+
+def backend_of(pool_name: str) -> str:
+    return pool_name.split("#", 1)[0]
+
+
+def _matches(pool: PoolRecord, share_type: ShareType | None) -> bool:
+    caps = pool.capabilities
+    if share_type is None:
+        return not caps.get(DHSS, False)
+    if bool(caps.get(DHSS, False)) != share_type.dhss:
+        return False
+    for key, value in share_type.extra_specs.items():
+        key = key.removeprefix("capabilities:")
+        if key in _NOT_CAPABILITIES or key not in caps:
+            continue
+        reported = caps[key]
+        if key in BOOLEAN_SPECS or isinstance(reported, bool):
+            if spec_value_true(value) and not reported:
+                return False
+        elif str(reported) != value:
+            return False
+    return True
+
+
+class Scheduler:
+    def live_pools(self, uow: UnitOfWork) -> list[PoolRecord]:
+        cutoff = utcnow() - STALE_AFTER
+        return [p for p in uow.pools.all() if p.updated_at >= cutoff]
+
+    def group_pools(self, pools: Iterable[PoolRecord], share_types: list[ShareType], atomic: bool) -> list[PoolRecord]:
+        found = []
+        for pool in pools:
+            if pool.capabilities.get("consistency_group_support") not in ("pool", "host"):
+                continue
+            if atomic and not pool.capabilities.get(ATOMIC_CGSNAPSHOT_SPEC):
+                continue
+            if all(_matches(pool, st) for st in share_types):
+                found.append(pool)
+        return sorted(found, key=lambda p: -p.free_capacity_gb)
+
+    def check_group_placeable(self, uow: UnitOfWork, share_types: list[ShareType], atomic: bool) -> None:
+        """Refuse at once, with a clear message, a group that needs atomic cuts no backend offers."""
+        if atomic and not self.group_pools(self.live_pools(uow), share_types, True):
+            raise Invalid("Invalid input received: this consistency group requires atomic cgsnapshots "
+                          f"({ATOMIC_CGSNAPSHOT_SPEC}), and no backend that can cut them atomically serves its "
+                          "share types. Use a share type without that requirement or add a btrfs or zfs backend.")
+
+    def place_group(self, uow: UnitOfWork, share_types: list[ShareType], atomic: bool) -> PoolRecord:
+        pools = self.group_pools(self.live_pools(uow), share_types, atomic)
+        if not pools:
+            raise NoValidHost("No valid host was found: no backend with consistency_group_support"
+                              + (" and atomic cgsnapshots" if atomic else "") + " serves these share types.")
+        return pools[0]
+
+    def place_share(self, uow: UnitOfWork, size: int, share_type: ShareType | None,
+                    group_host: str | None) -> PoolRecord:
+        pools = self.live_pools(uow)
+        if group_host is not None:
+            group_pool = next((p for p in pools if p.name == group_host), None)
+            level = group_pool.capabilities.get("consistency_group_support") if group_pool else None
+            if level == "pool":
+                pools = [p for p in pools if p.name == group_host]
+            elif level == "host":
+                pools = [p for p in pools if backend_of(p.name) == backend_of(group_host)]
+            else:
+                raise NoValidHost(f"No valid host was found: the group's pool {group_host} is not reporting or "
+                                  "does not support consistency groups.")
+        candidates = [p for p in pools if _matches(p, share_type)]
+        if not candidates:
+            raise NoValidHost("No valid host was found: no pool matches the share type's extra specs.")
+        fitting = [p for p in candidates if p.free_capacity_gb >= size]
+        if not fitting:
+            best = max(p.free_capacity_gb for p in candidates)
+            raise NoValidHost(f"No valid host was found: the share needs {size} GiB and the largest free "
+                              f"capacity of a matching pool is {best:g} GiB.")
+        return max(fitting, key=lambda p: p.free_capacity_gb)

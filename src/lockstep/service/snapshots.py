@@ -1,0 +1,99 @@
+"""Single-share snapshots."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lockstep.domain.errors import Invalid, InvalidState, NotFound, SilentNotFound, Unprocessable
+from lockstep.domain.model import SNAPSHOT_DELETABLE, Snapshot, Status, utcnow
+from lockstep.service.context import RequestContext
+from lockstep.service.policy import Policy, Rule
+from lockstep.service.shares import _backend_of, check_reset_status
+from lockstep.service.unit_of_work import Database, UnitOfWork
+from lockstep.service.validation import new_id, optional_text
+
+
+class SnapshotService:
+    def __init__(self, db: Database, policy: Policy) -> None:
+        self.db = db
+        self.policy = policy
+
+    def _find(self, uow: UnitOfWork, ctx: RequestContext, snapshot_id: str) -> Snapshot:
+        snapshot = uow.snapshots.get(snapshot_id, ctx.scope())
+        if snapshot is None:
+            raise SilentNotFound()
+        return snapshot
+
+    def get(self, ctx: RequestContext, snapshot_id: str) -> Snapshot:
+        self.policy.authorize(ctx, Rule.SNAPSHOT_GET)
+        with self.db.read() as uow:
+            return self._find(uow, ctx, snapshot_id)
+
+    def create(self, ctx: RequestContext, entity: dict[str, Any]) -> Snapshot:
+        share_id = entity.get("share_id")
+        if not isinstance(share_id, str) or not share_id:
+            raise Invalid("Invalid input received: 'share_id' must be given as a string.")
+        name = optional_text(entity, "name", "display_name", field="name") or None
+        description = optional_text(entity, "description", "display_description", field="description") or None
+        with self.db.write() as uow:
+            share = uow.shares.get(share_id, ctx.scope())
+            if share is None:
+                raise NotFound("NotFound: Resource could not be found.")
+            self.policy.authorize(ctx, Rule.SHARE_CREATE_SNAPSHOT, share.project_id)
+            if not share.snapshot_support:
+                raise Unprocessable(f"Snapshot cannot be created from share '{share_id}', because share back end "
+                                    "does not support it.")
+            if share.status != Status.AVAILABLE:
+                raise InvalidState("Invalid share: Source share status must be available.")
+            snapshot_id = new_id()
+            now = utcnow()
+            uow.snapshots.insert_row(
+                id=snapshot_id, project_id=ctx.project_id, user_id=ctx.user_id, share_id=share_id, name=name,
+                description=description, size=share.size, share_size=share.size, share_proto=share.share_proto,
+                status=Status.CREATING, progress="0%", provider_location=None, created_at=now, updated_at=now,
+            )
+            uow.operations.enqueue("create_snapshot", snapshot_id, backend=_backend_of(share.host))
+            created = uow.snapshots.get(snapshot_id)
+            uow.commit()
+        assert created is not None
+        return created
+
+    def update(self, ctx: RequestContext, snapshot_id: str, entity: dict[str, Any]) -> Snapshot:
+        self.policy.authorize(ctx, Rule.SHARE_SNAPSHOT_UPDATE)
+        values: dict[str, Any] = {}
+        if "display_name" in entity:
+            values["name"] = optional_text(entity, "display_name")
+        if "display_description" in entity:
+            values["description"] = optional_text(entity, "display_description")
+        with self.db.write() as uow:
+            self._find(uow, ctx, snapshot_id)
+            if values:
+                uow.snapshots.cas(snapshot_id, None, **values)
+            updated = uow.snapshots.get(snapshot_id)
+            uow.commit()
+        assert updated is not None
+        return updated
+
+    def delete(self, ctx: RequestContext, snapshot_id: str, *, force: bool = False) -> None:
+        with self.db.write() as uow:
+            snapshot = self._find(uow, ctx, snapshot_id)
+            if force:
+                self.policy.authorize(ctx, Rule.SNAPSHOT_FORCE_DELETE)
+            else:
+                self.policy.authorize(ctx, Rule.SHARE_DELETE_SNAPSHOT, snapshot.project_id)
+            expected = None if force else SNAPSHOT_DELETABLE
+            if not uow.snapshots.cas(snapshot_id, expected, status=Status.DELETING):
+                raise InvalidState("Invalid share snapshot: Share Snapshot status must be one of ('available', "
+                                   "'error').")
+            share = uow.shares.get(snapshot.share_id)
+            uow.operations.enqueue("delete_snapshot", snapshot_id,
+                                   backend=_backend_of(share.host if share else None), force=force)
+            uow.commit()
+
+    def reset_status(self, ctx: RequestContext, snapshot_id: str, value: object) -> None:
+        self.policy.authorize(ctx, Rule.SNAPSHOT_RESET_STATUS)
+        status = check_reset_status(value)
+        with self.db.write() as uow:
+            self._find(uow, ctx, snapshot_id)
+            uow.snapshots.cas(snapshot_id, None, status=status)
+            uow.commit()
