@@ -109,7 +109,11 @@ def make_driver(settings: Settings, backend: BackendConfig) -> ShareDriver:
 def _auto_driver(settings: Settings, backend: BackendConfig, root: Path, options: dict[str, str]) -> str:
     from lockstep.adapters.drivers import loopfs
 
-    if loopfs.is_btrfs(root if root.exists() else root.parent):
+    probe = root
+    while not probe.exists():
+        probe = probe.parent
+    if _filesystem_type(probe) == "btrfs":
+        log.info("backend %s: %s is on btrfs already; serving from it", backend.name, probe)
         return "btrfs"
     ok, reason = loopfs.btrfs_available()
     if not ok:
@@ -128,6 +132,13 @@ def _auto_driver(settings: Settings, backend: BackendConfig, root: Path, options
         return "posix"
     log.info("backend %s: btrfs image %s mounted at %s", backend.name, image, root)
     return "btrfs"
+
+
+def _filesystem_type(path: Path) -> str:
+    import subprocess
+
+    proc = subprocess.run(["stat", "-f", "-c", "%T", str(path)], capture_output=True, text=True, check=False)
+    return proc.stdout.strip()
 
 
 def build_drivers(settings: Settings) -> dict[str, ShareDriver]:

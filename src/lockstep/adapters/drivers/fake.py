@@ -7,14 +7,19 @@ Options (from the backend's configuration):
 - ``delay``: seconds every operation sleeps, to observe intermediate states;
 - ``group_support``: ``pool`` (default), ``host`` or ``none``;
 - ``atomic``: ``true`` (default) or ``false``: how cgsnapshots report their cut;
-- ``capacity_gb``: total capacity of the single pool (default 1000).
+- ``capacity_gb``: total capacity of the single pool (default 1000);
+- ``state_file``: keep the state in this JSON file, so that it survives a restart (crash tests);
+- ``call_log``: append one line ``<operation> <id>`` per call to this file (exactly-once tests).
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 from lockstep.adapters.drivers.base import (
     CGSnapshotResult,
@@ -53,13 +58,41 @@ class FakeDriver(ShareDriver):
         self.groups: set[str] = set()
         self.cgsnapshots: dict[str, list[str]] = {}  # cgsnapshot id -> member ids
         self.calls: list[str] = []
+        self._state_file = options.get("state_file") or None
+        self._call_log = options.get("call_log") or None
+        if self._state_file and os.path.exists(self._state_file):
+            with open(self._state_file) as fh:
+                state = json.load(fh)
+            self.shares = {k: int(v) for k, v in state["shares"].items()}
+            self.snapshots = dict(state["snapshots"])
+            self.groups = set(state["groups"])
+            self.cgsnapshots = {k: list(v) for k, v in state["cgsnapshots"].items()}
 
-    def _enter(self, operation: str) -> None:
+    def _enter(self, operation: str, object_id: str = "") -> None:
         self.calls.append(operation)
+        if self._call_log:
+            with open(self._call_log, "a") as fh:
+                fh.write(f"{operation} {object_id}\n")
         if self._delay:
             time.sleep(self._delay)
         if operation in self._fail:
             raise DriverError(f"fake driver configured to fail {operation}")
+
+    @contextlib.contextmanager
+    def _mutating(self) -> Iterator[None]:
+        with self._lock:
+            yield
+            self._save()
+
+    def _save(self) -> None:
+        if not self._state_file:
+            return
+        state = {"shares": self.shares, "snapshots": self.snapshots, "groups": sorted(self.groups),
+                 "cgsnapshots": self.cgsnapshots}
+        tmp = f"{self._state_file}.tmp"
+        with open(tmp, "w") as fh:
+            json.dump(state, fh)
+        os.replace(tmp, self._state_file)
 
     def pools(self) -> list[PoolInfo]:
         used = sum(self.shares.values())
@@ -89,60 +122,60 @@ class FakeDriver(ShareDriver):
         self.shares[share.id] = share.size_gb
 
     def create_share(self, share: ShareSpec) -> ShareResult:
-        self._enter("create_share")
-        with self._lock:
+        self._enter("create_share", share.id)
+        with self._mutating():
             self._reserve(share)
         return self._export(share.id)
 
     def delete_share(self, share: ShareSpec) -> None:
-        self._enter("delete_share")
-        with self._lock:
+        self._enter("delete_share", share.id)
+        with self._mutating():
             self.shares.pop(share.id, None)
 
     def extend_share(self, share: ShareSpec, new_size_gb: int) -> None:
-        self._enter("extend_share")
-        with self._lock:
+        self._enter("extend_share", share.id)
+        with self._mutating():
             self.shares[share.id] = new_size_gb
 
     def shrink_share(self, share: ShareSpec, new_size_gb: int) -> None:
-        self._enter("shrink_share")
-        with self._lock:
+        self._enter("shrink_share", share.id)
+        with self._mutating():
             self.shares[share.id] = new_size_gb
 
     def create_snapshot(self, snapshot: SnapshotSpec) -> SnapshotResult:
-        self._enter("create_snapshot")
-        with self._lock:
+        self._enter("create_snapshot", snapshot.id)
+        with self._mutating():
             if snapshot.share.id not in self.shares:
                 raise DriverError(f"share {snapshot.share.id} does not exist on this backend")
             self.snapshots[snapshot.id] = snapshot.share.id
         return SnapshotResult(size_gb=snapshot.share.size_gb, provider_location=f"fake:{snapshot.id}")
 
     def delete_snapshot(self, snapshot: SnapshotSpec) -> None:
-        self._enter("delete_snapshot")
-        with self._lock:
+        self._enter("delete_snapshot", snapshot.id)
+        with self._mutating():
             self.snapshots.pop(snapshot.id, None)
 
     def create_share_from_snapshot(self, share: ShareSpec, snapshot: SnapshotSpec) -> ShareResult:
-        self._enter("create_share_from_snapshot")
-        with self._lock:
+        self._enter("create_share_from_snapshot", share.id)
+        with self._mutating():
             if snapshot.id not in self.snapshots:
                 raise DriverError(f"snapshot {snapshot.id} does not exist on this backend")
             self._reserve(share)
         return self._export(share.id)
 
     def create_group(self, group: GroupSpec) -> None:
-        self._enter("create_group")
-        with self._lock:
+        self._enter("create_group", group.id)
+        with self._mutating():
             self.groups.add(group.id)
 
     def delete_group(self, group: GroupSpec) -> None:
-        self._enter("delete_group")
-        with self._lock:
+        self._enter("delete_group", group.id)
+        with self._mutating():
             self.groups.discard(group.id)
 
     def create_cgsnapshot(self, cgsnapshot: CGSnapshotSpec) -> CGSnapshotResult:
-        self._enter("create_cgsnapshot")
-        with self._lock:
+        self._enter("create_cgsnapshot", cgsnapshot.id)
+        with self._mutating():
             missing = [m.share.id for m in cgsnapshot.members if m.share.id not in self.shares]
             if missing:
                 raise DriverError(f"shares {missing} do not exist on this backend")
@@ -151,15 +184,15 @@ class FakeDriver(ShareDriver):
         return CGSnapshotResult(method=method, spread_ms=0.0)
 
     def delete_cgsnapshot(self, cgsnapshot: CGSnapshotSpec) -> None:
-        self._enter("delete_cgsnapshot")
-        with self._lock:
+        self._enter("delete_cgsnapshot", cgsnapshot.id)
+        with self._mutating():
             self.cgsnapshots.pop(cgsnapshot.id, None)
 
     def create_group_from_cgsnapshot(
         self, group: GroupSpec, cgsnapshot: CGSnapshotSpec, clones: Sequence[CloneSpec]
     ) -> Mapping[str, ShareResult]:
-        self._enter("create_group_from_cgsnapshot")
-        with self._lock:
+        self._enter("create_group_from_cgsnapshot", group.id)
+        with self._mutating():
             if cgsnapshot.id not in self.cgsnapshots:
                 raise DriverError(f"cgsnapshot {cgsnapshot.id} does not exist on this backend")
             self.groups.add(group.id)
@@ -177,7 +210,7 @@ class FakeDriver(ShareDriver):
             )
 
     def reclaim(self, kind: str, object_id: str) -> bool:
-        with self._lock:
+        with self._mutating():
             if kind == "share":
                 self.shares.pop(object_id, None)
             elif kind == "snapshot":
