@@ -154,5 +154,5 @@ def load(config_file: str | os.PathLike[str] | None = None, env: dict[str, str] 
         log_level=str(pick("log_level", "INFO")).upper(),
         keystone={k: str(v) for k, v in data.get("keystone_authtoken", {}).items()},
     )
-    settings.listen_host_port  # validate early
+    _ = settings.listen_host_port  # validate early: a bad address fails at start-up, not at bind
     return settings

@@ -39,9 +39,9 @@ def test_racing_deletes_only_one_wins(db: str, tmp_path: Path) -> None:
     with database(db, tmp_path) as url, live_server(tmp_path / "data", url) as server:
         client = server.client()
         for _ in range(5):
-            share = client.create_share()
+            path = f"/shares/{client.create_share()['id']}"
             with concurrent.futures.ThreadPoolExecutor(4) as pool:
-                codes = sorted(pool.map(lambda _: client.delete(f"/shares/{share['id']}").status_code, range(4)))
+                codes = sorted(pool.map(lambda _, p=path: client.delete(p).status_code, range(4)))
             assert codes.count(202) == 1, codes
             assert all(code in (202, 403, 404) for code in codes), codes
 

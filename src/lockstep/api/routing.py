@@ -46,6 +46,7 @@ class ApiRequest:
             raise HTTPFault(400, "offset param must be an integer") from None
         if offset < 0:
             raise HTTPFault(400, "offset param must be positive")
+        offset = min(offset, 2**31 - 1)  # Manila sliced in Python; an offset past any row is just empty
         limit = self.max_limit
         if limit_raw is not None:
             try:

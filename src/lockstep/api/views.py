@@ -36,7 +36,9 @@ def next_link(req: ApiRequest, collection: str, items: Sequence[Any], limit: int
     """Only when `limit` was given and the page is full; the marker is honoured (decision 4)."""
     if "limit" not in req.query or len(items) != limit or not items:
         return []
-    query = "&".join(part for part in req.raw_query.split("&") if part and not part.startswith("marker="))
+    # The marker resumes after the last item, so the offset is not applied a second time.
+    query = "&".join(part for part in req.raw_query.split("&")
+                     if part and not part.startswith(("marker=", "offset=")))
     sep = "&" if query else ""
     return [{"rel": "next", "href": f"{req.app_url}/{req.project_id}/{collection}?{query}{sep}marker={marker}"}]
 

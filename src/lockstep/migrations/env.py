@@ -8,8 +8,9 @@ from lockstep.adapters.db.engine import make_engine
 from lockstep.adapters.db.tables import metadata
 
 config = context.config
-url = config.get_main_option("sqlalchemy.url")
-assert url, "lockstep.migrations needs sqlalchemy.url"
+url = config.get_main_option("sqlalchemy.url") or ""
+if not url:
+    raise RuntimeError("lockstep.migrations needs sqlalchemy.url; run `lockstep db upgrade`")
 
 
 def run() -> None:

@@ -34,12 +34,12 @@ class CGSnapshotService:
         with self.db.read() as uow:
             return self.find(uow, ctx, cgsnapshot_id)
 
-    def list(self, ctx: RequestContext, query: Mapping[str, str], offset: int, limit: int) -> list[CGSnapshot]:
+    def list_all(self, ctx: RequestContext, query: Mapping[str, str], offset: int, limit: int) -> list[CGSnapshot]:
         self.policy.authorize(ctx, Rule.CGSNAPSHOT_GET_ALL)
         conditions = [] if all_tenants(ctx, query) else [t.cgsnapshots.c.project_id == ctx.project_id]
         page = Page(limit=limit, offset=offset, marker=query.get("marker"))
         with self.db.read() as uow:
-            return uow.cgsnapshots.list(conditions, page)
+            return uow.cgsnapshots.find(conditions, page)
 
     def members(self, ctx: RequestContext, cgsnapshot_id: str, query: Mapping[str, str], offset: int,
                 limit: int) -> list[CGSnapshotMember]:

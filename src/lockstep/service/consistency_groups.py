@@ -11,6 +11,7 @@ from lockstep.domain.errors import Conflict, Invalid, NotFound, SilentNotFound
 from lockstep.domain.model import (
     ATOMIC_CGSNAPSHOT_SPEC,
     GROUP_DELETABLE,
+    CGSnapshotMember,
     ConsistencyGroup,
     ShareType,
     Status,
@@ -62,13 +63,13 @@ class ConsistencyGroupService:
         with self.db.read() as uow:
             return self.find(uow, ctx, group_id)
 
-    def list(self, ctx: RequestContext, query: Mapping[str, str], offset: int, limit: int,
+    def list_all(self, ctx: RequestContext, query: Mapping[str, str], offset: int, limit: int,
              *, detail: bool) -> list[ConsistencyGroup]:
         self.policy.authorize(ctx, Rule.CG_GET_ALL)
         conditions = [] if all_tenants(ctx, query) else [t.consistency_groups.c.project_id == ctx.project_id]
         page = Page(limit=limit, offset=offset, marker=query.get("marker"))
         with self.db.read() as uow:
-            return uow.groups.list(conditions, page, detail=detail)
+            return uow.groups.find(conditions, page, detail=detail)
 
     def create(self, ctx: RequestContext, entity: dict[str, Any]) -> ConsistencyGroup:
         self.policy.authorize(ctx, Rule.CG_CREATE)
@@ -102,7 +103,7 @@ class ConsistencyGroupService:
                 raise Invalid("The 'share_network_id' attribute must be a uuid.")
             host = None
             source_group = None
-            members = []
+            members: list[CGSnapshotMember] = []
             if source_id:
                 cgsnapshot = uow.cgsnapshots.get(source_id, ctx.scope())
                 if cgsnapshot is None:

@@ -22,6 +22,7 @@ from lockstep.service.policy import Policy, Rule
 from lockstep.service.unit_of_work import Database
 
 PAGING_KEYS = ("limit", "offset", "marker")
+_MAX_INT = 2**31 - 1  # the INTEGER columns' range: larger filter values match nothing
 _SHARE_SORT = {"id", "created_at", "updated_at", "size", "name", "project_id", "user_id", "share_proto",
                "is_public", "task_state", "status", "host", "share_network_id", "share_type_id", "snapshot_id",
                "availability_zone", "consistency_group_id", "description"}
@@ -120,7 +121,7 @@ class ListingService:
                 conditions.append(false())  # Manila answers an empty list for unknown filters
                 continue
             if column == "size":
-                if not value.isdigit():
+                if not value.isdigit() or int(value) > _MAX_INT:
                     conditions.append(false())
                     continue
                 conditions.append(t.shares.c.size == int(value))
@@ -128,7 +129,7 @@ class ListingService:
                 conditions.append(t.shares.c[column] == value)
         page = Page(limit=limit, offset=offset, marker=query.get("marker"), sort_key=sort_key, sort_dir=sort_dir)
         with self.db.read() as uow:
-            return uow.shares.list(conditions, page, detail=detail)
+            return uow.shares.find(conditions, page, detail=detail)
 
     def snapshots(self, ctx: RequestContext, query: Mapping[str, str], offset: int, limit: int) -> list[Snapshot]:
         self.policy.authorize(ctx, Rule.SNAPSHOT_GET_ALL)
@@ -157,12 +158,13 @@ class ListingService:
             if key not in t.snapshots.c:
                 conditions.append(false())
             elif key in ("size", "share_size"):
-                conditions.append(and_(t.snapshots.c[key] == int(value)) if value.isdigit() else false())
+                conditions.append(and_(t.snapshots.c[key] == int(value))
+                                  if value.isdigit() and int(value) <= _MAX_INT else false())
             else:
                 conditions.append(t.snapshots.c[key] == value)
         page = Page(limit=limit, offset=offset, marker=query.get("marker"), sort_key=sort_key, sort_dir=sort_dir)
         with self.db.read() as uow:
-            return uow.snapshots.list(conditions, page)
+            return uow.snapshots.find(conditions, page)
 
 
 def _spec_spellings(value: object) -> list[str]:

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 from lockstep.adapters.db.work import PoolRecord
 from lockstep.domain.errors import Invalid, NoValidHost
-from lockstep.domain.model import ATOMIC_CGSNAPSHOT_SPEC, DHSS, BOOLEAN_SPECS, ShareType, spec_value_true, utcnow
+from lockstep.domain.model import ATOMIC_CGSNAPSHOT_SPEC, BOOLEAN_SPECS, DHSS, ShareType, spec_value_true, utcnow
 from lockstep.service.unit_of_work import UnitOfWork
 
 STALE_AFTER = dt.timedelta(seconds=120)

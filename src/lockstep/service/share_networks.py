@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from sqlalchemy import false
+
 from lockstep.adapters.db import tables as t
-from lockstep.domain.errors import Conflict, Forbidden, Invalid, NotFound
+from lockstep.domain.errors import Conflict, Invalid, NotFound
 from lockstep.domain.model import ShareNetwork, parse_bool, utcnow
 from lockstep.service.context import RequestContext
 from lockstep.service.policy import Policy, Rule
@@ -16,6 +18,7 @@ from lockstep.service.validation import MAX_NAME, new_id
 _TEXT_FIELDS = {"name": MAX_NAME, "description": MAX_NAME, "neutron_net_id": 36, "neutron_subnet_id": 36,
                 "network_type": 32, "cidr": 64, "gateway": 64}
 _INT_FIELDS = ("segmentation_id", "ip_version", "mtu")
+_MAX_INT = 2**31 - 1
 _FILTERABLE = set(_TEXT_FIELDS) | set(_INT_FIELDS) | {"project_id", "user_id", "id"}
 
 
@@ -39,8 +42,10 @@ def _fields(entity: dict[str, Any]) -> dict[str, Any]:
                     raise Invalid("Could not save supplied data due to database error")
                 try:
                     value = int(value)
-                except (TypeError, ValueError):
+                except (TypeError, ValueError, OverflowError):
                     raise Invalid("Could not save supplied data due to database error") from None
+                if abs(value) > _MAX_INT:  # what the INTEGER column cannot hold
+                    raise Invalid("Could not save supplied data due to database error")
             values[key] = value
     return values
 
@@ -98,13 +103,12 @@ class ShareNetworkService:
             uow.share_networks.delete(network_id)
             uow.commit()
 
-    def list(self, ctx: RequestContext, params: dict[str, str], offset: int, limit: int) -> list[ShareNetwork]:
+    def list_all(self, ctx: RequestContext, params: dict[str, str], offset: int, limit: int) -> list[ShareNetwork]:
         params = dict(params)
         all_tenants = params.pop("all_tenants", None)
         project = params.pop("project_id", None)
         if all_tenants is not None or (project is not None and project != ctx.project_id):
-            if not self.policy.allowed(ctx, Rule.NETWORK_GET_ALL):
-                raise Forbidden("Access was denied to this resource.")
+            self.policy.authorize(ctx, Rule.NETWORK_GET_ALL)
         conditions = []
         if project is not None:
             conditions.append(t.share_networks.c.project_id == project)
@@ -129,10 +133,11 @@ class ShareNetworkService:
                 raise Invalid(f"Invalid input received: Unknown filter '{key}'.")
             if key in _INT_FIELDS:
                 try:
-                    conditions.append(t.share_networks.c[key] == int(value))
+                    number = int(value)
                 except ValueError:
                     raise Invalid(f"Invalid input received: '{key}' must be an integer.") from None
+                conditions.append(t.share_networks.c[key] == number if abs(number) <= _MAX_INT else false())
             else:
                 conditions.append(t.share_networks.c[key] == value)
         with self.db.read() as uow:
-            return uow.share_networks.list(conditions, offset, limit)
+            return uow.share_networks.find(conditions, offset, limit)

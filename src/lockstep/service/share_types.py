@@ -99,18 +99,18 @@ class ShareTypeService:
         return found
 
     # use cases -------------------------------------------------------------
-    def list(self, ctx: RequestContext, is_public: str | None) -> list[ShareType]:
+    def list_all(self, ctx: RequestContext, is_public: str | None) -> list[ShareType]:
         self.policy.authorize(ctx, Rule.TYPE_INDEX)
         with self.db.read() as uow:
             if not ctx.is_admin or is_public is None:
-                return uow.share_types.list(public=True, project_id=ctx.project_id)
+                return uow.share_types.find(public=True, project_id=ctx.project_id)
             if is_public.lower() == "all":
-                return uow.share_types.list(public=None, project_id=None)
+                return uow.share_types.find(public=None, project_id=None)
             try:
                 public = parse_bool(is_public, strict=True)
             except ValueError:
                 raise Invalid(f"Invalid is_public filter [{is_public}]") from None
-            return uow.share_types.list(public=True if public else False, project_id=ctx.project_id)
+            return uow.share_types.find(public=True if public else False, project_id=ctx.project_id)
 
     def show(self, ctx: RequestContext, type_id: str) -> ShareType:
         self.policy.authorize(ctx, Rule.TYPE_SHOW)

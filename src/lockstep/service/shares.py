@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from lockstep.domain.errors import Conflict, Forbidden, Invalid, InvalidState, NotFound, SilentNotFound
@@ -22,11 +23,15 @@ from lockstep.service.share_types import ShareTypeService
 from lockstep.service.unit_of_work import Database, UnitOfWork
 from lockstep.service.validation import check_metadata, new_id, optional_text
 
+MAX_SIZE = 2**31 - 1  # GiB; what the size columns hold
+
 
 def parse_size(value: object) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
         value = int(value)
     if isinstance(value, int):
         return value
@@ -126,6 +131,8 @@ class ShareService:
             if size is None or size <= 0:
                 raise Invalid(f"Invalid input received: Share size '{size_raw}' must be an integer and greater "
                               "than 0.")
+            if size > MAX_SIZE:
+                raise Invalid(f"Invalid input received: Share size '{size_raw}' is larger than {MAX_SIZE} GiB.")
             if snapshot is not None and size < snapshot.size:
                 raise Invalid(f"Invalid input received: Share size '{size}' must be equal or greater than "
                               "snapshot size.")
@@ -259,6 +266,9 @@ class ShareService:
             if new_size <= share.size:
                 raise Invalid(f"Invalid input received: New size for extend must be greater than current size. "
                               f"(current: {share.size}, extended: {new_size})..")
+            if new_size > MAX_SIZE:
+                raise Invalid(f"Invalid input received: New size for extend must not be larger than {MAX_SIZE} "
+                              "GiB.")
             if not uow.shares.cas(share_id, [Status.AVAILABLE], status=Status.EXTENDING):
                 raise InvalidState(f"Invalid share: Share {share_id} status must be 'available' to extend.")
             uow.operations.enqueue("extend_share", share_id, backend=_backend_of(share.host), new_size=new_size)

@@ -125,7 +125,7 @@ class Worker:
             ran += 1
         return ran
 
-    def _run(self, op: "object") -> None:
+    def _run(self, op: object) -> None:
         from lockstep.adapters.db.work import Operation
 
         assert isinstance(op, Operation)

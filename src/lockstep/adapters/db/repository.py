@@ -82,7 +82,7 @@ class ShareTypeRepo(_Repo):
             rows.extend(self.conn.execute(select(t.share_types).where(t.share_types.c.id.in_(part))).mappings())
         return {st.id: st for st in self._load(rows)}
 
-    def list(self, *, public: bool | None, project_id: str | None) -> list[ShareType]:
+    def find(self, *, public: bool | None, project_id: str | None) -> list[ShareType]:
         """public None: every type; True: public + granted to project; False: private only."""
         query = select(t.share_types)
         if public is False:
@@ -162,7 +162,7 @@ class ShareNetworkRepo(_Repo):
         row = self.conn.execute(query).mappings().first()
         return self._to(row) if row else None
 
-    def list(self, conditions: Sequence[ColumnElement[bool]], offset: int, limit: int) -> list[ShareNetwork]:
+    def find(self, conditions: Sequence[ColumnElement[bool]], offset: int, limit: int) -> list[ShareNetwork]:
         query = select(t.share_networks).where(*conditions).order_by(
             t.share_networks.c.created_at, t.share_networks.c.id
         ).offset(offset).limit(limit)
@@ -199,7 +199,8 @@ class ShareRepo(_Repo):
         for s in shares:
             s.share_type_name = names.get(s.share_type_id or "")
         for part in chunks(ids):
-            for m in self.conn.execute(select(t.share_metadata).where(t.share_metadata.c.share_id.in_(part))).mappings():
+            meta_query = select(t.share_metadata).where(t.share_metadata.c.share_id.in_(part))
+            for m in self.conn.execute(meta_query).mappings():
                 by_id[m["share_id"]].metadata[m["key"]] = m["value"]
             for e in self.conn.execute(
                 select(t.export_locations).where(t.export_locations.c.share_id.in_(part))
@@ -218,7 +219,7 @@ class ShareRepo(_Repo):
         rows = self.conn.execute(query).mappings().all()
         return self._load(rows)[0] if rows else None
 
-    def list(self, conditions: Sequence[ColumnElement[bool]], page: Page, *, detail: bool) -> list[Share]:
+    def find(self, conditions: Sequence[ColumnElement[bool]], page: Page, *, detail: bool) -> list[Share]:
         query = paged(self.conn, t.shares, select(t.shares).where(*conditions), page)
         return self._load(self.conn.execute(query).mappings().all(), detail=detail)
 
@@ -259,7 +260,8 @@ class ShareRepo(_Repo):
         self.conn.execute(delete(t.export_locations).where(t.export_locations.c.share_id == share_id))
         now = utcnow()
         for loc in locations:
-            self.conn.execute(insert(t.export_locations).values(share_id=share_id, created_at=now, updated_at=now, **loc))
+            self.conn.execute(
+                insert(t.export_locations).values(share_id=share_id, created_at=now, updated_at=now, **loc))
 
     def purge(self, share_id: str, expected: Iterable[str] | None = None) -> bool:
         return self.delete(share_id, expected)
@@ -279,7 +281,7 @@ class SnapshotRepo(_Repo):
         row = self.conn.execute(query).mappings().first()
         return self._to(row) if row else None
 
-    def list(self, conditions: Sequence[ColumnElement[bool]], page: Page) -> list[Snapshot]:
+    def find(self, conditions: Sequence[ColumnElement[bool]], page: Page) -> list[Snapshot]:
         query = paged(self.conn, t.snapshots, select(t.snapshots).where(*conditions), page)
         return [self._to(r) for r in self.conn.execute(query).mappings()]
 
@@ -307,7 +309,7 @@ class GroupRepo(_Repo):
         rows = self.conn.execute(query).mappings().all()
         return self._load(rows)[0] if rows else None
 
-    def list(self, conditions: Sequence[ColumnElement[bool]], page: Page, *, detail: bool) -> list[ConsistencyGroup]:
+    def find(self, conditions: Sequence[ColumnElement[bool]], page: Page, *, detail: bool) -> list[ConsistencyGroup]:
         query = paged(self.conn, t.consistency_groups, select(t.consistency_groups).where(*conditions), page)
         rows = self.conn.execute(query).mappings().all()
         if detail:
@@ -347,7 +349,7 @@ class CGSnapshotRepo(_Repo):
         row = self.conn.execute(query).mappings().first()
         return self._to(row) if row else None
 
-    def list(self, conditions: Sequence[ColumnElement[bool]], page: Page) -> list[CGSnapshot]:
+    def find(self, conditions: Sequence[ColumnElement[bool]], page: Page) -> list[CGSnapshot]:
         query = paged(self.conn, t.cgsnapshots, select(t.cgsnapshots).where(*conditions), page)
         return [self._to(r) for r in self.conn.execute(query).mappings()]
 
@@ -361,7 +363,8 @@ class CGSnapshotRepo(_Repo):
                 for r in self.conn.execute(query).mappings()]
 
     def member(self, member_id: str) -> CGSnapshotMember | None:
-        r = self.conn.execute(select(t.cgsnapshot_members).where(t.cgsnapshot_members.c.id == member_id)).mappings().first()
+        query = select(t.cgsnapshot_members).where(t.cgsnapshot_members.c.id == member_id)
+        r = self.conn.execute(query).mappings().first()
         return CGSnapshotMember(**{k: r[k] for k in CGSnapshotMember.__dataclass_fields__}) if r else None
 
     def add_member(self, member: CGSnapshotMember) -> None:
@@ -373,5 +376,6 @@ class CGSnapshotRepo(_Repo):
                           .values(status=status, updated_at=utcnow()))
 
     def for_group(self, group_id: str) -> list[CGSnapshot]:
-        rows = self.conn.execute(select(t.cgsnapshots).where(t.cgsnapshots.c.consistency_group_id == group_id)).mappings()
+        query = select(t.cgsnapshots).where(t.cgsnapshots.c.consistency_group_id == group_id)
+        rows = self.conn.execute(query).mappings()
         return [self._to(r) for r in rows]

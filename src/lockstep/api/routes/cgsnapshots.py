@@ -17,9 +17,11 @@ def register(router: Router, s: Services) -> None:
 
     def index(req: ApiRequest, detail: bool) -> Reply:
         offset, limit = req.paging()
-        found = s.cgsnapshots.list(req.ctx, req.query, offset, limit)
+        found = s.cgsnapshots.list_all(req.ctx, req.query, offset, limit)
         body: dict[str, Any] = {"cgsnapshots": [views.cgsnapshot(req, c, detail=detail) for c in found]}
-        nxt = views.next_link(req, "cgsnapshot", found, limit, found[-1].id if found else "")
+        # Manila's next link named the unrouted `cgsnapshot` collection (decision 4: it must be followable).
+        nxt = views.next_link(req, "cgsnapshots/detail" if detail else "cgsnapshots", found, limit,
+                              found[-1].id if found else "")
         if nxt:
             body["cgsnapshot_links"] = nxt
         return Reply(200, body)

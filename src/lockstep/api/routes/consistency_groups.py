@@ -26,9 +26,12 @@ def register(router: Router, s: Services) -> None:
 
     def index(req: ApiRequest, detail: bool) -> Reply:
         offset, limit = req.paging()
-        found = s.groups.list(req.ctx, req.query, offset, limit, detail=detail)
+        found = s.groups.list_all(req.ctx, req.query, offset, limit, detail=detail)
         body: dict[str, Any] = {"consistency_groups": [views.group(req, g, detail=detail) for g in found]}
-        nxt = views.next_link(req, "consistency_groups", found, limit, found[-1].id if found else "")
+        # Manila's next link named the unrouted `consistency_groups` collection; Lockstep links the list that
+        # was asked for, so following `next` pages through it (decision 4).
+        collection = "consistency-groups/detail" if detail else "consistency-groups"
+        nxt = views.next_link(req, collection, found, limit, found[-1].id if found else "")
         if nxt:
             body["consistency_groups_links"] = nxt
         return Reply(200, body)

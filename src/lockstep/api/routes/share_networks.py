@@ -15,7 +15,7 @@ def register(router: Router, s: Services) -> None:
     def index(req: ApiRequest, detail: bool) -> Reply:
         offset, limit = req.paging()
         query = {k: v for k, v in req.query.items() if k not in ("limit", "offset")}
-        found = s.networks.list(req.ctx, query, offset, limit)
+        found = s.networks.list_all(req.ctx, query, offset, limit)
         return Reply(200, {"share_networks": [views.share_network(req, n, detail=detail) for n in found]})
 
     def create(req: ApiRequest) -> Reply:

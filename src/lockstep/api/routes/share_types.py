@@ -19,7 +19,7 @@ def register(router: Router, s: Services) -> None:
         return Reply(200, {"share_type": body, "volume_type": body})
 
     def index(req: ApiRequest) -> Reply:
-        found = [views.share_type(req, st) for st in s.types.list(req.ctx, req.query.get("is_public"))]
+        found = [views.share_type(req, st) for st in s.types.list_all(req.ctx, req.query.get("is_public"))]
         return Reply(200, {"share_types": found, "volume_types": found})
 
     def create(req: ApiRequest) -> Reply:
