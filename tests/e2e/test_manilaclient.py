@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import Server, live_server
+from tests.support import live_server
 
 CLIENT_VERSION = "1.12.0"
 VENV = Path(os.environ.get("LOCKSTEP_TEST_CACHE", Path.home() / ".cache" / "lockstep-tests")) / (
