@@ -155,7 +155,7 @@ def build_drivers(settings: Settings) -> dict[str, ShareDriver]:
 def build_worker(settings: Settings, engine: Engine, drivers: dict[str, ShareDriver]) -> Worker:
     return Worker(Database(engine), drivers, availability_zone=settings.availability_zone,
                   lease_seconds=settings.lease_seconds, poll_interval=settings.poll_interval,
-                  max_attempts=settings.max_attempts)
+                  max_attempts=settings.max_attempts, sweep_interval=settings.reclaim_interval)
 
 
 def engine_for(settings: Settings) -> Engine:

@@ -58,6 +58,7 @@ class Settings:
     lease_seconds: float = 30.0
     poll_interval: float = 0.5
     max_attempts: int = 5
+    reclaim_interval: float = 600.0  # seconds between sweeps for orphaned storage
     policy_file: Path | None = None
     max_limit: int = 1000
     base_url: str | None = None  # osapi_share_base_URL
@@ -146,6 +147,7 @@ def load(config_file: str | os.PathLike[str] | None = None, env: dict[str, str] 
         lease_seconds=float(pick("lease_seconds", 30.0)),
         poll_interval=float(pick("poll_interval", 0.5)),
         max_attempts=int(pick("max_attempts", 5)),
+        reclaim_interval=float(pick("reclaim_interval", 600.0)),
         policy_file=Path(str(policy_file)) if policy_file else None,
         max_limit=int(pick("max_limit", 1000)),
         base_url=pick("base_url", None),

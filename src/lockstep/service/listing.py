@@ -134,6 +134,8 @@ class ListingService:
     def snapshots(self, ctx: RequestContext, query: Mapping[str, str], offset: int, limit: int) -> list[Snapshot]:
         self.policy.authorize(ctx, Rule.SNAPSHOT_GET_ALL)
         params = {k: v for k, v in query.items() if k not in PAGING_KEYS}
+        if params.get("sort_key") == "name":  # Manila maps no `name` sort key for snapshots (display_name works)
+            raise Invalid("Invalid input received: Wrong sorting key provided - 'name'.")
         sort_key, sort_dir = _sort(params, _SNAPSHOT_SORT, "created_at")
         scope_all = all_tenants(ctx, params)
         params.pop("all_tenants", None)

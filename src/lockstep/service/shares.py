@@ -75,7 +75,6 @@ class ShareService:
         group_id = entity.get("consistency_group_id") if version >= (2, 4) else None
         if group_id is not None and not isinstance(group_id, str):
             raise Invalid("Invalid input received: 'consistency_group_id' must be a string.")
-        metadata = check_metadata(entity.get("metadata"))
         is_public_raw = entity.get("is_public", False)
         az = entity.get("availability_zone")
         if az is not None and not isinstance(az, str):
@@ -121,6 +120,7 @@ class ShareService:
                 share_type = self.types.default_type(uow)
             if share_type and share_type.dhss and not network_id and not snapshot and not group_id:
                 raise Invalid("Share network must be set when the driver_handles_share_servers is true.")
+            metadata = check_metadata(entity.get("metadata"))  # service-layer checks come after the type's
             if snapshot is not None and snapshot.status != Status.AVAILABLE:
                 raise InvalidState("Invalid share snapshot: status must be 'available'.")
             size_raw = entity.get("size")

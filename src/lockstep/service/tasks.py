@@ -191,6 +191,9 @@ class Tasks:
             return
         with self.db.write() as uow:
             uow.shares.purge(share.id, [Status.DELETING])
+            if share.consistency_group_id and uow.groups.get(share.consistency_group_id) is None:
+                # The group was force-deleted; its storage may have waited for this share to go.
+                uow.operations.expedite(share.consistency_group_id, "reclaim")
             uow.commit()
 
     def _resize(self, op: Operation, current: Status, failed: Status, shrink: bool) -> None:
@@ -454,4 +457,32 @@ class Tasks:
         if op.backend is None or op.backend not in self.drivers:
             raise Handoff(op.backend or "")
         if not self.drivers[op.backend].reclaim(kind, op.target_id):
+            log.warning("reclaim of %s %s on %s waits: it still holds data that remaining records need",
+                        kind, op.target_id, op.backend)
             raise RetryLater(f"{kind} {op.target_id} still holds data that records need; will try again")
+        log.info("reclaimed %s %s on %s", kind, op.target_id, op.backend)
+
+    def sweep(self, backend: str) -> int:
+        """Queue a reclaim for every storage object of `backend` that no record references.
+
+        Records are always written before their storage is made, so an object without a record is
+        an orphan (a force-deleted record whose reclaim was lost, a crash between steps).
+        """
+        inventory = self.drivers[backend].inventory()
+        present = {"share": inventory.shares, "snapshot": inventory.snapshots, "group": inventory.groups,
+                   "cgsnapshot": inventory.cgsnapshots}
+        queued = 0
+        with self.db.write() as uow:
+            busy = uow.operations.targets()
+            exists = {"share": uow.shares.exists, "snapshot": uow.snapshots.exists, "group": uow.groups.exists,
+                      "cgsnapshot": uow.cgsnapshots.exists}
+            for kind, ids in present.items():
+                for object_id in sorted(ids - busy):
+                    if exists[kind](object_id):
+                        continue
+                    log.warning("orphaned %s %s on %s: no record references it; reclaiming", kind, object_id,
+                                backend)
+                    uow.operations.enqueue("reclaim", object_id, backend=backend, object_kind=kind)
+                    queued += 1
+            uow.commit()
+        return queued

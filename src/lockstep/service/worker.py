@@ -66,7 +66,7 @@ def capabilities(driver: ShareDriver, backend: str, pool_name: str) -> dict[str,
 class Worker:
     def __init__(self, db: Database, drivers: Mapping[str, ShareDriver], *, availability_zone: str,
                  lease_seconds: float = 30.0, poll_interval: float = 0.5, max_attempts: int = 5,
-                 threads: int = 2) -> None:
+                 threads: int = 2, sweep_interval: float = 600.0) -> None:
         self.db = db
         self.drivers = dict(drivers)
         self.scheduler = Scheduler()
@@ -82,6 +82,9 @@ class Worker:
         self._running_lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._last_report = 0.0
+        self.sweep_interval = sweep_interval
+        self._last_sweep = time.monotonic()
+        self._sweep_lock = threading.Lock()
 
     # pools --------------------------------------------------------------------
     def report_pools(self) -> None:
@@ -163,6 +166,16 @@ class Worker:
             uow.operations.finish(op.id, self.owner)
             uow.commit()
 
+    def _maybe_sweep(self) -> None:
+        if time.monotonic() - self._last_sweep < self.sweep_interval or not self._sweep_lock.acquire(False):
+            return
+        try:
+            self._last_sweep = time.monotonic()
+            for backend in self.drivers:
+                self.tasks.sweep(backend)
+        finally:
+            self._sweep_lock.release()
+
     def _renew_leases(self) -> None:
         while not self._stop.wait(self.lease / 3):
             with self._running_lock:
@@ -180,6 +193,7 @@ class Worker:
             try:
                 if time.monotonic() - self._last_report > POOL_REPORT_INTERVAL:
                     self.report_pools()
+                self._maybe_sweep()
                 self.run_once()
             except Exception:  # noqa: BLE001 - keep the loop alive through database hiccups
                 log.exception("worker loop error; retrying")

@@ -113,6 +113,17 @@ class OperationRepo:
         self.conn.execute(update(t.operations).where(t.operations.c.id == op_id, t.operations.c.owner == owner)
                           .values(**values))
 
+    def expedite(self, target_id: str, kind: str) -> None:
+        """Make pending work on a target due now (a reclaim that waited for something that just went)."""
+        self.conn.execute(update(t.operations).where(
+            t.operations.c.target_id == target_id, t.operations.c.kind == kind, t.operations.c.state == PENDING,
+        ).values(not_before=0.0))
+
+    def targets(self) -> set[str]:
+        """Ids that unfinished operations name."""
+        return set(self.conn.execute(select(t.operations.c.target_id).where(
+            t.operations.c.state.in_([PENDING, RUNNING]))).scalars())
+
     def pending_for(self, target_id: str) -> int:
         return len(self.conn.execute(select(t.operations.c.id).where(
             t.operations.c.target_id == target_id, t.operations.c.state.in_([PENDING, RUNNING]))).all())

@@ -1,0 +1,598 @@
+"""A backend on a mounted btrfs filesystem: consistency-group snapshots are ONE atomic snapshot.
+
+Options:
+
+- ``path`` (required): a directory on a mounted btrfs filesystem (the mount point itself or any
+  directory below it). The service's embedded default makes one with ``loopfs.ensure_btrfs_image``.
+
+Layout under ``path``::
+
+    shares/<share_id>                  subvolume: a share that is in no group
+    groups/<group_id>                  subvolume: a consistency group ...
+    groups/<group_id>/<share_id>/      ... and each of its shares, a plain directory inside it
+    groups/<group_id>.json             sidecar (outside the subvolume): sizes of the group's shares
+    snapshots/<snapshot_id>            read-only subvolume holding one share's data
+    cgsnapshots/<cgsnapshot_id>        read-only snapshot of a whole group subvolume
+
+Export location: the absolute path of the share's directory (``shares/<id>`` or
+``groups/<group>/<id>``).
+
+Why shares of a group are directories of one subvolume: btrfs snapshots one subvolume per ioctl,
+and two snapshot ioctls are two instants. Keeping all of a group's shares in a single subvolume
+makes a cgsnapshot ``btrfs subvolume snapshot -r groups/<g> cgsnapshots/<c>``: one operation, one
+transaction, every member cut at the same instant (``CutMethod.ATOMIC``, ``spread_ms`` 0).
+Restoring (``create_group_from_cgsnapshot``) is one writable snapshot of the cgsnapshot into a new
+group subvolume followed by renaming each member directory (named after the source share) to the
+new share's id: constant time in the amount of data. Member directories that are not cloned are
+removed from the new group (proportional to their file count, not to their data).
+
+Single-share snapshots: a share that is its own subvolume gets a read-only subvolume snapshot. A
+share inside a group is cut by a temporary read-only snapshot of the group subvolume (so the cut is
+still point-in-time), whose member directory is then reflink-copied (``cp -a --reflink=always``,
+shares extents, copies only metadata) into a new subvolume ``snapshots/<id>``, made read-only.
+``create_share_from_snapshot`` is a writable snapshot (standalone target) or a reflink copy (target
+inside a group).
+
+Sizes (btrfs qgroups; quotas are enabled on the filesystem by ``setup()``):
+
+- enforced: a standalone share's subvolume has a qgroup limit on *referenced* bytes equal to its
+  size, so writing beyond the size fails with EDQUOT;
+- enforced per group only: a group subvolume's limit is the sum of its shares' sizes (kept in the
+  sidecar, updated on every create/delete/extend/shrink of a member). One share of a group can
+  use more than its own size as long as the group as a whole stays within the sum;
+- not enforced: snapshots and cgsnapshots have no limit (they are read-only);
+- qgroup accounting is per transaction, so a writer can overshoot a limit by a little before the
+  next commit; usage of shared (reflinked/snapshotted) extents counts fully in each subvolume.
+
+Creating or extending a share is refused with ShareDoesNotFit when the requested size (growth)
+exceeds the filesystem's free space as reported by statvfs. Shrinking is refused when the data in
+the share does not fit the new size.
+
+Deleting: ``btrfs subvolume delete``, wait for the cleaner (``btrfs subvolume sync``), then
+``btrfs qgroup destroy 0/<id>`` (recent kernels remove it themselves; "not found" is fine).
+Nothing here depends on anything else: snapshots and clones share extents but do not reference
+each other, so every object can be deleted in any order.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from lockstep.adapters.drivers._support import (
+    GIB,
+    TMP_PREFIX,
+    TRASH_PREFIX,
+    check_id,
+    check_kind,
+    copy_contents,
+    copy_tree,
+    discard_tree,
+    fsync_dir,
+    list_ids,
+    read_json,
+    remove_tree,
+    retry,
+    run,
+    statvfs_gb,
+    tree_usage_bytes,
+    write_json_atomic,
+)
+from lockstep.adapters.drivers.base import (
+    CGSnapshotResult,
+    CGSnapshotSpec,
+    CloneSpec,
+    CutMethod,
+    DriverError,
+    ExportLocation,
+    GroupSpec,
+    GroupSupport,
+    Inventory,
+    PoolInfo,
+    ShareDoesNotFit,
+    ShareDriver,
+    ShareResult,
+    ShareSpec,
+    SnapshotResult,
+    SnapshotSpec,
+)
+
+POOL_NAME = "btrfs"
+_SUBVOLUME_ROOT_INODE = 256  # BTRFS_FIRST_FREE_OBJECTID: the root directory of every subvolume
+_RENAME_PREFIX = ".rn-"
+_CUT_PREFIX = ".tmp-cut-"
+
+
+def _btrfs(args: Sequence[str], action: str, hint: str = "") -> str:
+    return run(["btrfs", *args], action=action, hint=hint).stdout
+
+
+def is_subvolume(path: Path) -> bool:
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return False
+    return st.st_ino == _SUBVOLUME_ROOT_INODE and (st.st_mode & 0o170000) == 0o040000
+
+
+class BtrfsDriver(ShareDriver):
+    kind = "btrfs"
+
+    def __init__(self, options: Mapping[str, str]) -> None:
+        path = (options.get("path") or "").strip()
+        if not path:
+            raise DriverError("the btrfs backend needs the option 'path' (a directory on a mounted btrfs)")
+        self.root = Path(path).absolute()
+        self.shares_dir = self.root / "shares"
+        self.snapshots_dir = self.root / "snapshots"
+        self.groups_dir = self.root / "groups"
+        self.cgsnapshots_dir = self.root / "cgsnapshots"
+        self._ready = False
+        self._lock = threading.Lock()
+
+    # Lifecycle ------------------------------------------------------------------
+    def setup(self) -> None:
+        self._ready = False
+        self._ensure_ready()
+        # Qgroups of subvolumes deleted while the process was down (best effort).
+        run(["btrfs", "qgroup", "clear-stale", str(self.root)], action="clear stale qgroups", check=False)
+
+    def _ensure_ready(self) -> None:
+        if self._ready:
+            return
+        if not self.root.is_dir():
+            raise DriverError(
+                f"btrfs backend path {self.root} does not exist; mount a btrfs filesystem there "
+                "(or let the service create its loop image) and restart"
+            )
+        proc = run(["btrfs", "inspect-internal", "rootid", str(self.root)], action="inspect", check=False)
+        if proc.returncode != 0:
+            raise DriverError(
+                f"{self.root} is not on a btrfs filesystem ({proc.stderr.strip()}); "
+                "point the option 'path' at a mounted btrfs filesystem"
+            )
+        try:
+            for directory in (self.shares_dir, self.snapshots_dir, self.groups_dir, self.cgsnapshots_dir):
+                directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DriverError(f"cannot create the btrfs backend's directories under {self.root}: {exc}") from exc
+        _btrfs(
+            ["quota", "enable", str(self.root)],
+            action=f"enable btrfs quotas on {self.root}",
+            hint="share sizes cannot be enforced without quotas; check that the filesystem is writable",
+        )
+        self._ready = True
+
+    # Capacity -------------------------------------------------------------------
+    def pools(self) -> list[PoolInfo]:
+        self._ensure_ready()
+        total, free = statvfs_gb(self.root)
+        return [
+            PoolInfo(
+                name=POOL_NAME,
+                total_capacity_gb=round(total, 3),
+                free_capacity_gb=round(free, 3),
+                group_support=GroupSupport.POOL,
+                atomic_cgsnapshot=True,
+                extra={
+                    "lockstep:storage": "btrfs",
+                    "lockstep:size_enforced": True,
+                    "lockstep:size_enforced_in_group": "group total",
+                },
+            )
+        ]
+
+    def _require_fit(self, what: str, needed_gb: int) -> None:
+        if needed_gb <= 0:
+            return
+        _, free = statvfs_gb(self.root)
+        if needed_gb > free:
+            raise ShareDoesNotFit(f"{what} needs {needed_gb} GiB; pool {POOL_NAME} has {free:.2f} GiB free")
+
+    # Subvolume primitives -------------------------------------------------------
+    @staticmethod
+    def _subvolume_id(path: Path) -> int:
+        out = _btrfs(["inspect-internal", "rootid", str(path)], action=f"read the subvolume id of {path}")
+        return int(out.strip())
+
+    @staticmethod
+    def _create_subvolume(path: Path) -> None:
+        _btrfs(["subvolume", "create", str(path)], action=f"create subvolume {path}", hint="check free space")
+
+    @staticmethod
+    def _snapshot(src: Path, dst: Path, *, readonly: bool) -> None:
+        args = ["subvolume", "snapshot", *(["-r"] if readonly else []), str(src), str(dst)]
+        _btrfs(args, action=f"snapshot {src} to {dst}", hint="check free space and that the source exists")
+
+    def _delete_subvolume(self, path: Path) -> None:
+        """Delete a subvolume and its qgroup. A missing path is fine."""
+        if not path.exists():
+            return
+        if not is_subvolume(path):
+            remove_tree(path)  # a leftover plain directory with a subvolume's name
+            return
+        subvol_id = self._subvolume_id(path)
+        _btrfs(
+            ["subvolume", "delete", str(path)],
+            action=f"delete subvolume {path}",
+            hint="if it is read-only and this fails, check the mount options (user_subvol_rm_allowed)",
+        )
+        fsync_dir(path.parent)
+        # The qgroup can only go once the cleaner has dropped the subvolume.
+        run(
+            ["btrfs", "subvolume", "sync", str(self.root), str(subvol_id)],
+            action=f"wait for the removal of subvolume {subvol_id}",
+            timeout=300,
+            check=False,
+        )
+        retry(
+            ["btrfs", "qgroup", "destroy", f"0/{subvol_id}", str(self.root)],
+            action=f"destroy qgroup 0/{subvol_id}",
+            hint="a stale qgroup only costs a table entry; `btrfs qgroup clear-stale` removes it later",
+            transient=("busy",),
+            ok_if=("No such file or directory", "not exist", "Invalid argument"),
+            attempts=5,
+        )
+
+    def _limit(self, path: Path, size_bytes: int | None) -> None:
+        value = "none" if not size_bytes else str(size_bytes)
+        _btrfs(
+            ["qgroup", "limit", value, str(path)],
+            action=f"set the qgroup limit of {path} to {value}",
+            hint="check that quotas are enabled (`btrfs quota enable`)",
+        )
+
+    def _discard_subvolume_tmp(self, tmp: Path) -> None:
+        if is_subvolume(tmp):
+            self._delete_subvolume(tmp)
+        else:
+            remove_tree(tmp)
+
+    # Paths ----------------------------------------------------------------------
+    def _standalone_path(self, share_id: str) -> Path:
+        return self.shares_dir / check_id(share_id, "share")
+
+    def _group_path(self, group_id: str) -> Path:
+        return self.groups_dir / check_id(group_id, "group")
+
+    def _sidecar(self, group_id: str) -> Path:
+        return self.groups_dir / f"{check_id(group_id, 'group')}.json"
+
+    def _share_path(self, share: ShareSpec) -> Path:
+        if share.group_id:
+            return self._group_path(share.group_id) / check_id(share.id, "share")
+        return self._standalone_path(share.id)
+
+    def _find_share(self, share_id: str) -> Path | None:
+        """Where a share's directory is, whatever group (or none) it is in."""
+        standalone = self._standalone_path(share_id)
+        if standalone.is_dir():
+            return standalone
+        for group_id in list_ids(self.groups_dir):
+            candidate = self.groups_dir / group_id / share_id
+            if candidate.is_dir():
+                return candidate
+        return None
+
+    def _snapshot_path(self, snapshot_id: str) -> Path:
+        return self.snapshots_dir / check_id(snapshot_id, "snapshot")
+
+    def _cgsnapshot_path(self, cgsnapshot_id: str) -> Path:
+        return self.cgsnapshots_dir / check_id(cgsnapshot_id, "cgsnapshot")
+
+    @staticmethod
+    def _export(path: Path) -> ShareResult:
+        return ShareResult(export_locations=[ExportLocation(path=str(path))])
+
+    @staticmethod
+    def _member_dirs(group_path: Path) -> set[str]:
+        return list_ids(group_path)
+
+    # Group sidecar (sizes of the shares of a group) -----------------------------
+    @contextmanager
+    def _sidecar_lock(self) -> Iterator[None]:
+        with self._lock:
+            fd = os.open(self.groups_dir, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                yield
+            finally:
+                os.close(fd)
+
+    def _read_sizes(self, group_id: str) -> dict[str, int]:
+        data = read_json(self._sidecar(group_id))
+        if not isinstance(data, dict) or not isinstance(data.get("shares"), dict):
+            return {}
+        return {str(k): int(v) for k, v in data["shares"].items()}
+
+    def _write_sizes(self, group_id: str, sizes: Mapping[str, int], subvolume: Path | None = None) -> None:
+        """Record the member sizes of a group and set the group subvolume's limit to their sum."""
+        write_json_atomic(self._sidecar(group_id), {"shares": dict(sorted(sizes.items()))})
+        target = subvolume if subvolume is not None else self._group_path(group_id)
+        if is_subvolume(target):
+            self._limit(target, sum(sizes.values()) * GIB)
+
+    def _set_member_size(self, group_id: str, share_id: str, size_gb: int | None) -> None:
+        with self._sidecar_lock():
+            sizes = self._read_sizes(group_id)
+            if size_gb is None:
+                if share_id not in sizes:
+                    return
+                sizes.pop(share_id)
+            else:
+                sizes[share_id] = size_gb
+            self._write_sizes(group_id, sizes)
+
+    # Shares ---------------------------------------------------------------------
+    def create_share(self, share: ShareSpec) -> ShareResult:
+        self._ensure_ready()
+        path = self._share_path(share)
+        if share.group_id:
+            group_path = self._group_path(share.group_id)
+            if not is_subvolume(group_path):
+                raise DriverError(
+                    f"group {share.group_id} does not exist at {group_path}; create the group before its shares"
+                )
+            if path.is_dir():
+                self._set_member_size(share.group_id, share.id, share.size_gb)
+                return self._export(path)
+            self._require_fit(f"share {share.id}", share.size_gb)
+            self._set_member_size(share.group_id, share.id, share.size_gb)
+            path.mkdir(mode=0o755, exist_ok=True)
+            fsync_dir(group_path)
+            return self._export(path)
+        if is_subvolume(path):
+            return self._export(path)
+        self._require_fit(f"share {share.id}", share.size_gb)
+        tmp = path.with_name(f"{TMP_PREFIX}{path.name}")
+        self._discard_subvolume_tmp(tmp)
+        self._create_subvolume(tmp)
+        self._limit(tmp, share.size_gb * GIB)
+        os.rename(tmp, path)
+        fsync_dir(path.parent)
+        return self._export(path)
+
+    def _remove_share_at(self, path: Path) -> None:
+        if path.parent == self.shares_dir:
+            self._delete_subvolume(path)
+            return
+        group_id = path.parent.name
+        discard_tree(path)
+        self._set_member_size(group_id, path.name, None)
+
+    def delete_share(self, share: ShareSpec) -> None:
+        self._ensure_ready()
+        path = self._share_path(share)
+        if not path.exists():
+            found = self._find_share(share.id)
+            if found is None:
+                if share.group_id:  # a crash after removing the directory, before the sidecar update
+                    self._set_member_size(share.group_id, share.id, None)
+                return
+            path = found
+        self._remove_share_at(path)
+
+    def _existing_share(self, share: ShareSpec) -> Path:
+        self._ensure_ready()
+        path = self._share_path(share)
+        if path.is_dir():
+            return path
+        found = self._find_share(share.id)
+        if found is None:
+            raise DriverError(f"share {share.id} does not exist under {self.root}; it cannot be used")
+        return found
+
+    def extend_share(self, share: ShareSpec, new_size_gb: int) -> None:
+        path = self._existing_share(share)
+        self._require_fit(f"extending share {share.id} to {new_size_gb} GiB", new_size_gb - share.size_gb)
+        self._resize(path, share.id, new_size_gb)
+
+    def shrink_share(self, share: ShareSpec, new_size_gb: int) -> None:
+        path = self._existing_share(share)
+        used = tree_usage_bytes(path)
+        if used > new_size_gb * GIB:
+            raise DriverError(
+                f"share {share.id} holds {used / GIB:.2f} GiB of data, more than the new size {new_size_gb} GiB; "
+                "remove data from the share first or choose a bigger size"
+            )
+        self._resize(path, share.id, new_size_gb)
+
+    def _resize(self, path: Path, share_id: str, new_size_gb: int) -> None:
+        if path.parent == self.shares_dir:
+            self._limit(path, new_size_gb * GIB)
+        else:
+            self._set_member_size(path.parent.name, share_id, new_size_gb)
+
+    # Snapshots ------------------------------------------------------------------
+    def create_snapshot(self, snapshot: SnapshotSpec) -> SnapshotResult:
+        self._ensure_ready()
+        final = self._snapshot_path(snapshot.id)
+        if not is_subvolume(final):
+            src = self._existing_share(snapshot.share)
+            if src.parent == self.shares_dir:
+                self._snapshot(src, final, readonly=True)  # atomic: appears complete or not at all
+            else:
+                self._snapshot_group_member(src, final)
+            fsync_dir(final.parent)
+        return SnapshotResult(size_gb=snapshot.share.size_gb, provider_location=str(final))
+
+    def _snapshot_group_member(self, src: Path, final: Path) -> None:
+        """Point-in-time copy of one share of a group: cut the group, reflink the member out of the cut."""
+        cut = final.with_name(f"{_CUT_PREFIX}{final.name}")
+        tmp = final.with_name(f"{TMP_PREFIX}{final.name}")
+        self._discard_subvolume_tmp(cut)
+        self._discard_subvolume_tmp(tmp)
+        self._snapshot(src.parent, cut, readonly=True)
+        try:
+            self._create_subvolume(tmp)
+            copy_contents(cut / src.name, tmp, reflink="always")
+            _btrfs(["property", "set", "-ts", str(tmp), "ro", "true"], action=f"make {tmp} read-only")
+            os.rename(tmp, final)
+        finally:
+            self._delete_subvolume(cut)
+
+    def delete_snapshot(self, snapshot: SnapshotSpec) -> None:
+        self._ensure_ready()
+        self._delete_subvolume(self._snapshot_path(snapshot.id))
+
+    def create_share_from_snapshot(self, share: ShareSpec, snapshot: SnapshotSpec) -> ShareResult:
+        self._ensure_ready()
+        final = self._share_path(share)
+        if final.is_dir():
+            return self._export(final)
+        src = self._snapshot_path(snapshot.id)
+        if not is_subvolume(src):
+            raise DriverError(f"snapshot {snapshot.id} does not exist at {src}; cannot create share {share.id}")
+        self._require_fit(f"share {share.id}", share.size_gb)
+        tmp = final.with_name(f"{TMP_PREFIX}{final.name}")
+        if share.group_id:
+            group_path = self._group_path(share.group_id)
+            if not is_subvolume(group_path):
+                raise DriverError(f"group {share.group_id} does not exist at {group_path}; create it first")
+            self._set_member_size(share.group_id, share.id, share.size_gb)
+            remove_tree(tmp)
+            copy_tree(src, tmp, reflink="always")
+            os.chmod(tmp, 0o755)
+        else:
+            self._discard_subvolume_tmp(tmp)
+            self._snapshot(src, tmp, readonly=False)
+            self._limit(tmp, share.size_gb * GIB)
+        os.rename(tmp, final)
+        fsync_dir(final.parent)
+        return self._export(final)
+
+    # Groups ---------------------------------------------------------------------
+    def create_group(self, group: GroupSpec) -> None:
+        self._ensure_ready()
+        path = self._group_path(group.id)
+        if is_subvolume(path):
+            return
+        tmp = path.with_name(f"{TMP_PREFIX}{path.name}")
+        self._discard_subvolume_tmp(tmp)
+        self._create_subvolume(tmp)
+        with self._sidecar_lock():
+            self._write_sizes(group.id, self._read_sizes(group.id), subvolume=tmp)
+        os.rename(tmp, path)
+        fsync_dir(path.parent)
+
+    def delete_group(self, group: GroupSpec) -> None:
+        self._ensure_ready()
+        path = self._group_path(group.id)
+        members = self._member_dirs(path) if is_subvolume(path) else set()
+        if members:
+            raise DriverError(
+                f"group {group.id} still holds shares {sorted(members)}; delete them before the group"
+            )
+        self._delete_subvolume(path)
+        self._sidecar(group.id).unlink(missing_ok=True)
+
+    def create_cgsnapshot(self, cgsnapshot: CGSnapshotSpec) -> CGSnapshotResult:
+        self._ensure_ready()
+        final = self._cgsnapshot_path(cgsnapshot.id)
+        if not is_subvolume(final):
+            group_path = self._group_path(cgsnapshot.group.id)
+            if not is_subvolume(group_path):
+                raise DriverError(f"group {cgsnapshot.group.id} does not exist at {group_path}")
+            present = self._member_dirs(group_path)
+            missing = [m.share.id for m in cgsnapshot.members if m.share.id not in present]
+            if missing:
+                raise DriverError(
+                    f"shares {missing} are not in group {cgsnapshot.group.id}; a cgsnapshot can only cut "
+                    "shares created in the group"
+                )
+            self._snapshot(group_path, final, readonly=True)  # the one atomic cut
+            fsync_dir(final.parent)
+        return CGSnapshotResult(method=CutMethod.ATOMIC, spread_ms=0.0)
+
+    def delete_cgsnapshot(self, cgsnapshot: CGSnapshotSpec) -> None:
+        self._ensure_ready()
+        self._delete_subvolume(self._cgsnapshot_path(cgsnapshot.id))
+
+    def create_group_from_cgsnapshot(
+        self, group: GroupSpec, cgsnapshot: CGSnapshotSpec, clones: Sequence[CloneSpec]
+    ) -> Mapping[str, ShareResult]:
+        self._ensure_ready()
+        final = self._group_path(group.id)
+        new_ids = {check_id(c.share.id, "share") for c in clones}
+        results = {c.share.id: self._export(final / c.share.id) for c in clones}
+        sizes = {c.share.id: c.share.size_gb for c in clones}
+        if is_subvolume(final):
+            present = self._member_dirs(final)
+            if new_ids <= present:  # done before (a retry)
+                with self._sidecar_lock():
+                    self._write_sizes(group.id, {**self._read_sizes(group.id), **sizes})
+                return results
+            if present:
+                raise DriverError(
+                    f"group {group.id} already exists with other shares {sorted(present)}; "
+                    "a group can only be restored from a cgsnapshot into a new or empty group"
+                )
+            self._delete_subvolume(final)  # an empty group made by create_group: replace it
+        cut = self._cgsnapshot_path(cgsnapshot.id)
+        if not is_subvolume(cut):
+            raise DriverError(f"cgsnapshot {cgsnapshot.id} does not exist at {cut}; cannot restore group {group.id}")
+        self._require_fit(f"restoring group {group.id}", sum(sizes.values()))
+        tmp = final.with_name(f"{TMP_PREFIX}{final.name}")
+        self._discard_subvolume_tmp(tmp)
+        self._snapshot(cut, tmp, readonly=False)  # constant time, whatever the amount of data
+        # Rename in two steps so that a new id equal to another member's old id cannot collide.
+        for clone in clones:
+            src = tmp / check_id(clone.member.share.id, "share")
+            if not src.is_dir():
+                raise DriverError(
+                    f"cgsnapshot {cgsnapshot.id} holds no directory for share {clone.member.share.id} "
+                    f"(member {clone.member.id}); it was not in the group when the cut was taken"
+                )
+            os.rename(src, tmp / f"{_RENAME_PREFIX}{clone.share.id}")
+        for entry in os.listdir(tmp):
+            if not entry.startswith(_RENAME_PREFIX):
+                remove_tree(tmp / entry)  # members that are not cloned, leftovers of old deletes
+        for clone in clones:
+            os.rename(tmp / f"{_RENAME_PREFIX}{clone.share.id}", tmp / clone.share.id)
+        with self._sidecar_lock():
+            self._write_sizes(group.id, sizes, subvolume=tmp)
+        fsync_dir(tmp)
+        os.rename(tmp, final)
+        fsync_dir(final.parent)
+        return results
+
+    # Housekeeping ---------------------------------------------------------------
+    def inventory(self) -> Inventory:
+        self._ensure_ready()
+        groups = {g for g in list_ids(self.groups_dir) if is_subvolume(self.groups_dir / g)}
+        shares = set(list_ids(self.shares_dir))
+        for group_id in groups:
+            shares |= self._member_dirs(self.groups_dir / group_id)
+        return Inventory(
+            shares=frozenset(shares),
+            snapshots=frozenset(list_ids(self.snapshots_dir)),
+            groups=frozenset(groups),
+            cgsnapshots=frozenset(list_ids(self.cgsnapshots_dir)),
+        )
+
+    def reclaim(self, kind: str, object_id: str) -> bool:
+        check_kind(kind)
+        self._ensure_ready()
+        check_id(object_id, kind)
+        if kind == "share":
+            found = self._find_share(object_id)
+            if found is not None:
+                self._remove_share_at(found)
+        elif kind == "snapshot":
+            self._delete_subvolume(self._snapshot_path(object_id))
+        elif kind == "cgsnapshot":
+            self._delete_subvolume(self._cgsnapshot_path(object_id))
+        else:
+            path = self._group_path(object_id)
+            if is_subvolume(path) and self._member_dirs(path):
+                return False  # shares still live in it; they are reclaimed (or kept) first
+            self._delete_subvolume(path)
+            self._sidecar(object_id).unlink(missing_ok=True)
+        return True
+
+
+__all__ = ["BtrfsDriver", "is_subvolume", "TRASH_PREFIX"]

@@ -1,0 +1,308 @@
+"""A backend on any POSIX directory: shares are directories, snapshots are copies.
+
+Options:
+
+- ``path`` (required): the root directory. It is created if missing.
+
+Layout under ``path``::
+
+    shares/<share_id>/                       a share; its export location is this absolute path
+    snapshots/<snapshot_id>/                 a copy of a share
+    groups/<group_id>/                       an empty marker directory (shares do not live in it)
+    cgsnapshots/<cgsnapshot_id>/<member_id>/ one copy per member
+    cgsnapshots/<cgsnapshot_id>/.cut.json    how the cut was taken (method, spread)
+
+Copies use ``cp -a --reflink=auto``: on a filesystem that can share blocks (btrfs, xfs) a copy is
+cheap, elsewhere it is a full copy. Every copy is made into ``<kind>/.tmp-<id>`` and renamed into
+place after a ``syncfs``, so a crash mid-copy never leaves something that looks complete; the next
+attempt removes the leftover and starts again. Deletion renames to ``.trash-<id>`` first.
+
+What is enforced: nothing about sizes. A share may grow beyond its size (``PoolInfo.extra`` says
+``lockstep:size_enforced = False``). Creating or extending a share is refused with ShareDoesNotFit
+when the requested size (or growth) exceeds the filesystem's free space at that moment; shrinking is
+refused when the data already in the share does not fit the new size.
+
+Consistency: a cgsnapshot copies its members one after another, so a writer that touches several
+shares while the copy runs can be cut at different instants in different members (a *torn* cut).
+It is reported as ``CutMethod.SEQUENTIAL`` with ``spread_ms`` = the time from the start of the first
+member's copy to the end of the last member's copy, i.e. the window during which writes may land in
+some members' copies and not in others'.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from lockstep.adapters.drivers._support import (
+    GIB,
+    TMP_PREFIX,
+    check_id,
+    check_kind,
+    copy_tree,
+    discard_tree,
+    fsync_dir,
+    list_ids,
+    remove_tree,
+    statvfs_gb,
+    syncfs,
+    tree_usage_bytes,
+)
+from lockstep.adapters.drivers.base import (
+    CGSnapshotResult,
+    CGSnapshotSpec,
+    CloneSpec,
+    CutMethod,
+    DriverError,
+    ExportLocation,
+    GroupSpec,
+    GroupSupport,
+    Inventory,
+    PoolInfo,
+    ShareDoesNotFit,
+    ShareDriver,
+    ShareResult,
+    ShareSpec,
+    SnapshotResult,
+    SnapshotSpec,
+)
+
+POOL_NAME = "posix"
+_CUT_FILE = ".cut.json"
+
+
+class PosixDriver(ShareDriver):
+    kind = "posix"
+
+    def __init__(self, options: Mapping[str, str]) -> None:
+        path = (options.get("path") or "").strip()
+        if not path:
+            raise DriverError("the posix backend needs the option 'path' (the root directory of its shares)")
+        self.root = Path(path).absolute()
+        self.shares_dir = self.root / "shares"
+        self.snapshots_dir = self.root / "snapshots"
+        self.groups_dir = self.root / "groups"
+        self.cgsnapshots_dir = self.root / "cgsnapshots"
+
+    # Lifecycle ------------------------------------------------------------------
+    def setup(self) -> None:
+        self._ensure_layout()
+
+    def _ensure_layout(self) -> None:
+        try:
+            for directory in (self.shares_dir, self.snapshots_dir, self.groups_dir, self.cgsnapshots_dir):
+                directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DriverError(
+                f"cannot create the posix backend's directories under {self.root}: {exc}; "
+                "check that the path is writable by the service user"
+            ) from exc
+
+    # Capacity -------------------------------------------------------------------
+    def _capacity(self) -> tuple[float, float]:
+        self._ensure_layout()
+        return statvfs_gb(self.root)
+
+    def pools(self) -> list[PoolInfo]:
+        total, free = self._capacity()
+        return [
+            PoolInfo(
+                name=POOL_NAME,
+                total_capacity_gb=round(total, 3),
+                free_capacity_gb=round(free, 3),
+                group_support=GroupSupport.POOL,
+                atomic_cgsnapshot=False,
+                extra={"lockstep:storage": "posix", "lockstep:size_enforced": False},
+            )
+        ]
+
+    def _require_fit(self, what: str, needed_gb: int) -> None:
+        if needed_gb <= 0:
+            return
+        _, free = self._capacity()
+        if needed_gb > free:
+            raise ShareDoesNotFit(f"{what} needs {needed_gb} GiB; pool {POOL_NAME} has {free:.2f} GiB free")
+
+    # Paths ----------------------------------------------------------------------
+    def _share_path(self, share_id: str) -> Path:
+        return self.shares_dir / check_id(share_id, "share")
+
+    def _snapshot_path(self, snapshot_id: str) -> Path:
+        return self.snapshots_dir / check_id(snapshot_id, "snapshot")
+
+    def _group_path(self, group_id: str) -> Path:
+        return self.groups_dir / check_id(group_id, "group")
+
+    def _cgsnapshot_path(self, cgsnapshot_id: str) -> Path:
+        return self.cgsnapshots_dir / check_id(cgsnapshot_id, "cgsnapshot")
+
+    @staticmethod
+    def _export(path: Path) -> ShareResult:
+        return ShareResult(export_locations=[ExportLocation(path=str(path))])
+
+    @staticmethod
+    def _tmp_for(final: Path) -> Path:
+        return final.with_name(f"{TMP_PREFIX}{final.name}")
+
+    def _copy_into_place(self, src: Path, final: Path) -> None:
+        """Copy `src` to `final` through a temp name; `final` appears only once the copy is durable."""
+        tmp = self._tmp_for(final)
+        remove_tree(tmp)  # a previous attempt that crashed mid-copy
+        copy_tree(src, tmp, reflink="auto")
+        syncfs(tmp)
+        os.rename(tmp, final)
+        fsync_dir(final.parent)
+
+    # Shares ---------------------------------------------------------------------
+    def create_share(self, share: ShareSpec) -> ShareResult:
+        path = self._share_path(share.id)
+        if path.is_dir():
+            return self._export(path)
+        self._require_fit(f"share {share.id}", share.size_gb)
+        path.mkdir(mode=0o755)
+        fsync_dir(path.parent)
+        return self._export(path)
+
+    def delete_share(self, share: ShareSpec) -> None:
+        self._ensure_layout()
+        discard_tree(self._share_path(share.id))
+
+    def _existing_share(self, share: ShareSpec) -> Path:
+        path = self._share_path(share.id)
+        if not path.is_dir():
+            raise DriverError(f"share {share.id} does not exist at {path}; it cannot be resized or snapshotted")
+        return path
+
+    def extend_share(self, share: ShareSpec, new_size_gb: int) -> None:
+        self._existing_share(share)
+        self._require_fit(f"extending share {share.id} to {new_size_gb} GiB", new_size_gb - share.size_gb)
+
+    def shrink_share(self, share: ShareSpec, new_size_gb: int) -> None:
+        path = self._existing_share(share)
+        used = tree_usage_bytes(path)
+        if used > new_size_gb * GIB:
+            raise DriverError(
+                f"share {share.id} holds {used / GIB:.2f} GiB of data, more than the new size {new_size_gb} GiB; "
+                "remove data from the share first or choose a bigger size"
+            )
+
+    # Snapshots ------------------------------------------------------------------
+    def create_snapshot(self, snapshot: SnapshotSpec) -> SnapshotResult:
+        final = self._snapshot_path(snapshot.id)
+        if not final.is_dir():
+            src = self._existing_share(snapshot.share)
+            self._copy_into_place(src, final)
+        return SnapshotResult(size_gb=snapshot.share.size_gb, provider_location=str(final))
+
+    def delete_snapshot(self, snapshot: SnapshotSpec) -> None:
+        self._ensure_layout()
+        discard_tree(self._snapshot_path(snapshot.id))
+
+    def create_share_from_snapshot(self, share: ShareSpec, snapshot: SnapshotSpec) -> ShareResult:
+        final = self._share_path(share.id)
+        if final.is_dir():
+            return self._export(final)
+        src = self._snapshot_path(snapshot.id)
+        if not src.is_dir():
+            raise DriverError(f"snapshot {snapshot.id} does not exist at {src}; cannot create share {share.id}")
+        self._require_fit(f"share {share.id}", share.size_gb)
+        self._copy_into_place(src, final)
+        return self._export(final)
+
+    # Groups ---------------------------------------------------------------------
+    def create_group(self, group: GroupSpec) -> None:
+        path = self._group_path(group.id)
+        if not path.is_dir():
+            self._ensure_layout()
+            path.mkdir(exist_ok=True)
+            fsync_dir(path.parent)
+
+    def delete_group(self, group: GroupSpec) -> None:
+        self._ensure_layout()
+        discard_tree(self._group_path(group.id))
+
+    def create_cgsnapshot(self, cgsnapshot: CGSnapshotSpec) -> CGSnapshotResult:
+        final = self._cgsnapshot_path(cgsnapshot.id)
+        if final.is_dir():
+            return self._read_cut(final)
+        sources = [(check_id(m.id, "cgsnapshot member"), self._existing_share(m.share)) for m in cgsnapshot.members]
+        tmp = self._tmp_for(final)
+        remove_tree(tmp)
+        tmp.mkdir()
+        first_start = last_end = time.monotonic()
+        for index, (member_id, src) in enumerate(sources):
+            started = time.monotonic()
+            if index == 0:
+                first_start = started
+            copy_tree(src, tmp / member_id, reflink="auto")
+            last_end = time.monotonic()
+        spread_ms = (last_end - first_start) * 1000.0 if sources else 0.0
+        result = CGSnapshotResult(method=CutMethod.SEQUENTIAL, spread_ms=round(spread_ms, 3))
+        (tmp / _CUT_FILE).write_text(
+            json.dumps({"method": result.method.value, "spread_ms": result.spread_ms}), encoding="utf-8"
+        )
+        syncfs(tmp)
+        os.rename(tmp, final)
+        fsync_dir(final.parent)
+        return result
+
+    @staticmethod
+    def _read_cut(path: Path) -> CGSnapshotResult:
+        try:
+            data = json.loads((path / _CUT_FILE).read_text(encoding="utf-8"))
+            return CGSnapshotResult(method=CutMethod(data["method"]), spread_ms=float(data["spread_ms"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            return CGSnapshotResult(method=CutMethod.SEQUENTIAL, spread_ms=0.0)
+
+    def delete_cgsnapshot(self, cgsnapshot: CGSnapshotSpec) -> None:
+        self._ensure_layout()
+        discard_tree(self._cgsnapshot_path(cgsnapshot.id))
+
+    def create_group_from_cgsnapshot(
+        self, group: GroupSpec, cgsnapshot: CGSnapshotSpec, clones: Sequence[CloneSpec]
+    ) -> Mapping[str, ShareResult]:
+        cut = self._cgsnapshot_path(cgsnapshot.id)
+        if not cut.is_dir():
+            raise DriverError(f"cgsnapshot {cgsnapshot.id} does not exist at {cut}; cannot restore group {group.id}")
+        pending: list[tuple[Path, Path]] = []
+        for clone in clones:
+            final = self._share_path(clone.share.id)
+            src = cut / check_id(clone.member.id, "cgsnapshot member")
+            if final.is_dir():
+                continue
+            if not src.is_dir():
+                raise DriverError(
+                    f"cgsnapshot {cgsnapshot.id} has no copy of member {clone.member.id} at {src}; "
+                    "the cgsnapshot is incomplete or the member id is wrong"
+                )
+            pending.append((src, final))
+        needed = sum(c.share.size_gb for c in clones if not self._share_path(c.share.id).is_dir())
+        self._require_fit(f"restoring group {group.id}", needed)
+        self.create_group(group)
+        for src, final in pending:
+            self._copy_into_place(src, final)
+        return {clone.share.id: self._export(self._share_path(clone.share.id)) for clone in clones}
+
+    # Housekeeping ---------------------------------------------------------------
+    def inventory(self) -> Inventory:
+        return Inventory(
+            shares=frozenset(list_ids(self.shares_dir)),
+            snapshots=frozenset(list_ids(self.snapshots_dir)),
+            groups=frozenset(list_ids(self.groups_dir)),
+            cgsnapshots=frozenset(list_ids(self.cgsnapshots_dir)),
+        )
+
+    def reclaim(self, kind: str, object_id: str) -> bool:
+        check_kind(kind)
+        directory = {
+            "share": self.shares_dir,
+            "snapshot": self.snapshots_dir,
+            "group": self.groups_dir,
+            "cgsnapshot": self.cgsnapshots_dir,
+        }[kind]
+        # Posix shares never live inside a group directory, so a group is always removable.
+        discard_tree(directory / check_id(object_id, kind))
+        return True
