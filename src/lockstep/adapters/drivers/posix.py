@@ -86,6 +86,8 @@ class PosixDriver(ShareDriver):
         self.snapshots_dir = self.root / "snapshots"
         self.groups_dir = self.root / "groups"
         self.cgsnapshots_dir = self.root / "cgsnapshots"
+        # Set when the service wanted btrfs and fell back to posix: shown in the pool's capabilities.
+        self.fallback_reason = options.get("fallback_reason") or None
 
     # Lifecycle ------------------------------------------------------------------
     def setup(self) -> None:
@@ -115,7 +117,8 @@ class PosixDriver(ShareDriver):
                 free_capacity_gb=round(free, 3),
                 group_support=GroupSupport.POOL,
                 atomic_cgsnapshot=False,
-                extra={"lockstep:storage": "posix", "lockstep:size_enforced": False},
+                extra={"lockstep:storage": "posix", "lockstep:size_enforced": False,
+                       **({"lockstep:fallback_reason": self.fallback_reason} if self.fallback_reason else {})},
             )
         ]
 
