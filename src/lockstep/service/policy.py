@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import enum
+import os
+import threading
+import time
 from pathlib import Path
 
 from oslo_config import cfg
@@ -117,6 +120,15 @@ def default_rules() -> dict[str, str]:
 
 
 class Policy:
+    """oslo.policy with a decision cache.
+
+    oslo.policy re-checks its file on every call (about 0.5 ms); decisions depend only on the
+    credentials and target below, so they are cached, and the cache is dropped when the operator's
+    policy file changes (checked at most once a second).
+    """
+
+    _CACHE_SIZE = 8192
+
     def __init__(self, policy_file: Path | None = None) -> None:
         conf = cfg.ConfigOpts()
         conf([], project="lockstep", default_config_files=[], default_config_dirs=[])
@@ -127,21 +139,50 @@ class Policy:
             if not policy_file.exists():
                 raise FileNotFoundError(f"policy file {policy_file} does not exist")
             path = str(policy_file.resolve())
+        self._file = policy_file.resolve() if policy_file is not None else None
         self._enforcer = oslo_policy.Enforcer(conf, policy_file=path)
         self._enforcer.register_defaults(
             [oslo_policy.RuleDefault(name, check) for name, check in default_rules().items()]
         )
         self._enforcer.load_rules()
+        self._cache: dict[tuple[object, ...], bool] = {}
+        self._lock = threading.Lock()
+        self._mtime = self._file_mtime()
+        self._checked = time.monotonic()
+
+    def _file_mtime(self) -> float:
+        return os.stat(self._file).st_mtime if self._file is not None and self._file.exists() else 0.0
+
+    def _enforce(self, rule: str, target: dict[str, object], creds: dict[str, object]) -> bool:
+        roles = creds["roles"]
+        assert isinstance(roles, list)
+        key: tuple[object, ...] = (rule, tuple(sorted(target.items())), tuple(roles), creds.get("project_id"),
+                                   creds.get("user_id"), creds.get("is_admin"))
+        if self._file is not None and time.monotonic() - self._checked > 1.0:
+            self._checked = time.monotonic()
+            mtime = self._file_mtime()
+            if mtime != self._mtime:
+                self._mtime = mtime
+                with self._lock:
+                    self._cache.clear()
+        found = self._cache.get(key)
+        if found is None:
+            found = bool(self._enforcer.enforce(rule, target, creds))
+            with self._lock:
+                if len(self._cache) >= self._CACHE_SIZE:
+                    self._cache.clear()
+                self._cache[key] = found
+        return found
 
     def is_admin(self, roles: tuple[str, ...]) -> bool:
-        creds = {"roles": [r.lower() for r in roles], "is_admin": False}
-        return bool(self._enforcer.enforce(str(Rule.CONTEXT_IS_ADMIN), {}, creds))
+        creds: dict[str, object] = {"roles": [r.lower() for r in roles], "is_admin": False}
+        return self._enforce(str(Rule.CONTEXT_IS_ADMIN), {}, creds)
 
     def allowed(self, ctx: RequestContext, rule: Rule, target_project: str | None = None) -> bool:
-        creds = {"roles": [r.lower() for r in ctx.roles], "project_id": ctx.project_id,
-                 "user_id": ctx.user_id, "is_admin": ctx.is_admin}
-        target = {"project_id": target_project or ctx.project_id, "user_id": ctx.user_id}
-        return bool(self._enforcer.enforce(str(rule), target, creds))
+        creds: dict[str, object] = {"roles": [r.lower() for r in ctx.roles], "project_id": ctx.project_id,
+                                    "user_id": ctx.user_id, "is_admin": ctx.is_admin}
+        target: dict[str, object] = {"project_id": target_project or ctx.project_id, "user_id": ctx.user_id}
+        return self._enforce(str(rule), target, creds)
 
     def authorize(self, ctx: RequestContext, rule: Rule, target_project: str | None = None) -> None:
         if not self.allowed(ctx, rule, target_project):
