@@ -57,7 +57,7 @@ def build_services(settings: Settings, engine: Engine) -> Services:
     return Services(
         db=db, policy=policy, scheduler=scheduler, types=types,
         networks=ShareNetworkService(db, policy),
-        shares=ShareService(db, policy, types, settings.availability_zone),
+        shares=ShareService(db, policy, types, settings.availability_zone, scheduler),
         snapshots=SnapshotService(db, policy),
         listing=ListingService(db, policy),
         groups=ConsistencyGroupService(db, policy, types, scheduler, settings.require_atomic_cgsnapshots),

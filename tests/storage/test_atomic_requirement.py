@@ -72,3 +72,12 @@ def test_atomic_share_type_lands_on_btrfs(tmp_path: Path) -> None:
             server.kill()
     finally:
         loopfs.release(root)
+
+
+def test_a_share_that_does_not_fit_is_refused_with_a_clear_error(posix_server: Server) -> None:
+    client = posix_server.client()
+    resp = client.post("/shares", {"share": {"size": 10**7, "share_proto": "NFS"}})
+    assert resp.status_code == 400
+    message = fault(resp)[2]
+    assert "needs 10000000 GiB" in message and "free capacity" in message
+    assert client.get("/shares").json()["shares"] == []

@@ -64,6 +64,18 @@ class Scheduler:
                           f"({ATOMIC_CGSNAPSHOT_SPEC}), and no backend that can cut them atomically serves its "
                           "share types. Use a share type without that requirement or add a btrfs or zfs backend.")
 
+    def check_share_fits(self, uow: UnitOfWork, size: int, share_type: ShareType | None,
+                         group_host: str | None) -> None:
+        """Refuse at once a share no reporting pool could hold (when pools are reporting at all)."""
+        if not self.live_pools(uow):
+            return  # no worker has reported yet (scale-out start-up): the worker decides
+        try:
+            self.place_share(uow, size, share_type, group_host)
+        except NoValidHost as exc:
+            if "GiB" in exc.message:
+                raise Invalid(f"Invalid input received: {exc.message.removeprefix('No valid host was found: ')} "
+                              "Ask for a smaller share or free space on the backend.") from None
+
     def place_group(self, uow: UnitOfWork, share_types: list[ShareType], atomic: bool) -> PoolRecord:
         pools = self.group_pools(self.live_pools(uow), share_types, atomic)
         if not pools:

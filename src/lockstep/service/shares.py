@@ -19,6 +19,7 @@ from lockstep.domain.model import (
 )
 from lockstep.service.context import RequestContext
 from lockstep.service.policy import Policy, Rule
+from lockstep.service.scheduler import Scheduler
 from lockstep.service.share_types import ShareTypeService
 from lockstep.service.unit_of_work import Database, UnitOfWork
 from lockstep.service.validation import check_metadata, new_id, optional_text
@@ -41,8 +42,10 @@ def parse_size(value: object) -> int | None:
 
 
 class ShareService:
-    def __init__(self, db: Database, policy: Policy, types: ShareTypeService, availability_zone: str) -> None:
+    def __init__(self, db: Database, policy: Policy, types: ShareTypeService, availability_zone: str,
+                 scheduler: Scheduler) -> None:
         self.db = db
+        self.scheduler = scheduler
         self.policy = policy
         self.types = types
         self.availability_zone = availability_zone
@@ -152,6 +155,7 @@ class ShareService:
                 is_public = parse_bool(is_public_raw, strict=True)
             except ValueError:
                 raise Invalid(f"Invalid input received: Invalid value for is_public: {is_public_raw}.") from None
+            group = None
             if group_id:
                 group = uow.groups.get(group_id, ctx.scope())
                 if group is None:
@@ -164,6 +168,9 @@ class ShareService:
                 if (network_id or None) != (group.share_network_id or None):
                     raise Invalid(f"The specified share network ({network_id}) is not supported by the "
                                   f"specified consistency group ({group_id}).")
+            if not host:
+                group_host = group.host if group_id and group is not None else None
+                self.scheduler.check_share_fits(uow, size, share_type, group_host)
             now = utcnow()
             share_id = new_id()
             uow.shares.insert_row(

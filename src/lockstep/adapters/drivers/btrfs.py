@@ -361,6 +361,9 @@ class BtrfsDriver(ShareDriver):
             self._delete_subvolume(path)
             return
         group_id = path.parent.name
+        # A group at its qgroup limit refuses even the rename that hides the directory (EDQUOT):
+        # lift the limit while deleting; the sidecar update sets the new, smaller limit.
+        self._limit(path.parent, None)
         discard_tree(path)
         self._set_member_size(group_id, path.name, None)
 
