@@ -108,7 +108,9 @@ class LockstepApp:
             return _fault(500, GENERIC_500, request_id, version, experimental)
         out = extra + [(k, v) for k, v in reply.headers.items()]
         if reply.body is None:
-            return reply.status, out, b""
+            # Manila sent no request id on bodiless replies; Lockstep sends it on every response so
+            # that any call can be traced in the logs.
+            return reply.status, out + _request_ids(request_id) + [("Content-Length", "0")], b""
         return _json(reply.status, reply.body, out + _request_ids(request_id))
 
     def _authenticate(self, headers: dict[str, str], request_id: str, url: str) -> RequestContext:
@@ -152,6 +154,9 @@ class LockstepApp:
         query: dict[str, str] = {}
         for key, value in parse_qsl(raw_query, keep_blank_values=True):
             query[key] = value
+        if _has_nul(params) or _has_nul(query) or _has_nul(parsed):
+            # No id, name or value can hold one (PostgreSQL text cannot store it).
+            raise HTTPFault(400, "Invalid input received: the request contains a NUL character.")
         request = ApiRequest(ctx=ctx, version=version, experimental=experimental, params=params, query=query,
                              raw_query=raw_query, body=parsed, app_url=app_url, project_id=project_id,
                              max_limit=self.max_limit)
@@ -168,6 +173,16 @@ class _NoToken(Exception):
 
 class _PlainNotFound(Exception):
     pass
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 def _needs_body(route: Route) -> bool:

@@ -126,7 +126,9 @@ class ShareNetworkService:
                 conditions.append(t.share_networks.c.created_at >= day)
             else:
                 conditions.append(t.share_networks.c.created_at < day + dt.timedelta(days=1))
-        for key in ("security_service_id", "limit", "offset", "marker", "sort_key", "sort_dir"):
+        if params.pop("security_service_id", None) is not None:
+            conditions.append(false())  # no security services exist, so no network is linked to one
+        for key in ("limit", "offset", "marker", "sort_key", "sort_dir"):
             params.pop(key, None)
         for key, value in params.items():
             if key not in _FILTERABLE:

@@ -48,8 +48,11 @@ Creating or extending a share is refused with ShareDoesNotFit when the requested
 exceeds the filesystem's free space as reported by statvfs. Shrinking is refused when the data in
 the share does not fit the new size.
 
-Deleting: ``btrfs subvolume delete``, wait for the cleaner (``btrfs subvolume sync``), then
-``btrfs qgroup destroy 0/<id>`` (recent kernels remove it themselves; "not found" is fine).
+Deleting: ``btrfs subvolume delete --commit-after``, then ``btrfs qgroup destroy 0/<id>``. The
+qgroup can only go once the btrfs cleaner has dropped the subvolume (up to a commit interval
+later), so when it is still busy it is left "stale"; recent kernels remove it themselves, and
+``setup()`` and ``inventory()`` run ``btrfs qgroup clear-stale`` for the others. The space is
+freed by the cleaner in the background either way.
 Nothing here depends on anything else: snapshots and clones share extents but do not reference
 each other, so every object can be deleted in any order.
 """
@@ -76,7 +79,6 @@ from lockstep.adapters.drivers._support import (
     list_ids,
     read_json,
     remove_tree,
-    retry,
     run,
     statvfs_gb,
     tree_usage_bytes,
@@ -138,8 +140,7 @@ class BtrfsDriver(ShareDriver):
     def setup(self) -> None:
         self._ready = False
         self._ensure_ready()
-        # Qgroups of subvolumes deleted while the process was down (best effort).
-        run(["btrfs", "qgroup", "clear-stale", str(self.root)], action="clear stale qgroups", check=False)
+        self.clear_stale_qgroups()  # qgroups of subvolumes deleted before a restart
 
     def _ensure_ready(self) -> None:
         if self._ready:
@@ -217,26 +218,24 @@ class BtrfsDriver(ShareDriver):
             return
         subvol_id = self._subvolume_id(path)
         _btrfs(
-            ["subvolume", "delete", str(path)],
+            ["subvolume", "delete", "--commit-after", str(path)],
             action=f"delete subvolume {path}",
             hint="if it is read-only and this fails, check the mount options (user_subvol_rm_allowed)",
         )
         fsync_dir(path.parent)
-        # The qgroup can only go once the cleaner has dropped the subvolume.
+        # The qgroup can only be destroyed once the cleaner has dropped the subvolume, which can take
+        # a commit interval (~30 s); waiting for it (`btrfs subvolume sync`) would make every delete
+        # that slow. Recent kernels remove the qgroup themselves when the cleaner is done; otherwise
+        # it stays "stale" until clear_stale_qgroups() (setup() and inventory()) removes it.
         run(
-            ["btrfs", "subvolume", "sync", str(self.root), str(subvol_id)],
-            action=f"wait for the removal of subvolume {subvol_id}",
-            timeout=300,
-            check=False,
-        )
-        retry(
             ["btrfs", "qgroup", "destroy", f"0/{subvol_id}", str(self.root)],
             action=f"destroy qgroup 0/{subvol_id}",
-            hint="a stale qgroup only costs a table entry; `btrfs qgroup clear-stale` removes it later",
-            transient=("busy",),
-            ok_if=("No such file or directory", "not exist", "Invalid argument"),
-            attempts=5,
+            check=False,
         )
+
+    def clear_stale_qgroups(self) -> None:
+        """Remove the qgroups of deleted subvolumes the cleaner has dropped (best effort)."""
+        run(["btrfs", "qgroup", "clear-stale", str(self.root)], action="clear stale qgroups", check=False)
 
     def _limit(self, path: Path, size_bytes: int | None) -> None:
         value = "none" if not size_bytes else str(size_bytes)
@@ -417,7 +416,9 @@ class BtrfsDriver(ShareDriver):
         if not is_subvolume(final):
             src = self._existing_share(snapshot.share)
             if src.parent == self.shares_dir:
-                self._snapshot(src, final, readonly=True)  # atomic: appears complete or not at all
+                # Atomic: appears complete or not at all. Leftovers of a crashed in-group copy go.
+                self._discard_subvolume_tmp(final.with_name(f"{TMP_PREFIX}{final.name}"))
+                self._snapshot(src, final, readonly=True)
             else:
                 self._snapshot_group_member(src, final)
             fsync_dir(final.parent)
@@ -566,6 +567,7 @@ class BtrfsDriver(ShareDriver):
     # Housekeeping ---------------------------------------------------------------
     def inventory(self) -> Inventory:
         self._ensure_ready()
+        self.clear_stale_qgroups()  # housekeeping: the reclaimer calls inventory() periodically
         groups = {g for g in list_ids(self.groups_dir) if is_subvolume(self.groups_dir / g)}
         shares = set(list_ids(self.shares_dir))
         for group_id in groups:

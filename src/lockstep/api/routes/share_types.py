@@ -23,6 +23,7 @@ def register(router: Router, s: Services) -> None:
         return Reply(200, {"share_types": found, "volume_types": found})
 
     def create(req: ApiRequest) -> Reply:
+        s.policy.authorize(req.ctx, Rule.TYPE_CREATE)  # policy before body validation, as in Manila
         entity = None
         if isinstance(req.body, dict):
             entity = req.body.get("share_type", req.body.get("volume_type"))
@@ -48,11 +49,13 @@ def register(router: Router, s: Services) -> None:
 
     # extra specs
     def specs_body(req: ApiRequest) -> Any:
+        s.policy.authorize(req.ctx, Rule.EXTRA_SPEC_CREATE)
         if not isinstance(req.body, dict) or "extra_specs" not in req.body:
             raise HTTPFault(400, "Malformed request body")
         return req.body["extra_specs"]
 
     def spec_put(req: ApiRequest) -> Reply:
+        s.policy.authorize(req.ctx, Rule.EXTRA_SPEC_UPDATE)
         key = req.params["key"]
         if not isinstance(req.body, dict) or not req.body:
             raise HTTPFault(400, "Request body empty")
