@@ -44,7 +44,7 @@ class _Repo:
 
     def insert_row(self, **values: Any) -> None:
         values.setdefault("created_at", utcnow())
-        self.conn.execute(insert(self.table).values(**values))
+        self.conn.execute(insert(self.table), values)
 
     def exists(self, row_id: str) -> bool:
         return self.conn.execute(select(self.table.c.id).where(self.table.c.id == row_id)).first() is not None
@@ -113,7 +113,8 @@ class ShareTypeRepo(_Repo):
                 .values(value=value)
             ).rowcount
             if not updated:
-                self.conn.execute(insert(t.share_type_extra_specs).values(share_type_id=type_id, key=key, value=value))
+                self.conn.execute(insert(t.share_type_extra_specs),
+                                  {"share_type_id": type_id, "key": key, "value": value})
 
     def delete_spec(self, type_id: str, key: str) -> bool:
         return self.conn.execute(
@@ -131,7 +132,7 @@ class ShareTypeRepo(_Repo):
     def add_project(self, type_id: str, project_id: str) -> bool:
         if project_id in self.projects(type_id):
             return False
-        self.conn.execute(insert(t.share_type_projects).values(share_type_id=type_id, project_id=project_id))
+        self.conn.execute(insert(t.share_type_projects), {"share_type_id": type_id, "project_id": project_id})
         return True
 
     def remove_project(self, type_id: str, project_id: str) -> bool:
@@ -249,7 +250,7 @@ class ShareRepo(_Repo):
                 .values(value=value)
             ).rowcount
             if not done:
-                self.conn.execute(insert(t.share_metadata).values(share_id=share_id, key=key, value=value))
+                self.conn.execute(insert(t.share_metadata), {"share_id": share_id, "key": key, "value": value})
 
     def delete_metadata(self, share_id: str, key: str) -> bool:
         return self.conn.execute(delete(t.share_metadata).where(
@@ -261,7 +262,7 @@ class ShareRepo(_Repo):
         now = utcnow()
         for loc in locations:
             self.conn.execute(
-                insert(t.export_locations).values(share_id=share_id, created_at=now, updated_at=now, **loc))
+                insert(t.export_locations), {"share_id": share_id, "created_at": now, "updated_at": now, **loc})
 
     def purge(self, share_id: str, expected: Iterable[str] | None = None) -> bool:
         return self.delete(share_id, expected)
@@ -321,8 +322,8 @@ class GroupRepo(_Repo):
         fields = {f: getattr(group, f) for f in ConsistencyGroup.__dataclass_fields__ if f != "share_types"}
         self.insert_row(**fields)
         for type_id in group.share_types:
-            self.conn.execute(insert(t.consistency_group_share_types).values(
-                consistency_group_id=group.id, share_type_id=type_id))
+            self.conn.execute(insert(t.consistency_group_share_types),
+                              {"consistency_group_id": group.id, "share_type_id": type_id})
 
     def count_cgsnapshots(self, group_id: str) -> int:
         return int(self.conn.execute(
@@ -368,8 +369,8 @@ class CGSnapshotRepo(_Repo):
         return CGSnapshotMember(**{k: r[k] for k in CGSnapshotMember.__dataclass_fields__}) if r else None
 
     def add_member(self, member: CGSnapshotMember) -> None:
-        self.conn.execute(insert(t.cgsnapshot_members).values(
-            **{k: getattr(member, k) for k in CGSnapshotMember.__dataclass_fields__}))
+        self.conn.execute(insert(t.cgsnapshot_members),
+                          {k: getattr(member, k) for k in CGSnapshotMember.__dataclass_fields__})
 
     def set_members_status(self, cgsnapshot_id: str, status: str) -> None:
         self.conn.execute(update(t.cgsnapshot_members).where(t.cgsnapshot_members.c.cgsnapshot_id == cgsnapshot_id)

@@ -60,10 +60,10 @@ class OperationRepo:
     def enqueue(self, kind: str, target_id: str, *, backend: str | None = None, delay: float = 0.0,
                 **payload: Any) -> None:
         now = utcnow()
-        self.conn.execute(insert(t.operations).values(
-            kind=kind, target_id=target_id, backend=backend, state=PENDING, attempts=0,
-            not_before=time.time() + delay, payload=json.dumps(payload), created_at=now, updated_at=now,
-        ))
+        self.conn.execute(insert(t.operations), {
+            "kind": kind, "target_id": target_id, "backend": backend, "state": PENDING, "attempts": 0,
+            "not_before": time.time() + delay, "payload": json.dumps(payload), "created_at": now, "updated_at": now,
+        })
 
     def claimable(self, backends: list[str] | None, now: float, limit: int = 8) -> list[int]:
         """Ids of operations this worker may try to claim (pending and due, or lease run out)."""
@@ -144,7 +144,7 @@ class PoolRepo:
                       allocated_gb=record.allocated_gb, updated_at=utcnow())
         done = self.conn.execute(update(t.pools).where(t.pools.c.name == record.name).values(**values)).rowcount
         if not done:
-            self.conn.execute(insert(t.pools).values(name=record.name, **values))
+            self.conn.execute(insert(t.pools), {"name": record.name, **values})
 
     def all(self) -> list[PoolRecord]:
         rows = self.conn.execute(select(t.pools).order_by(t.pools.c.name)).mappings()

@@ -69,7 +69,6 @@ from pathlib import Path
 from lockstep.adapters.drivers._support import (
     GIB,
     TMP_PREFIX,
-    TRASH_PREFIX,
     check_id,
     check_kind,
     copy_contents,
@@ -488,9 +487,7 @@ class BtrfsDriver(ShareDriver):
         path = self._group_path(group.id)
         members = self._member_dirs(path) if is_subvolume(path) else set()
         if members:
-            raise DriverError(
-                f"group {group.id} still holds shares {sorted(members)}; delete them before the group"
-            )
+            raise DriverError(f"group {group.id} still holds shares {sorted(members)}; delete them before the group")
         self._delete_subvolume(path)
         self._sidecar(group.id).unlink(missing_ok=True)
 
@@ -598,6 +595,3 @@ class BtrfsDriver(ShareDriver):
             self._delete_subvolume(path)
             self._sidecar(object_id).unlink(missing_ok=True)
         return True
-
-
-__all__ = ["BtrfsDriver", "is_subvolume", "TRASH_PREFIX"]

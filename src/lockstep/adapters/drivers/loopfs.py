@@ -132,9 +132,7 @@ def _detach(device: str) -> None:
         )
 
 
-def ensure_btrfs_image(
-    image_path: str | os.PathLike[str], mount_dir: str | os.PathLike[str], size_bytes: int
-) -> bool:
+def ensure_btrfs_image(image_path: str | os.PathLike[str], mount_dir: str | os.PathLike[str], size_bytes: int) -> bool:
     """Make sure a btrfs image exists at `image_path` and is mounted at `mount_dir`.
 
     Returns True when this call mounted it, False when it was already mounted there.

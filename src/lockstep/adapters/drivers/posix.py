@@ -117,8 +117,11 @@ class PosixDriver(ShareDriver):
                 free_capacity_gb=round(free, 3),
                 group_support=GroupSupport.POOL,
                 atomic_cgsnapshot=False,
-                extra={"lockstep:storage": "posix", "lockstep:size_enforced": False,
-                       **({"lockstep:fallback_reason": self.fallback_reason} if self.fallback_reason else {})},
+                extra={
+                    "lockstep:storage": "posix",
+                    "lockstep:size_enforced": False,
+                    **({"lockstep:fallback_reason": self.fallback_reason} if self.fallback_reason else {}),
+                },
             )
         ]
 

@@ -10,7 +10,6 @@ Layout under the parent dataset ``P``::
     P/shares/<share_id>                 a share in no group
     P/groups/<group_id>                 a consistency group (holds no data itself) ...
     P/groups/<group_id>/<share_id>      ... and its shares, child datasets
-    P/trash/<share_id>                  a deleted share whose data snapshots still need (unmounted)
     <share dataset>@snap-<snapshot_id>  a single-share snapshot
     P/groups/<group_id>@cg-<cgsnapshot_id> and the same name on every member (``zfs snapshot -r``)
 
@@ -33,9 +32,14 @@ Dependencies (ZFS clones keep their origin snapshot alive, and snapshots keep th
 - deleting a snapshot or cgsnapshot that clones still depend on is *deferred*: the call succeeds,
   the snapshots with clones stay, ``inventory()`` keeps listing the id and ``reclaim()`` returns
   False until the clones are gone (then it removes them);
-- deleting a share that still has snapshots (e.g. it is a member of a cgsnapshot) renames it to
-  ``P/trash/<id>`` (unmounted) instead of destroying it, so that cgsnapshots and clones keep
-  working; it is destroyed when its last snapshot is deleted. It is listed as a share until then.
+- deleting a share that still has snapshots (e.g. it is a member of a cgsnapshot) unmounts it,
+  sets ``canmount=noauto`` and the user property ``lockstep:deleted=yes`` instead of destroying
+  it, so that cgsnapshots and clones keep working; it is destroyed when its last snapshot is
+  deleted. Until then it is listed as a share, ``reclaim("share")`` returns False and it can no
+  longer be used (resize, snapshot). A group whose remaining shares are all such kept shares is
+  marked the same way by ``delete_group`` and destroyed with its last kept share.
+  (Not renamed aside: renaming an origin dataset makes zfs-fuse unmount and remount its clones,
+  which fails with "dataset is busy" while they are in use.)
 
 zfs-fuse quirk: ``zfs destroy`` (and sometimes ``rename``) right after a dataset was used fails
 with "dataset is busy" for a few seconds; those commands are retried with exponential backoff
@@ -79,6 +83,7 @@ CG_PREFIX = "cg-"
 _DATASET_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*(/[A-Za-z0-9][A-Za-z0-9_.:-]*)*$")
 _BUSY = ("busy",)
 _GONE = ("does not exist", "could not find any snapshots")
+DELETED_PROP = "lockstep:deleted"
 _HINT = "check `zpool status` and that the zfs daemon (zfs-fuse or the kernel module) is running"
 
 
@@ -99,7 +104,6 @@ class ZfsDriver(ShareDriver):
         self.pool_name = dataset.split("/", 1)[0]
         self.shares_ds = f"{dataset}/shares"
         self.groups_ds = f"{dataset}/groups"
-        self.trash_ds = f"{dataset}/trash"
         self._ready = False
 
     # Lifecycle ------------------------------------------------------------------
@@ -116,13 +120,14 @@ class ZfsDriver(ShareDriver):
                 raise DriverError(
                     f"zfs is not usable: {proc.stderr.strip()}; start zfs-fuse (`zfs-fuse`) or load the zfs module"
                 )
-            _zfs(["create", "-p", self.parent], action=f"create the parent dataset {self.parent}",
-                 hint=f"check that pool {self.pool_name} exists (`zpool list`)")
+            _zfs(
+                ["create", "-p", self.parent],
+                action=f"create the parent dataset {self.parent}",
+                hint=f"check that pool {self.pool_name} exists (`zpool list`)",
+            )
         for name in (self.shares_ds, self.groups_ds):
             if not self._exists(name):
                 _zfs(["create", name], action=f"create dataset {name}")
-        if not self._exists(self.trash_ds):
-            _zfs(["create", "-o", "mountpoint=none", self.trash_ds], action=f"create dataset {self.trash_ds}")
         self._ready = True
 
     # zfs primitives -------------------------------------------------------------
@@ -146,8 +151,10 @@ class ZfsDriver(ShareDriver):
 
     def _clones_by_origin(self) -> dict[str, list[str]]:
         """origin snapshot -> the datasets cloned from it (zfs-fuse has no `clones` property)."""
-        out = _zfs(["list", "-H", "-o", "name,origin", "-t", "filesystem", "-r", self.parent],
-                   action="list the origins of clones")
+        out = _zfs(
+            ["list", "-H", "-o", "name,origin", "-t", "filesystem", "-r", self.parent],
+            action="list the origins of clones",
+        )
         result: dict[str, list[str]] = {}
         for line in out.splitlines():
             name, _, origin = line.partition("\t")
@@ -155,7 +162,22 @@ class ZfsDriver(ShareDriver):
                 result.setdefault(origin.strip(), []).append(name)
         return result
 
+    def _unmount(self, name: str) -> None:
+        """Unmount a filesystem dataset first: zfs-fuse's implicit unmount in rename/destroy often
+        reports "dataset is busy" where an explicit `zfs unmount` succeeds."""
+        retry(
+            ["zfs", "unmount", name],
+            action=f"unmount {name}",
+            hint="something still uses it; check `fuser -vm` on its mountpoint and retry",
+            transient=_BUSY,
+            ok_if=(*_GONE, "not currently mounted", "not mounted", "legacy"),
+            attempts=12,
+        )
+
     def _destroy(self, name: str, *, recursive: bool = False) -> None:
+        if "@" not in name and self._exists(name):
+            for child in reversed(self._names("filesystem", root=name)):
+                self._unmount(child)
         retry(
             ["zfs", "destroy", *(["-r"] if recursive else []), name],
             action=f"destroy {name}",
@@ -188,7 +210,7 @@ class ZfsDriver(ShareDriver):
     def _is_share_ds(self, name: str) -> bool:
         if "@" in name:
             return False
-        for base, depth in ((self.shares_ds, 1), (self.trash_ds, 1), (self.groups_ds, 2)):
+        for base, depth in ((self.shares_ds, 1), (self.groups_ds, 2)):
             if name.startswith(base + "/") and name[len(base) + 1 :].count("/") == depth - 1:
                 return True
         return False
@@ -200,7 +222,7 @@ class ZfsDriver(ShareDriver):
         return None
 
     def _find_snapshots(self, snap_name: str, names: Sequence[str] | None = None) -> list[str]:
-        """Every snapshot called `snap_name`, wherever it lives (its share may be in trash)."""
+        """Every snapshot called `snap_name`, wherever it lives."""
         return [n for n in (names if names is not None else self._names("snapshot")) if n.endswith("@" + snap_name)]
 
     # Capacity -------------------------------------------------------------------
@@ -247,13 +269,25 @@ class ZfsDriver(ShareDriver):
             _zfs(["create", "-o", f"refquota={share.size_gb * GIB}", ds], action=f"create dataset {ds}")
         return self._export(ds)
 
+    def _deleted(self) -> set[str]:
+        """Datasets kept after their deletion because snapshots still need them."""
+        out = _zfs(
+            ["get", "-H", "-o", "name,value", "-s", "local", "-r", DELETED_PROP, self.parent],
+            action="list deleted datasets",
+        )
+        pairs = (line.partition("\t") for line in out.splitlines())
+        return {name for name, _, value in pairs if value.strip() == "yes" and "@" not in name}
+
+    def _mark_deleted(self, ds: str) -> None:
+        self._unmount(ds)
+        _zfs(["set", "canmount=noauto", ds], action=f"keep {ds} unmounted")
+        _zfs(["set", f"{DELETED_PROP}=yes", ds], action=f"mark {ds} deleted")
+
     def _remove_share(self, ds: str) -> bool:
-        """Destroy a share dataset, or park it in trash while snapshots of it exist. True if destroyed."""
+        """Destroy a share dataset, or keep it (unmounted) while snapshots of it exist. True if destroyed."""
         snapshots = [n for n in self._names("snapshot", root=ds) if n.startswith(ds + "@")]
         if snapshots:
-            if not ds.startswith(self.trash_ds + "/"):
-                target = f"{self.trash_ds}/{ds.rsplit('/', 1)[1]}"
-                retry(["zfs", "rename", ds, target], action=f"move {ds} to {target}", hint=_HINT, transient=_BUSY)
+            self._mark_deleted(ds)
             return False
         self._destroy(ds)
         return True
@@ -263,7 +297,7 @@ class ZfsDriver(ShareDriver):
         ds = self._share_ds(share)
         if not self._exists(ds):
             found = self._find_share(share.id)
-            if found is None or found.startswith(self.trash_ds + "/"):
+            if found is None:
                 return
             ds = found
         self._remove_share(ds)
@@ -271,12 +305,14 @@ class ZfsDriver(ShareDriver):
     def _existing_share(self, share: ShareSpec) -> str:
         self._ensure_ready()
         ds = self._share_ds(share)
-        if self._exists(ds):
-            return ds
-        found = self._find_share(share.id)
-        if found is None or found.startswith(self.trash_ds + "/"):
-            raise DriverError(f"share {share.id} does not exist under {self.parent}")
-        return found
+        if not self._exists(ds):
+            found = self._find_share(share.id)
+            if found is None:
+                raise DriverError(f"share {share.id} does not exist under {self.parent}")
+            ds = found
+        if ds in self._deleted():
+            raise DriverError(f"share {share.id} was deleted (kept only for its snapshots); it cannot be used")
+        return ds
 
     def extend_share(self, share: ShareSpec, new_size_gb: int) -> None:
         ds = self._existing_share(share)
@@ -314,15 +350,21 @@ class ZfsDriver(ShareDriver):
                 kept = True  # deferred: reclaim() removes it once its clones are gone
                 continue
             self._destroy(full)
-        self._sweep_trash()
+        self._sweep_deleted()
         return not kept
 
-    def _sweep_trash(self) -> None:
-        """Destroy deleted shares that no snapshot keeps any more."""
-        names = self._names(root=self.trash_ds)
-        for name in names:
-            if name != self.trash_ds and "@" not in name and not any(n.startswith(name + "@") for n in names):
-                self._destroy(name)
+    def _sweep_deleted(self) -> None:
+        """Destroy kept (deleted) shares that no snapshot needs any more, then their kept groups."""
+        deleted = self._deleted()
+        if not deleted:
+            return
+        names = self._names()
+        for ds in sorted(deleted, key=lambda n: -n.count("/")):  # shares before their groups
+            is_share = self._is_share_ds(ds)
+            if any(n.startswith(ds + "/") or (is_share and n.startswith(ds + "@")) for n in names):
+                continue  # a share still has snapshots / a group still has shares
+            self._destroy(ds, recursive=not is_share)  # a group's own @cg- snapshots hold no data
+            names = [n for n in names if n != ds and not n.startswith(ds + "@")]
 
     def delete_snapshot(self, snapshot: SnapshotSpec) -> None:
         self._ensure_ready()
@@ -361,9 +403,13 @@ class ZfsDriver(ShareDriver):
         if not self._exists(ds):
             return
         children = self._group_children(ds)
-        if children:
-            raise DriverError(f"group {group.id} still holds shares {children}; delete them before the group")
-        # -r: the group's own @cg- snapshots (empty; members' snapshots live on with the members).
+        live = sorted(set(children) - self._deleted())
+        if live:
+            raise DriverError(f"group {group.id} still holds shares {live}; delete them before the group")
+        if children:  # only shares kept for their snapshots: keep the group with them
+            self._mark_deleted(ds)
+            return
+        # -r: the group's own @cg- snapshots (they hold no share data).
         self._destroy(ds, recursive=True)
 
     def create_cgsnapshot(self, cgsnapshot: CGSnapshotSpec) -> CGSnapshotResult:
@@ -458,7 +504,10 @@ class ZfsDriver(ShareDriver):
         group_ds = self._group_ds(object_id)
         if not self._exists(group_ds):
             return True
-        if self._group_children(group_ds):
+        children = self._group_children(group_ds)
+        if children:
+            if not set(children) - self._deleted():
+                self._mark_deleted(group_ds)
             return False
         self._destroy(group_ds, recursive=True)
         return True
