@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -55,8 +57,9 @@ def test_atomic_share_type_lands_on_btrfs(tmp_path: Path) -> None:
     ok, reason = loopfs.btrfs_available()
     if not ok:
         pytest.skip(reason)
-    root = tmp_path / "btrfs"
-    loopfs.ensure_btrfs_image(tmp_path / "fs.img", root, 8 << 30)
+    scratch = Path(tempfile.mkdtemp(prefix="lockstep-storage-", dir="/var/tmp"))
+    root = scratch / "btrfs"
+    loopfs.ensure_btrfs_image(scratch / "fs.img", root, 8 << 30)
     try:
         config = tmp_path / "lockstep.toml"
         config.write_text(f'[backend.default]\ndriver = "btrfs"\npath = "{root}"\n')
@@ -72,6 +75,7 @@ def test_atomic_share_type_lands_on_btrfs(tmp_path: Path) -> None:
             server.kill()
     finally:
         loopfs.release(root)
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def test_a_share_that_does_not_fit_is_refused_with_a_clear_error(posix_server: Server) -> None:

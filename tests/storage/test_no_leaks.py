@@ -5,6 +5,8 @@ After each scenario the backend's inventory holds exactly what the records refer
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -26,12 +28,16 @@ def _btrfs_ok() -> bool:
 @pytest.fixture(params=["posix", pytest.param("btrfs", marks=pytest.mark.root)])
 def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Server, ShareDriver]]:
     kind = request.param
-    root = tmp_path / "storage"
+    # Mounts live outside pytest's temporary directories: pytest prunes old ones, and must never
+    # walk into a mounted filesystem.
+    scratch = Path(tempfile.mkdtemp(prefix="lockstep-storage-", dir="/var/tmp"))
+    root = scratch / "storage"
     mounted = False
     if kind == "btrfs":
         if not _btrfs_ok():
+            shutil.rmtree(scratch, ignore_errors=True)
             pytest.skip(f"btrfs unavailable: {loopfs.btrfs_available()[1]}")
-        loopfs.ensure_btrfs_image(tmp_path / "fs.img", root, 8 << 30)
+        loopfs.ensure_btrfs_image(scratch / "fs.img", root, 8 << 30)
         mounted = True
     config = tmp_path / "lockstep.toml"
     config.write_text(f'reclaim_interval = 1.0\n[backend.default]\ndriver = "{kind}"\npath = "{root}"\n')
@@ -46,6 +52,7 @@ def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Se
     finally:
         if mounted:
             loopfs.release(root)
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def wait_inventory(driver: ShareDriver, client: Client, timeout: float = 40) -> Inventory:
