@@ -26,12 +26,12 @@ run: install system-deps
 
 ## The whole test suite: unit, API on SQLite and PostgreSQL, drivers on real filesystems.
 test: install system-deps
-	@$(PY) -m ruff check src tests bench
+	@$(PY) -m ruff check src tests $(wildcard bench)
 	@$(PY) -m mypy src
 	@$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: install
-	@$(PY) -m ruff check src tests bench
+	@$(PY) -m ruff check src tests $(wildcard bench)
 
 typecheck: install
 	@$(PY) -m mypy src
