@@ -23,7 +23,8 @@ from lockstep.domain.model import (
 
 
 def iso(value: dt.datetime | None) -> str | None:
-    return value.strftime("%Y-%m-%dT%H:%M:%S.%f") if value is not None else None
+    # isoformat is several times faster than strftime; naive UTC with 6 digits, as Manila shows it.
+    return value.isoformat(timespec="microseconds") if value is not None else None
 
 
 def links(req: ApiRequest, collection: str, item_id: str) -> list[dict[str, str]]:

@@ -331,8 +331,10 @@ class Tasks:
                          group_id: str) -> CGSnapshotSpec:
         members = []
         host = group.host if group else None
-        for member in uow.cgsnapshots.members(cgsnapshot_id):
-            share = uow.shares.get(member.share_id)
+        rows = uow.cgsnapshots.members(cgsnapshot_id)
+        shares = uow.shares.get_many([m.share_id for m in rows])
+        for member in rows:
+            share = shares.get(member.share_id)
             if share is None:
                 raise DriverError(f"member share {member.share_id} is gone")
             host = host or share.host

@@ -224,6 +224,13 @@ class ShareRepo(_Repo):
         query = paged(self.conn, t.shares, select(t.shares).where(*conditions), page)
         return self._load(self.conn.execute(query).mappings().all(), detail=detail)
 
+    def get_many(self, ids: Sequence[str]) -> dict[str, Share]:
+        """Several shares by id, without metadata or export locations (for the worker)."""
+        rows: list[RowMapping] = []
+        for part in chunks(list(ids)):
+            rows.extend(self.conn.execute(select(t.shares).where(t.shares.c.id.in_(part))).mappings())
+        return {s.id: s for s in self._load(rows, detail=False)}
+
     def in_group(self, group_id: str) -> list[Share]:
         rows = self.conn.execute(
             select(t.shares).where(t.shares.c.consistency_group_id == group_id)
@@ -294,11 +301,16 @@ class GroupRepo(_Repo):
         fields = [f for f in ConsistencyGroup.__dataclass_fields__ if f != "share_types"]
         groups = [ConsistencyGroup(**{f: r[f] for f in fields}) for r in rows]
         by_id = {g.id: g for g in groups}
+        mapping = t.consistency_group_share_types
+        if len(by_id) == 1:
+            # The common case (show, create): an equality the statement cache can reuse.
+            (only,) = by_id
+            query = select(mapping.c.share_type_id).where(mapping.c.consistency_group_id == only).order_by(mapping.c.id)
+            by_id[only].share_types.extend(self.conn.execute(query).scalars())
+            return groups
         for part in chunks(list(by_id)):
             for m in self.conn.execute(
-                select(t.consistency_group_share_types)
-                .where(t.consistency_group_share_types.c.consistency_group_id.in_(part))
-                .order_by(t.consistency_group_share_types.c.id)
+                select(mapping).where(mapping.c.consistency_group_id.in_(part)).order_by(mapping.c.id)
             ).mappings():
                 by_id[m["consistency_group_id"]].share_types.append(m["share_type_id"])
         return groups

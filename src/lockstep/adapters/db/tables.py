@@ -96,7 +96,8 @@ consistency_groups = Table(
     Column("share_network_id", String(36), index=True),
     Column("share_server_id", String(36)),
     *_times(),
-    Index("ix_consistency_groups_project_created", "project_id", "created_at"),
+    Index("ix_consistency_groups_project_created", "project_id", "created_at", "id"),
+    Index("ix_consistency_groups_created", "created_at", "id"),
 )
 
 consistency_group_share_types = Table(
@@ -138,7 +139,8 @@ shares = Table(
     Column("create_share_from_snapshot_support", Boolean, nullable=False, default=False),
     Column("revert_to_snapshot_support", Boolean, nullable=False, default=False),
     *_times(),
-    Index("ix_shares_project_created", "project_id", "created_at"),
+    Index("ix_shares_project_created", "project_id", "created_at", "id"),
+    Index("ix_shares_created", "created_at", "id"),
 )
 
 share_metadata = Table(
@@ -176,7 +178,8 @@ snapshots = Table(
     Column("progress", String(255), nullable=False, default="0%"),
     Column("provider_location", String(255)),
     *_times(),
-    Index("ix_snapshots_project_created", "project_id", "created_at"),
+    Index("ix_snapshots_project_created", "project_id", "created_at", "id"),
+    Index("ix_snapshots_created", "created_at", "id"),
 )
 
 cgsnapshots = Table(
@@ -192,7 +195,8 @@ cgsnapshots = Table(
     Column("cut_method", String(32)),
     Column("cut_spread_ms", Float),
     *_times(),
-    Index("ix_cgsnapshots_project_created", "project_id", "created_at"),
+    Index("ix_cgsnapshots_project_created", "project_id", "created_at", "id"),
+    Index("ix_cgsnapshots_created", "created_at", "id"),
 )
 
 cgsnapshot_members = Table(
