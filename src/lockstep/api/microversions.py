@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -10,7 +11,7 @@ EXPERIMENTAL_HEADER = "X-OpenStack-Manila-API-Experimental"
 _FORMAT = re.compile(r"^([1-9]\d*)\.([1-9]\d*|0)$")
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True)  # not slots: cached_property needs __dict__
 class APIVersion:
     major: int
     minor: int
@@ -18,7 +19,7 @@ class APIVersion:
     def __str__(self) -> str:
         return f"{self.major}.{self.minor}"
 
-    @property
+    @functools.cached_property
     def tuple(self) -> tuple[int, int]:
         return (self.major, self.minor)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -79,8 +80,16 @@ def share_summary(req: ApiRequest, share: Share) -> dict[str, Any]:
     return {"id": share.id, "name": share.name, "links": links(req, "shares", share.id)}
 
 
+@functools.cache
+def _share_keys(version: tuple[int, int]) -> tuple[tuple[str, Callable[[ApiRequest, Share], Any]], ...]:
+    """The versioned keys of the share view at one version (computed once per version)."""
+    return tuple((key, value) for key, since, until, value in SHARE_KEYS
+                 if version >= since and (until is None or version <= until))
+
+
 def share_detail(req: ApiRequest, share: Share) -> dict[str, Any]:
-    type_value: str | None = share.share_type_id if req.at_least(2, 6) else (
+    version = req.version.tuple
+    type_value: str | None = share.share_type_id if version >= (2, 6) else (
         share.share_type_name or share.share_type_id)
     body: dict[str, Any] = {
         "id": share.id,
@@ -101,9 +110,8 @@ def share_detail(req: ApiRequest, share: Share) -> dict[str, Any]:
         "host": share.host,
         "links": links(req, "shares", share.id),
     }
-    for key, since, until, value in SHARE_KEYS:
-        if req.version.tuple >= since and (until is None or req.version.tuple <= until):
-            body[key] = value(req, share)
+    for key, value in _share_keys(version):
+        body[key] = value(req, share)
     if req.ctx.is_admin:
         body["share_server_id"] = None
     return body
