@@ -195,7 +195,10 @@ class ConsistencyGroupService:
         self.policy.authorize(ctx, Rule.CG_DELETE)
         with self.db.write() as uow:
             group = self.find(uow, ctx, group_id)
-            if not group.host and uow.operations.pending_for(group_id) == 0:
+            if not group.host:
+                # Never placed: nothing exists on any backend (as in Manila, whatever the status). A
+                # create still queued finds no record and stops; one caught mid-placement reclaims
+                # what it made (see Tasks.do_create_group).
                 uow.groups.delete(group_id)
                 uow.commit()
                 return

@@ -139,7 +139,8 @@ class Tasks:
                     uow.shares.cas(share.id, [Status.CREATING], status=Status.ERROR)
                     uow.commit()
                     return
-                uow.shares.cas(share.id, [Status.CREATING], host=pool.name)
+                if not uow.shares.cas(share.id, [Status.CREATING], host=pool.name):
+                    return  # deleted (or reset) while it waited to be placed
                 uow.pools.allocate(pool.name, share.size)
                 share.host = pool.name
                 uow.commit()
@@ -291,7 +292,8 @@ class Tasks:
                     uow.groups.cas(group.id, [Status.CREATING], status=Status.ERROR)
                     uow.commit()
                     return
-                uow.groups.cas(group.id, [Status.CREATING], host=pool.name)
+                if not uow.groups.cas(group.id, [Status.CREATING], host=pool.name):
+                    return  # deleted (or reset) while it waited to be placed: nothing to make
                 group.host = pool.name
                 uow.commit()
         driver = self.driver(group.host)
