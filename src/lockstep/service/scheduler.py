@@ -7,6 +7,7 @@ process or worker can place without talking to the others.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterable
 
 from lockstep.adapters.db.work import PoolRecord
@@ -42,6 +43,19 @@ def _matches(pool: PoolRecord, share_type: ShareType | None) -> bool:
 
 
 class Scheduler:
+    # The API's pre-checks may use pools read up to this long ago; placement itself always reads
+    # the table afresh.
+    CHECK_CACHE_SECONDS = 1.0
+
+    def __init__(self) -> None:
+        self._cached: tuple[float, list[PoolRecord]] | None = None
+
+    def _pools_for_check(self, uow: UnitOfWork) -> list[PoolRecord]:
+        now = time.monotonic()
+        if self._cached is None or now - self._cached[0] > self.CHECK_CACHE_SECONDS:
+            self._cached = (now, self.live_pools(uow))
+        return self._cached[1]
+
     def live_pools(self, uow: UnitOfWork) -> list[PoolRecord]:
         cutoff = utcnow() - STALE_AFTER
         return [p for p in uow.pools.all() if p.updated_at >= cutoff]
@@ -59,7 +73,7 @@ class Scheduler:
 
     def check_group_placeable(self, uow: UnitOfWork, share_types: list[ShareType], atomic: bool) -> None:
         """Refuse at once, with a clear message, a group that needs atomic cuts no backend offers."""
-        if atomic and not self.group_pools(self.live_pools(uow), share_types, True):
+        if atomic and not self.group_pools(self._pools_for_check(uow), share_types, True):
             raise Invalid("Invalid input received: this consistency group requires atomic cgsnapshots "
                           f"({ATOMIC_CGSNAPSHOT_SPEC}), and no backend that can cut them atomically serves its "
                           "share types. Use a share type without that requirement or add a btrfs or zfs backend.")
@@ -67,10 +81,11 @@ class Scheduler:
     def check_share_fits(self, uow: UnitOfWork, size: int, share_type: ShareType | None,
                          group_host: str | None) -> None:
         """Refuse at once a share no reporting pool could hold (when pools are reporting at all)."""
-        if not self.live_pools(uow):
+        pools = self._pools_for_check(uow)
+        if not pools:
             return  # no worker has reported yet (scale-out start-up): the worker decides
         try:
-            self.place_share(uow, size, share_type, group_host)
+            self.place_share(uow, size, share_type, group_host, pools)
         except NoValidHost as exc:
             if "GiB" in exc.message:
                 raise Invalid(f"Invalid input received: {exc.message.removeprefix('No valid host was found: ')} "
@@ -84,8 +99,9 @@ class Scheduler:
         return pools[0]
 
     def place_share(self, uow: UnitOfWork, size: int, share_type: ShareType | None,
-                    group_host: str | None) -> PoolRecord:
-        pools = self.live_pools(uow)
+                    group_host: str | None, pools: list[PoolRecord] | None = None) -> PoolRecord:
+        if pools is None:
+            pools = self.live_pools(uow)
         if group_host is not None:
             group_pool = next((p for p in pools if p.name == group_host), None)
             level = group_pool.capabilities.get("consistency_group_support") if group_pool else None

@@ -181,24 +181,24 @@ class ShareNetworkRepo(_Repo):
         ).scalar_one())
 
 
+_SHARE_FIELDS = tuple(f for f in Share.__dataclass_fields__
+                      if f not in ("metadata", "export_locations", "share_type_name"))
+# Shares with their type's name in one statement (the name is in every detail view).
+_SHARES_WITH_TYPE_NAME = select(t.shares, t.share_types.c.name.label("share_type_name")).select_from(
+    t.shares.outerjoin(t.share_types, t.share_types.c.id == t.shares.c.share_type_id))
+
+
 class ShareRepo(_Repo):
     table = t.shares
 
     def _load(self, rows: Sequence[RowMapping], *, detail: bool = True) -> list[Share]:
-        fields = [f for f in Share.__dataclass_fields__ if f not in ("metadata", "export_locations", "share_type_name")]
-        shares = [Share(**{f: r[f] for f in fields}) for r in rows]
+        shares = [Share(**{f: r[f] for f in _SHARE_FIELDS}) for r in rows]
         if not detail or not shares:
             return shares
         by_id = {s.id: s for s in shares}
         ids = list(by_id)
-        type_ids = {s.share_type_id for s in shares if s.share_type_id}
-        names: dict[str, str] = {}
-        for part in chunks(list(type_ids)):
-            names.update(self.conn.execute(
-                select(t.share_types.c.id, t.share_types.c.name).where(t.share_types.c.id.in_(part))
-            ).tuples().all())
-        for s in shares:
-            s.share_type_name = names.get(s.share_type_id or "")
+        for share, row in zip(shares, rows, strict=True):
+            share.share_type_name = row.get("share_type_name")
         for part in chunks(ids):
             meta_query = select(t.share_metadata).where(t.share_metadata.c.share_id.in_(part))
             for m in self.conn.execute(meta_query).mappings():
@@ -214,14 +214,15 @@ class ShareRepo(_Repo):
         return shares
 
     def get(self, share_id: str, project_id: str | None = None) -> Share | None:
-        query = select(t.shares).where(t.shares.c.id == share_id)
+        query = _SHARES_WITH_TYPE_NAME.where(t.shares.c.id == share_id)
         if project_id is not None:
             query = query.where(t.shares.c.project_id == project_id)
         rows = self.conn.execute(query).mappings().all()
         return self._load(rows)[0] if rows else None
 
     def find(self, conditions: Sequence[ColumnElement[bool]], page: Page, *, detail: bool) -> list[Share]:
-        query = paged(self.conn, t.shares, select(t.shares).where(*conditions), page)
+        base = _SHARES_WITH_TYPE_NAME if detail else select(t.shares)
+        query = paged(self.conn, t.shares, base.where(*conditions), page)
         return self._load(self.conn.execute(query).mappings().all(), detail=detail)
 
     def get_many(self, ids: Sequence[str]) -> dict[str, Share]:
@@ -294,6 +295,9 @@ class SnapshotRepo(_Repo):
         return [self._to(r) for r in self.conn.execute(query).mappings()]
 
 
+_GROUP_FIELDS = tuple(f for f in ConsistencyGroup.__dataclass_fields__ if f != "share_types")
+
+
 class GroupRepo(_Repo):
     table = t.consistency_groups
 
@@ -316,11 +320,23 @@ class GroupRepo(_Repo):
         return groups
 
     def get(self, group_id: str, project_id: str | None = None) -> ConsistencyGroup | None:
-        query = select(t.consistency_groups).where(t.consistency_groups.c.id == group_id)
+        # One statement: the group's row once per share type (LEFT JOIN keeps a group without any).
+        mapping = t.consistency_group_share_types
+        query = (
+            select(t.consistency_groups, mapping.c.share_type_id.label("mapped_share_type_id"))
+            .select_from(t.consistency_groups.outerjoin(
+                mapping, mapping.c.consistency_group_id == t.consistency_groups.c.id))
+            .where(t.consistency_groups.c.id == group_id)
+            .order_by(mapping.c.id)
+        )
         if project_id is not None:
             query = query.where(t.consistency_groups.c.project_id == project_id)
         rows = self.conn.execute(query).mappings().all()
-        return self._load(rows)[0] if rows else None
+        if not rows:
+            return None
+        group = ConsistencyGroup(**{f: rows[0][f] for f in _GROUP_FIELDS})
+        group.share_types = [r["mapped_share_type_id"] for r in rows if r["mapped_share_type_id"] is not None]
+        return group
 
     def find(self, conditions: Sequence[ColumnElement[bool]], page: Page, *, detail: bool) -> list[ConsistencyGroup]:
         query = paged(self.conn, t.consistency_groups, select(t.consistency_groups).where(*conditions), page)
