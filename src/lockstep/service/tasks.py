@@ -440,15 +440,19 @@ class Tasks:
                 uow.commit()
             return
         with self.db.write() as uow:
+            # A 64-share group settles in a handful of statements, not a few per share.
             for share in clones_shares:
-                result = results.get(share.id)
-                if result is None:
+                if share.id not in results:
                     uow.shares.cas(share.id, [Status.CREATING], status=Status.ERROR)
-                    continue
-                if uow.shares.cas(share.id, [Status.CREATING], status=Status.AVAILABLE,
-                                  availability_zone=share.availability_zone or self.availability_zone):
-                    uow.shares.replace_export_locations(share.id, _locations(result))
-                    uow.pools.allocate(share.host, share.size)
+            by_id = {share.id: share for share in clones_shares if share.id in results}
+            moved = uow.shares.settle_created(list(by_id), self.availability_zone)
+            uow.shares.add_export_locations({i: _locations(results[i]) for i in moved})
+            allocated: dict[str, int] = {}
+            for share_id in moved:
+                share = by_id[share_id]
+                allocated[share.host] = allocated.get(share.host, 0) + share.size
+            for host, size in allocated.items():
+                uow.pools.allocate(host, size)
             won = uow.groups.cas(group.id, [Status.CREATING], status=Status.AVAILABLE, created_at=utcnow())
             gone = not won and uow.groups.get(group.id) is None
             uow.commit()

@@ -225,6 +225,27 @@ class ShareRepo(_Repo):
         query = paged(self.conn, t.shares, base.where(*conditions), page)
         return self._load(self.conn.execute(query).mappings().all(), detail=detail)
 
+    def settle_created(self, ids: Sequence[str], availability_zone: str) -> list[str]:
+        """Move many `creating` shares to `available` at once; returns the ids that moved."""
+        moved: list[str] = []
+        for part in chunks(list(ids)):
+            waiting = list(self.conn.execute(select(t.shares.c.id).where(
+                t.shares.c.id.in_(part), t.shares.c.status == "creating")).scalars())
+            if waiting:
+                self.conn.execute(update(t.shares).where(
+                    t.shares.c.id.in_(waiting), t.shares.c.status == "creating").values(
+                    status="available", updated_at=utcnow(),
+                    availability_zone=func.coalesce(t.shares.c.availability_zone, availability_zone)))
+            moved.extend(waiting)
+        return moved
+
+    def add_export_locations(self, locations: Mapping[str, Sequence[dict[str, Any]]]) -> None:
+        now = utcnow()
+        rows = [{"share_id": share_id, "created_at": now, "updated_at": now, **loc}
+                for share_id, locs in locations.items() for loc in locs]
+        if rows:
+            self.conn.execute(insert(t.export_locations), rows)
+
     def get_many(self, ids: Sequence[str]) -> dict[str, Share]:
         """Several shares by id, without metadata or export locations (for the worker)."""
         rows: list[RowMapping] = []
