@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Table, and_, or_, select, update
+from sqlalchemy import ColumnElement, Select, Table, and_, literal, or_, select, tuple_, update
 from sqlalchemy.engine import Connection
 
 from lockstep.domain.model import utcnow
@@ -31,16 +31,17 @@ def paged(conn: Connection, table: Table, query: Select[Any], page: Page) -> Sel
         marker_row = conn.execute(select(column).where(table.c.id == page.marker)).first()
         if marker_row is not None:
             value = marker_row[0]
-            if descending:
-                after: ColumnElement[bool] = or_(
-                    column < value, and_(column == value, table.c.id < page.marker)
-                )
-                if value is None:
-                    after = and_(column.is_(None), table.c.id < page.marker)
-            else:
-                after = or_(column > value, and_(column == value, table.c.id > page.marker))
-                if value is None:
+            if value is None:
+                # A NULL sort value (rare for the keys offered) takes the plain form.
+                if descending:
+                    after: ColumnElement[bool] = and_(column.is_(None), table.c.id < page.marker)
+                else:
                     after = or_(column.is_not(None), and_(column.is_(None), table.c.id > page.marker))
+            elif descending:
+                # A row-value comparison lets both databases walk the (key, id) index from the marker.
+                after = tuple_(column, table.c.id) < tuple_(literal(value, column.type), literal(page.marker))
+            else:
+                after = tuple_(column, table.c.id) > tuple_(literal(value, column.type), literal(page.marker))
             query = query.where(after)
     order = [column.desc(), table.c.id.desc()] if descending else [column.asc(), table.c.id.asc()]
     return query.order_by(*order).offset(page.offset).limit(page.limit)
