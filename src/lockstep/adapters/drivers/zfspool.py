@@ -52,6 +52,7 @@ def ensure_zfs_daemon(pidfile: str = "/run/zfs-fuse.pid", timeout: float = 15.0)
         return None
     if shutil.which("zfs-fuse") is None:
         raise DriverError(f"ZFS is not reachable and zfs-fuse is not installed; {INSTALL_HINT}")
+    _remove_stale_pidfile(pidfile)
     run(["zfs-fuse", "--pidfile", pidfile], action="start the zfs-fuse daemon", hint="see syslog for its errors")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -62,6 +63,22 @@ def ensure_zfs_daemon(pidfile: str = "/run/zfs-fuse.pid", timeout: float = 15.0)
                 return None
         time.sleep(0.2)
     raise DriverError(f"zfs-fuse did not become reachable within {timeout:g}s; check syslog")
+
+
+def _remove_stale_pidfile(pidfile: str) -> None:
+    """A zfs-fuse that was killed leaves its pidfile behind, and a new one then refuses to start."""
+    path = Path(pidfile)
+    try:
+        pid = int(path.read_text(encoding="utf-8").strip())
+    except (OSError, ValueError):
+        path.unlink(missing_ok=True)  # unreadable or garbage: not a live daemon's
+        return
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        path.unlink(missing_ok=True)
+    except PermissionError:
+        pass  # alive, someone else's
 
 
 def stop_zfs_daemon(pid: int, timeout: float = 15.0) -> None:
