@@ -26,10 +26,10 @@ def _config(tmp: Path, delay: float) -> Path:
 
 def _wait_claimed(server: Server, what: str) -> None:
     """Wait until a worker has the operation (the driver is sleeping inside it)."""
+    log = server.data_dir / "fake-calls.log"
     deadline = time.time() + 10
     while time.time() < deadline:
-        if f"{what}" in (server.data_dir / "fake-calls.log").read_text(errors="replace") if (
-            server.data_dir / "fake-calls.log").exists() else False:
+        if log.exists() and what in log.read_text(errors="replace"):
             return
         time.sleep(0.02)
     raise AssertionError(f"no worker started {what}")

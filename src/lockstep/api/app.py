@@ -160,7 +160,7 @@ class LockstepApp:
         request = ApiRequest(ctx=ctx, version=version, experimental=experimental, params=params, query=query,
                              raw_query=raw_query, body=parsed, app_url=app_url, project_id=project_id,
                              max_limit=self.max_limit)
-        if route.method in ("POST", "PUT") and route.action is None and parsed is None and _needs_body(route):
+        if route.method in ("POST", "PUT") and route.action is None and parsed is None:
             raise HTTPFault(400, GENERIC_400)
         return route.handler(request)
 
@@ -183,10 +183,6 @@ def _has_nul(value: Any) -> bool:
     if isinstance(value, list):
         return any(_has_nul(v) for v in value)
     return False
-
-
-def _needs_body(route: Route) -> bool:
-    return not getattr(route.handler, "body_optional", False)
 
 
 def _select(routes: list[Route], version: APIVersion, experimental: bool) -> Route:

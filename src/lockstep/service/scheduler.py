@@ -23,7 +23,7 @@ def backend_of(pool_name: str) -> str:
     return pool_name.split("#", 1)[0]
 
 
-def _matches(pool: PoolRecord, share_type: ShareType | None) -> bool:
+def matches_type(pool: PoolRecord, share_type: ShareType | None) -> bool:
     caps = pool.capabilities
     if share_type is None:
         return not caps.get(DHSS, False)
@@ -67,7 +67,7 @@ class Scheduler:
                 continue
             if atomic and not pool.capabilities.get(ATOMIC_CGSNAPSHOT_SPEC):
                 continue
-            if all(_matches(pool, st) for st in share_types):
+            if all(matches_type(pool, st) for st in share_types):
                 found.append(pool)
         return sorted(found, key=lambda p: -p.free_capacity_gb)
 
@@ -112,7 +112,7 @@ class Scheduler:
             else:
                 raise NoValidHost(f"No valid host was found: the group's pool {group_host} is not reporting or "
                                   "does not support consistency groups.")
-        candidates = [p for p in pools if _matches(p, share_type)]
+        candidates = [p for p in pools if matches_type(p, share_type)]
         if not candidates:
             raise NoValidHost("No valid host was found: no pool matches the share type's extra specs.")
         fitting = [p for p in candidates if p.free_capacity_gb >= size]

@@ -243,7 +243,7 @@ class ShareService:
             expected = None if force else SHARE_DELETABLE
             if not share.host and uow.operations.pending_for(share_id) == 0:
                 # Never placed: nothing exists on any backend.
-                if not uow.shares.purge(share_id, expected):
+                if not uow.shares.delete(share_id, expected):
                     raise Forbidden("Invalid share: Share status changed while deleting it; try again.")
             else:
                 if not uow.shares.cas(share_id, expected, status=Status.DELETING):

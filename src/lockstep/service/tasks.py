@@ -27,6 +27,7 @@ from lockstep.domain.errors import NoValidHost
 from lockstep.domain.model import ConsistencyGroup, Share, Status, utcnow
 from lockstep.service.scheduler import Scheduler, backend_of
 from lockstep.service.unit_of_work import Database, UnitOfWork
+from lockstep.service.validation import new_id
 
 log = logging.getLogger("lockstep.worker")
 
@@ -53,14 +54,8 @@ def share_spec(share: Share) -> ShareSpec:
 
 
 def _locations(result: ShareResult) -> list[dict[str, object]]:
-    return [{"id": _new_id(), "path": loc.path, "is_admin_only": loc.is_admin_only, "preferred": loc.preferred}
+    return [{"id": new_id(), "path": loc.path, "is_admin_only": loc.is_admin_only, "preferred": loc.preferred}
             for loc in result.export_locations]
-
-
-def _new_id() -> str:
-    from lockstep.service.validation import new_id
-
-    return new_id()
 
 
 @dataclass
@@ -184,14 +179,14 @@ class Tasks:
             log.warning("share %s: delete failed: %s", share.id, exc)
             with self.db.write() as uow:
                 if force:
-                    uow.shares.purge(share.id)
+                    uow.shares.delete(share.id)
                     uow.operations.enqueue("reclaim", share.id, backend=backend_of(share.host), object_kind="share")
                 else:
                     uow.shares.cas(share.id, [Status.DELETING], status=Status.ERROR_DELETING)
                 uow.commit()
             return
         with self.db.write() as uow:
-            uow.shares.purge(share.id, [Status.DELETING])
+            uow.shares.delete(share.id, [Status.DELETING])
             if share.consistency_group_id and uow.groups.get(share.consistency_group_id) is None:
                 # The group was force-deleted; its storage may have waited for this share to go.
                 uow.operations.expedite(share.consistency_group_id, "reclaim")

@@ -18,7 +18,7 @@ import time
 import uuid
 from collections.abc import Mapping
 
-from lockstep.adapters.db.work import PoolRecord
+from lockstep.adapters.db.work import Operation, PoolRecord
 from lockstep.adapters.drivers.base import ShareDriver
 from lockstep.service.scheduler import Scheduler
 from lockstep.service.tasks import Handoff, RetryLater, Tasks
@@ -128,10 +128,7 @@ class Worker:
             ran += 1
         return ran
 
-    def _run(self, op: object) -> None:
-        from lockstep.adapters.db.work import Operation
-
-        assert isinstance(op, Operation)
+    def _run(self, op: Operation) -> None:
         with self._running_lock:
             self._running.add(op.id)
         try:

@@ -293,8 +293,6 @@ class ShareRepo(_Repo):
             self.conn.execute(
                 insert(t.export_locations), {"share_id": share_id, "created_at": now, "updated_at": now, **loc})
 
-    def purge(self, share_id: str, expected: Iterable[str] | None = None) -> bool:
-        return self.delete(share_id, expected)
 
 
 class SnapshotRepo(_Repo):
@@ -412,10 +410,6 @@ class CGSnapshotRepo(_Repo):
         return [CGSnapshotMember(**{k: r[k] for k in CGSnapshotMember.__dataclass_fields__})
                 for r in self.conn.execute(query).mappings()]
 
-    def member(self, member_id: str) -> CGSnapshotMember | None:
-        query = select(t.cgsnapshot_members).where(t.cgsnapshot_members.c.id == member_id)
-        r = self.conn.execute(query).mappings().first()
-        return CGSnapshotMember(**{k: r[k] for k in CGSnapshotMember.__dataclass_fields__}) if r else None
 
     def add_member(self, member: CGSnapshotMember) -> None:
         self.conn.execute(insert(t.cgsnapshot_members),
@@ -425,7 +419,3 @@ class CGSnapshotRepo(_Repo):
         self.conn.execute(update(t.cgsnapshot_members).where(t.cgsnapshot_members.c.cgsnapshot_id == cgsnapshot_id)
                           .values(status=status, updated_at=utcnow()))
 
-    def for_group(self, group_id: str) -> list[CGSnapshot]:
-        query = select(t.cgsnapshots).where(t.cgsnapshots.c.consistency_group_id == group_id)
-        rows = self.conn.execute(query).mappings()
-        return [self._to(r) for r in rows]

@@ -128,9 +128,6 @@ class OperationRepo:
         return len(self.conn.execute(select(t.operations.c.id).where(
             t.operations.c.target_id == target_id, t.operations.c.state.in_([PENDING, RUNNING]))).all())
 
-    def unfinished_count(self) -> int:
-        return len(self.conn.execute(select(t.operations.c.id).where(
-            t.operations.c.state.in_([PENDING, RUNNING]))).all())
 
 
 class PoolRepo:

@@ -9,6 +9,7 @@ from lockstep.api import views
 from lockstep.api.routing import ApiRequest, Reply, Router
 from lockstep.domain.errors import Invalid
 from lockstep.service.policy import Rule
+from lockstep.service.scheduler import matches_type
 
 if TYPE_CHECKING:
     from lockstep.bootstrap import Services
@@ -28,8 +29,6 @@ def register(router: Router, s: Services) -> None:
                 share_type = uow.share_types.get(type_ref) or uow.share_types.get_by_name(type_ref)
                 if share_type is None:
                     raise Invalid(f"Share type {type_ref} not found.")
-        from lockstep.service.scheduler import _matches
-
         result = []
         for record in records:
             values = {"name": record.name, "host": record.host, "backend": record.backend, "pool": record.pool}
@@ -40,7 +39,7 @@ def register(router: Router, s: Services) -> None:
                     continue
             except re.error:
                 raise Invalid("Invalid input received: a pool filter is not a valid regular expression.") from None
-            if share_type is not None and not _matches(record, share_type):
+            if share_type is not None and not matches_type(record, share_type):
                 continue
             result.append(views.pool(req, record, detail=detail))
         return Reply(200, {"pools": result})

@@ -51,10 +51,7 @@ def register(router: Router, s: Services) -> None:
     # actions: os- names up to 2.6, plain names from 2.7
     def reset_status(key: str) -> Any:
         def handler(req: ApiRequest) -> Reply:
-            value = req.body[key]
-            if isinstance(value, dict) and "status" not in value:
-                value = value.get("os-reset_status", value.get("reset_status", value))
-            s.shares.reset_status(req.ctx, req.params["id"], value)
+            s.shares.reset_status(req.ctx, req.params["id"], req.body[key])
             return Reply(202)
         return handler
 
