@@ -7,7 +7,6 @@ import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from lockstep.adapters.db.work import PoolRecord
 from lockstep.api.routing import ApiRequest
 from lockstep.domain.model import (
     TENANT_VISIBLE_SPECS,
@@ -21,6 +20,7 @@ from lockstep.domain.model import (
     Snapshot,
     Status,
 )
+from lockstep.domain.pools import PoolRecord
 
 
 def iso(value: dt.datetime | None) -> str | None:

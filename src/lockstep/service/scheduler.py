@@ -10,9 +10,9 @@ import datetime as dt
 import time
 from collections.abc import Iterable
 
-from lockstep.adapters.db.work import PoolRecord
 from lockstep.domain.errors import Invalid, NoValidHost
 from lockstep.domain.model import ATOMIC_CGSNAPSHOT_SPEC, BOOLEAN_SPECS, DHSS, ShareType, spec_value_true, utcnow
+from lockstep.domain.pools import PoolRecord
 from lockstep.service.unit_of_work import UnitOfWork
 
 STALE_AFTER = dt.timedelta(seconds=120)

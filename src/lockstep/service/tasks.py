@@ -11,7 +11,6 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from lockstep.adapters.db.work import Operation
 from lockstep.adapters.drivers.base import (
     CGSnapshotMemberSpec,
     CGSnapshotSpec,
@@ -25,6 +24,7 @@ from lockstep.adapters.drivers.base import (
 )
 from lockstep.domain.errors import NoValidHost
 from lockstep.domain.model import ConsistencyGroup, Share, Status, utcnow
+from lockstep.domain.operations import Operation
 from lockstep.service.scheduler import Scheduler, backend_of
 from lockstep.service.unit_of_work import Database, UnitOfWork
 from lockstep.service.validation import new_id

@@ -18,8 +18,9 @@ import time
 import uuid
 from collections.abc import Mapping
 
-from lockstep.adapters.db.work import Operation, PoolRecord
 from lockstep.adapters.drivers.base import ShareDriver
+from lockstep.domain.operations import Operation
+from lockstep.domain.pools import PoolRecord
 from lockstep.service.scheduler import Scheduler
 from lockstep.service.tasks import Handoff, RetryLater, Tasks
 from lockstep.service.unit_of_work import Database

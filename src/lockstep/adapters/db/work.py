@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, delete, exists, insert, or_, select, update
@@ -12,31 +11,10 @@ from sqlalchemy.engine import Connection
 
 from lockstep.adapters.db import tables as t
 from lockstep.domain.model import utcnow
+from lockstep.domain.operations import Operation
+from lockstep.domain.pools import PoolRecord
 
 PENDING, RUNNING, DONE, FAILED = "pending", "running", "done", "failed"
-
-
-@dataclass(frozen=True)
-class Operation:
-    id: int
-    kind: str
-    target_id: str
-    backend: str | None
-    attempts: int
-    payload: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class PoolRecord:
-    name: str
-    host: str
-    backend: str
-    pool: str
-    capabilities: dict[str, Any]
-    total_capacity_gb: float
-    free_capacity_gb: float
-    allocated_gb: float
-    updated_at: Any
 
 
 def _ready(now: float) -> ColumnElement[bool]:
