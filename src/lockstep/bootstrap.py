@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -22,6 +20,7 @@ from lockstep.service.consistency_groups import ConsistencyGroupService
 from lockstep.service.listing import ListingService
 from lockstep.service.policy import Policy
 from lockstep.service.scheduler import Scheduler
+from lockstep.service.services import Services
 from lockstep.service.share_networks import ShareNetworkService
 from lockstep.service.share_types import ShareTypeService
 from lockstep.service.shares import ShareService
@@ -30,23 +29,6 @@ from lockstep.service.unit_of_work import Database
 from lockstep.service.worker import Worker
 
 log = logging.getLogger("lockstep")
-
-
-@dataclass
-class Services:
-    db: Database
-    policy: Policy
-    scheduler: Scheduler
-    types: ShareTypeService
-    networks: ShareNetworkService
-    shares: ShareService
-    snapshots: SnapshotService
-    listing: ListingService
-    groups: ConsistencyGroupService
-    cgsnapshots: CGSnapshotService
-    availability_zone: str
-    availability_zone_id: str
-    wake_worker: Callable[[], None] = field(default=lambda: None)
 
 
 def build_services(settings: Settings, engine: Engine) -> Services:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from lockstep.api.routing import Router
 
 if TYPE_CHECKING:
-    from lockstep.bootstrap import Services
+    from lockstep.service.services import Services
 
 
 def register_all(router: Router, services: Services) -> None:

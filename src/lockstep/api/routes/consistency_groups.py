@@ -9,7 +9,7 @@ from lockstep.api.errors import HTTPFault
 from lockstep.api.routing import ApiRequest, Reply, Router
 
 if TYPE_CHECKING:
-    from lockstep.bootstrap import Services
+    from lockstep.service.services import Services
 
 CG = {"min": "2.4", "experimental": True}
 

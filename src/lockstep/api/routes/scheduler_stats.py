@@ -12,7 +12,7 @@ from lockstep.service.policy import Rule
 from lockstep.service.scheduler import matches_type
 
 if TYPE_CHECKING:
-    from lockstep.bootstrap import Services
+    from lockstep.service.services import Services
 
 _FIELDS = ("name", "host", "backend", "pool")
 

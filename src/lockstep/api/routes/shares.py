@@ -10,7 +10,7 @@ from lockstep.api.routing import ApiRequest, Reply, Router
 from lockstep.domain.errors import NotFound
 
 if TYPE_CHECKING:
-    from lockstep.bootstrap import Services
+    from lockstep.service.services import Services
 
 
 def register(router: Router, s: Services) -> None:

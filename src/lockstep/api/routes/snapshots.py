@@ -8,7 +8,7 @@ from lockstep.api import views
 from lockstep.api.routing import ApiRequest, Reply, Router
 
 if TYPE_CHECKING:
-    from lockstep.bootstrap import Services
+    from lockstep.service.services import Services
 
 
 def register(router: Router, s: Services) -> None:
