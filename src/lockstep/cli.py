@@ -14,18 +14,19 @@ from typing import Any
 from lockstep import config as config_mod
 from lockstep.adapters.db.migrate import check as db_check
 from lockstep.adapters.db.migrate import upgrade as db_upgrade
+from lockstep.adapters.drivers.registry import names as driver_names
 from lockstep.config import Settings
 
 log = logging.getLogger("lockstep")
 
-HELP = """Lockstep: point-in-time consistent snapshots of many file shares, behind OpenStack
+HELP = f"""Lockstep: point-in-time consistent snapshots of many file shares, behind OpenStack
 Manila's Shared File Systems API v2 (consistency groups, microversions 2.0-2.30).
 
 Configuration: a TOML file (--config, $LOCKSTEP_CONFIG or <data_dir>/lockstep.toml) and
 environment variables, which win: LOCKSTEP_LISTEN (host:port, default 127.0.0.1:8786),
 LOCKSTEP_DATA_DIR (default ./data), LOCKSTEP_DATABASE_URL (default SQLite in the data dir;
 postgresql://user@host/db for scale-out), LOCKSTEP_AUTH (noauth | keystone),
-LOCKSTEP_BACKEND (auto | btrfs | posix | zfs | fake; auto = btrfs in a loop-mounted image
+LOCKSTEP_BACKEND ({" | ".join(driver_names())}; auto = btrfs in a loop-mounted image
 when running as root with btrfs available, else posix).
 """
 

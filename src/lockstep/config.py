@@ -17,6 +17,10 @@ Example file::
     [backend.default]
     driver = "btrfs"                # auto | btrfs | posix | zfs | fake
     image_size_gb = 20              # btrfs in a loop-mounted image in the data dir
+
+A backend's ``driver`` is a name registered in ``lockstep.adapters.drivers.registry.DRIVERS``
+(the list above; tests/drivers/test_registry.py fails when it misses one). The other keys of a
+``[backend.NAME]`` section are that driver's options (docs/drivers.md).
 """
 
 from __future__ import annotations
@@ -27,6 +31,9 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from lockstep.domain.hosts import PoolRef
+from lockstep.domain.model import SWITCH_BOOL, parse_bool
 
 ENV_PREFIX = "LOCKSTEP_"
 
@@ -54,7 +61,6 @@ class Settings:
     availability_zone: str = "nova"
     backends: tuple[BackendConfig, ...] = (BackendConfig("default", "auto"),)
     worker: bool = True  # run the worker inside the API process (embedded default)
-    workers_only_for: tuple[str, ...] | None = None
     lease_seconds: float = 30.0
     poll_interval: float = 0.5
     max_attempts: int = 5
@@ -80,7 +86,8 @@ class Settings:
         return host.strip("[]"), int(port)
 
     def backend_host(self, backend: str) -> str:
-        return f"{self.host}@{backend}"
+        """`host@backend`: the key this host's worker owns the backend by."""
+        return PoolRef(self.host, backend).backend_key
 
 
 def _split(value: str) -> tuple[str, ...]:
@@ -132,7 +139,6 @@ def load(config_file: str | os.PathLike[str] | None = None, env: dict[str, str] 
     auth = str(pick("auth", "noauth")).lower()
     if auth not in ("noauth", "keystone"):
         raise ConfigError(f"auth must be 'noauth' or 'keystone', got {auth!r}")
-    worker = pick("worker", True)
     settings = Settings(
         listen=str(pick("listen", "127.0.0.1:8786")),
         data_dir=Path(str(pick("data_dir", str(data_dir)))),
@@ -143,7 +149,7 @@ def load(config_file: str | os.PathLike[str] | None = None, env: dict[str, str] 
         host=str(pick("host", "lockstep")) or socket.gethostname(),
         availability_zone=str(pick("availability_zone", "nova")),
         backends=tuple(backends),
-        worker=worker if isinstance(worker, bool) else str(worker).lower() in ("1", "true", "yes", "on"),
+        worker=parse_bool(pick("worker", True), spelling=SWITCH_BOOL),
         lease_seconds=float(pick("lease_seconds", 30.0)),
         poll_interval=float(pick("poll_interval", 0.5)),
         max_attempts=int(pick("max_attempts", 5)),
@@ -151,8 +157,7 @@ def load(config_file: str | os.PathLike[str] | None = None, env: dict[str, str] 
         policy_file=Path(str(policy_file)) if policy_file else None,
         max_limit=int(pick("max_limit", 1000)),
         base_url=pick("base_url", None),
-        require_atomic_cgsnapshots=str(pick("require_atomic_cgsnapshots", False)).lower()
-        in ("1", "true", "yes", "on"),
+        require_atomic_cgsnapshots=parse_bool(pick("require_atomic_cgsnapshots", False), spelling=SWITCH_BOOL),
         log_level=str(pick("log_level", "INFO")).upper(),
         keystone={k: str(v) for k, v in data.get("keystone_authtoken", {}).items()},
     )

@@ -1,7 +1,9 @@
 """Fixtures running one contract suite over every driver.
 
-`backend` is parametrized over fake, posix (a temp dir), btrfs (a loop-mounted sparse image) and
-zfs (a file-backed pool on zfs-fuse or OpenZFS). Real backends get fresh storage per test and
+`backend` is parametrized over every driver in the registry (`storage_drivers()`: fake, posix in a
+temp dir, btrfs in a loop-mounted sparse image, zfs in a file-backed pool on zfs-fuse or OpenZFS),
+each built by the registry's factory as a configured backend would be. A driver registered
+without a way to give it storage here fails the suite. Real backends get fresh storage per test and
 tear it down even when the test fails; afterwards the fixture checks that no mount, loop device,
 subvolume, pool or dataset it created is left, and (when the test passed) that the test deleted
 every object it created.
@@ -20,17 +22,14 @@ from pathlib import Path
 
 import pytest
 
-from lockstep.adapters.drivers import loopfs, zfspool
+from lockstep.adapters.drivers import loopfs, registry, zfspool
 from lockstep.adapters.drivers.base import Inventory, ShareDriver
-from lockstep.adapters.drivers.btrfs import BtrfsDriver
-from lockstep.adapters.drivers.fake import FakeDriver
-from lockstep.adapters.drivers.posix import PosixDriver
-from lockstep.adapters.drivers.zfs import ZfsDriver
+from lockstep.adapters.drivers.layout import CATEGORIES
 
 GIB = 1024**3
 BTRFS_IMAGE_BYTES = 10 * GIB
 ZFS_IMAGE_BYTES = 10 * GIB
-ALL_BACKENDS = ["fake", "posix", "btrfs", "zfs"]
+ALL_BACKENDS = list(registry.storage_drivers())
 
 SUMMARY: list[str] = []
 
@@ -171,36 +170,65 @@ def _zfs_datasets(dataset: str) -> list[str]:
 
 def _posix_leftovers(root: Path) -> list[str]:
     found = []
-    for category in ("shares", "snapshots", "groups", "cgsnapshots"):
+    for category in CATEGORIES.values():
         directory = root / category
         if directory.is_dir():
             found += [f"{category}/{name}" for name in os.listdir(directory)]
     return found
 
 
+def _driver(name: str, data_dir: Path, **options: str) -> ShareDriver:
+    """Built through the registry, as bootstrap builds a configured backend."""
+    return registry.build(name, registry.BackendSite(f"contract-{name}", options, data_dir))
+
+
+def _fake(request: pytest.FixtureRequest) -> Backend:
+    # The fake keeps nothing on disk: its data_dir is never read.
+    return Backend("fake", _driver("fake", Path(tempfile.gettempdir())), "fake", False, False, False, False, True)
+
+
+def _posix(request: pytest.FixtureRequest) -> Backend:
+    storage: Path = request.getfixturevalue("storage_dir")
+    root = storage / "posix"
+    driver = _driver("posix", storage, path=str(root))
+    backend = Backend("posix", driver, "posix", True, False, False, False, False, root)
+    backend.extra_leftovers.append(lambda: _posix_leftovers(root))
+    return backend
+
+
+def _btrfs(request: pytest.FixtureRequest) -> Backend:
+    mount_dir: Path = request.getfixturevalue("btrfs_mount")
+    driver = _driver("btrfs", request.getfixturevalue("storage_dir"), path=str(mount_dir))
+    backend = Backend("btrfs", driver, "btrfs", True, True, True, False, True, mount_dir)
+    backend.extra_leftovers.append(lambda: _btrfs_subvolumes(mount_dir))
+    backend.extra_leftovers.append(lambda: _posix_leftovers(mount_dir))
+    return backend
+
+
+def _zfs(request: pytest.FixtureRequest) -> Backend:
+    pool: str = request.getfixturevalue("zfs_pool")
+    dataset = f"{pool}/lockstep"
+    driver = _driver("zfs", request.getfixturevalue("storage_dir"), dataset=dataset)
+    backend = Backend("zfs", driver, pool, True, True, True, True, True)
+    backend.extra_leftovers.append(lambda: _zfs_datasets(dataset))
+    return backend
+
+
+#: How the suite gives each registered driver storage, and what the contract may expect of it.
+PROVISIONERS: dict[str, Callable[[pytest.FixtureRequest], Backend]] = {
+    "fake": _fake,
+    "posix": _posix,
+    "btrfs": _btrfs,
+    "zfs": _zfs,
+}
+
+
 def make_backend(name: str, request: pytest.FixtureRequest) -> Backend:
-    if name == "fake":
-        return Backend("fake", FakeDriver({}), "fake", False, False, False, False, True)
-    if name == "posix":
-        root = request.getfixturevalue("storage_dir") / "posix"
-        backend = Backend("posix", PosixDriver({"path": str(root)}), "posix", True, False, False, False, False, root)
-        backend.extra_leftovers.append(lambda: _posix_leftovers(root))
-        return backend
-    if name == "btrfs":
-        mount_dir: Path = request.getfixturevalue("btrfs_mount")
-        backend = Backend(
-            "btrfs", BtrfsDriver({"path": str(mount_dir)}), "btrfs", True, True, True, False, True, mount_dir
-        )
-        backend.extra_leftovers.append(lambda: _btrfs_subvolumes(mount_dir))
-        backend.extra_leftovers.append(lambda: _posix_leftovers(mount_dir))
-        return backend
-    if name == "zfs":
-        pool: str = request.getfixturevalue("zfs_pool")
-        dataset = f"{pool}/lockstep"
-        backend = Backend("zfs", ZfsDriver({"dataset": dataset}), pool, True, True, True, True, True)
-        backend.extra_leftovers.append(lambda: _zfs_datasets(dataset))
-        return backend
-    raise AssertionError(name)
+    provision = PROVISIONERS.get(name)
+    if provision is None:
+        pytest.fail(f"driver {name!r} is registered but tests/drivers/conftest.py has no PROVISIONERS entry "
+                    "saying how to give it storage; add one so that the contract suite covers it")
+    return provision(request)
 
 
 @pytest.fixture(params=ALL_BACKENDS)
@@ -208,12 +236,9 @@ def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
     b = make_backend(str(request.param), request)
     b.driver.setup()
     b.driver.setup()  # setup is idempotent (a restart)
-    try:
-        yield b
-        if _test_passed(request):
-            leftovers = _empty(b.driver.inventory())
-            for check in b.extra_leftovers:
-                leftovers += check()
-            assert not leftovers, f"the test left storage objects behind: {leftovers}"
-    finally:
-        b.driver.close()
+    yield b
+    if _test_passed(request):
+        leftovers = _empty(b.driver.inventory())
+        for check in b.extra_leftovers:
+            leftovers += check()
+        assert not leftovers, f"the test left storage objects behind: {leftovers}"

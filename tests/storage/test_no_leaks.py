@@ -48,7 +48,6 @@ def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Se
                 {"path": str(root)})
             yield server, driver
             server.kill()
-            driver.close()
     finally:
         if mounted:
             loopfs.release(root)

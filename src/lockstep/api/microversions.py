@@ -6,6 +6,8 @@ import functools
 import re
 from dataclasses import dataclass
 
+from lockstep.domain.model import parse_bool
+
 VERSION_HEADER = "X-OpenStack-Manila-API-Version"
 EXPERIMENTAL_HEADER = "X-OpenStack-Manila-API-Experimental"
 _FORMAT = re.compile(r"^([1-9]\d*)\.([1-9]\d*|0)$")
@@ -58,4 +60,4 @@ def negotiate(header: str | None) -> APIVersion:
 
 
 def experimental_requested(header: str | None) -> bool:
-    return header is not None and header.strip().lower() in ("true", "1", "yes", "on", "y", "t")
+    return header is not None and parse_bool(header)

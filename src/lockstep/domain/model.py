@@ -224,20 +224,39 @@ class CGSnapshotMember:
     created_at: dt.datetime
 
 
-_TRUE = frozenset({"1", "t", "true", "on", "y", "yes"})
-_FALSE = frozenset({"0", "f", "false", "off", "n", "no"})
+@dataclass(frozen=True)
+class BoolSpelling:
+    """Which words a boolean parser reads as true / false (case-insensitive)."""
+
+    true: frozenset[str]
+    false: frozenset[str]
+    trim: bool = True  # ignore surrounding whitespace
 
 
-def parse_bool(value: object, *, strict: bool = False) -> bool:
-    """oslo's bool_from_string: the strict form raises ValueError on anything unrecognised."""
+#: oslo's bool_from_string, as Manila reads API values, extra specs and headers.
+OSLO_BOOL = BoolSpelling(
+    true=frozenset({"1", "t", "true", "on", "y", "yes"}), false=frozenset({"0", "f", "false", "off", "n", "no"})
+)
+#: What Lockstep's own switches (configuration, driver options) have always read as true: fewer
+#: words than oslo ("t"/"y" are false there) and untrimmed; everything else is false.
+SWITCH_BOOL = BoolSpelling(frozenset({"1", "true", "yes", "on"}), frozenset(), trim=False)
+
+
+def parse_bool(value: object, *, strict: bool = False, spelling: BoolSpelling = OSLO_BOOL) -> bool:
+    """The one boolean parser. A bool is itself; the strict form raises ValueError on any word
+    that `spelling` does not know, the lenient form reads it as false."""
     if isinstance(value, bool):
         return value
-    text = str(value).strip().lower()
-    if text in _TRUE:
+    text = str(value).lower()
+    if spelling.trim:
+        text = text.strip()
+    if text in spelling.true:
         return True
-    if text in _FALSE or not strict:
+    if text in spelling.false or not strict:
         return False
-    raise ValueError(f"Unrecognized value '{value}', acceptable values are: {sorted(_TRUE | _FALSE)}")
+    raise ValueError(
+        f"Unrecognized value '{value}', acceptable values are: {sorted(spelling.true | spelling.false)}"
+    )
 
 
 def spec_value_true(value: str) -> bool:

@@ -7,17 +7,16 @@ and what an operator can do about it.
 from __future__ import annotations
 
 import ctypes
-import errno
 import json
 import os
 import re
 import shutil
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from lockstep.adapters.drivers.base import DriverError
+from lockstep.adapters.drivers.base import DriverError, ShareDoesNotFit
 
 GIB = 1024**3
 
@@ -250,5 +249,21 @@ def retry(
     raise command_error(action, [str(a) for a in func_args], proc, hint)
 
 
-def is_quota_error(exc: OSError) -> bool:
-    return exc.errno in (errno.EDQUOT, errno.ENOSPC)
+def require_fit(what: str, needed_gb: int, free_gb: Callable[[], float], pool: str) -> None:
+    """Refuse (ShareDoesNotFit) a size or growth beyond the pool's free space; `free_gb` is only
+    asked when something must fit, since reading capacity can be a command or a filesystem walk."""
+    if needed_gb <= 0:
+        return
+    free = free_gb()
+    if needed_gb > free:
+        raise ShareDoesNotFit(f"{what} needs {needed_gb} GiB; pool {pool} has {free:.2f} GiB free")
+
+
+def refuse_shrink_below_usage(share_id: str, used_bytes: int, new_size_gb: int) -> None:
+    """Shrinking never cuts off data: refuse when what the share holds exceeds the new size."""
+    if used_bytes > new_size_gb * GIB:
+        raise DriverError(
+            f"share {share_id} holds {used_bytes / GIB:.2f} GiB of data, more than the new size {new_size_gb} GiB; "
+            "remove data from the share first or choose a bigger size"
+        )
+

@@ -156,9 +156,6 @@ class ShareDriver(abc.ABC):
     def setup(self) -> None:  # noqa: B027 - optional hook, a no-op by default
         """Prepare the backend (mount, create directories). Called once at process start."""
 
-    def close(self) -> None:  # noqa: B027 - optional hook
-        """Release what setup() acquired that must not outlive the process."""
-
     # Shares -----------------------------------------------------------------
     @abc.abstractmethod
     def create_share(self, share: ShareSpec) -> ShareResult: ...

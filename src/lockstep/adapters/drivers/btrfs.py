@@ -68,7 +68,6 @@ from pathlib import Path
 
 from lockstep.adapters.drivers._support import (
     GIB,
-    TMP_PREFIX,
     check_id,
     check_kind,
     copy_contents,
@@ -77,7 +76,9 @@ from lockstep.adapters.drivers._support import (
     fsync_dir,
     list_ids,
     read_json,
+    refuse_shrink_below_usage,
     remove_tree,
+    require_fit,
     run,
     statvfs_gb,
     tree_usage_bytes,
@@ -89,18 +90,17 @@ from lockstep.adapters.drivers.base import (
     CloneSpec,
     CutMethod,
     DriverError,
-    ExportLocation,
     GroupSpec,
     GroupSupport,
     Inventory,
     PoolInfo,
-    ShareDoesNotFit,
     ShareDriver,
     ShareResult,
     ShareSpec,
     SnapshotResult,
     SnapshotSpec,
 )
+from lockstep.adapters.drivers.layout import DirectoryLayout, export_at, temp_path
 
 POOL_NAME = "btrfs"
 _SUBVOLUME_ROOT_INODE = 256  # BTRFS_FIRST_FREE_OBJECTID: the root directory of every subvolume
@@ -124,14 +124,10 @@ class BtrfsDriver(ShareDriver):
     kind = "btrfs"
 
     def __init__(self, options: Mapping[str, str]) -> None:
-        path = (options.get("path") or "").strip()
-        if not path:
-            raise DriverError("the btrfs backend needs the option 'path' (a directory on a mounted btrfs)")
-        self.root = Path(path).absolute()
-        self.shares_dir = self.root / "shares"
-        self.snapshots_dir = self.root / "snapshots"
-        self.groups_dir = self.root / "groups"
-        self.cgsnapshots_dir = self.root / "cgsnapshots"
+        self.layout = DirectoryLayout.from_options(
+            options, driver="btrfs", path_means="a directory on a mounted btrfs"
+        )
+        self.root = self.layout.root
         self._ready = False
         self._lock = threading.Lock()
 
@@ -155,11 +151,7 @@ class BtrfsDriver(ShareDriver):
                 f"{self.root} is not on a btrfs filesystem ({proc.stderr.strip()}); "
                 "point the option 'path' at a mounted btrfs filesystem"
             )
-        try:
-            for directory in (self.shares_dir, self.snapshots_dir, self.groups_dir, self.cgsnapshots_dir):
-                directory.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise DriverError(f"cannot create the btrfs backend's directories under {self.root}: {exc}") from exc
+        self.layout.ensure("btrfs")
         _btrfs(
             ["quota", "enable", str(self.root)],
             action=f"enable btrfs quotas on {self.root}",
@@ -187,11 +179,7 @@ class BtrfsDriver(ShareDriver):
         ]
 
     def _require_fit(self, what: str, needed_gb: int) -> None:
-        if needed_gb <= 0:
-            return
-        _, free = statvfs_gb(self.root)
-        if needed_gb > free:
-            raise ShareDoesNotFit(f"{what} needs {needed_gb} GiB; pool {POOL_NAME} has {free:.2f} GiB free")
+        require_fit(what, needed_gb, lambda: statvfs_gb(self.root)[1], POOL_NAME)
 
     # Subvolume primitives -------------------------------------------------------
     @staticmethod
@@ -251,40 +239,24 @@ class BtrfsDriver(ShareDriver):
             remove_tree(tmp)
 
     # Paths ----------------------------------------------------------------------
-    def _standalone_path(self, share_id: str) -> Path:
-        return self.shares_dir / check_id(share_id, "share")
-
-    def _group_path(self, group_id: str) -> Path:
-        return self.groups_dir / check_id(group_id, "group")
-
     def _sidecar(self, group_id: str) -> Path:
-        return self.groups_dir / f"{check_id(group_id, 'group')}.json"
+        return self.layout.groups_dir / f"{check_id(group_id, 'group')}.json"
 
     def _share_path(self, share: ShareSpec) -> Path:
         if share.group_id:
-            return self._group_path(share.group_id) / check_id(share.id, "share")
-        return self._standalone_path(share.id)
+            return self.layout.group(share.group_id) / check_id(share.id, "share")
+        return self.layout.share(share.id)
 
     def _find_share(self, share_id: str) -> Path | None:
         """Where a share's directory is, whatever group (or none) it is in."""
-        standalone = self._standalone_path(share_id)
+        standalone = self.layout.share(share_id)
         if standalone.is_dir():
             return standalone
-        for group_id in list_ids(self.groups_dir):
-            candidate = self.groups_dir / group_id / share_id
+        for group_id in list_ids(self.layout.groups_dir):
+            candidate = self.layout.groups_dir / group_id / share_id
             if candidate.is_dir():
                 return candidate
         return None
-
-    def _snapshot_path(self, snapshot_id: str) -> Path:
-        return self.snapshots_dir / check_id(snapshot_id, "snapshot")
-
-    def _cgsnapshot_path(self, cgsnapshot_id: str) -> Path:
-        return self.cgsnapshots_dir / check_id(cgsnapshot_id, "cgsnapshot")
-
-    @staticmethod
-    def _export(path: Path) -> ShareResult:
-        return ShareResult(export_locations=[ExportLocation(path=str(path))])
 
     @staticmethod
     def _member_dirs(group_path: Path) -> set[str]:
@@ -294,7 +266,7 @@ class BtrfsDriver(ShareDriver):
     @contextmanager
     def _sidecar_lock(self) -> Iterator[None]:
         with self._lock:
-            fd = os.open(self.groups_dir, os.O_RDONLY | os.O_DIRECTORY)
+            fd = os.open(self.layout.groups_dir, os.O_RDONLY | os.O_DIRECTORY)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX)
                 yield
@@ -310,7 +282,7 @@ class BtrfsDriver(ShareDriver):
     def _write_sizes(self, group_id: str, sizes: Mapping[str, int], subvolume: Path | None = None) -> None:
         """Record the member sizes of a group and set the group subvolume's limit to their sum."""
         write_json_atomic(self._sidecar(group_id), {"shares": dict(sorted(sizes.items()))})
-        target = subvolume if subvolume is not None else self._group_path(group_id)
+        target = subvolume if subvolume is not None else self.layout.group(group_id)
         if is_subvolume(target):
             self._limit(target, sum(sizes.values()) * GIB)
 
@@ -330,32 +302,32 @@ class BtrfsDriver(ShareDriver):
         self._ensure_ready()
         path = self._share_path(share)
         if share.group_id:
-            group_path = self._group_path(share.group_id)
+            group_path = self.layout.group(share.group_id)
             if not is_subvolume(group_path):
                 raise DriverError(
                     f"group {share.group_id} does not exist at {group_path}; create the group before its shares"
                 )
             if path.is_dir():
                 self._set_member_size(share.group_id, share.id, share.size_gb)
-                return self._export(path)
+                return export_at(path)
             self._require_fit(f"share {share.id}", share.size_gb)
             self._set_member_size(share.group_id, share.id, share.size_gb)
             path.mkdir(mode=0o755, exist_ok=True)
             fsync_dir(group_path)
-            return self._export(path)
+            return export_at(path)
         if is_subvolume(path):
-            return self._export(path)
+            return export_at(path)
         self._require_fit(f"share {share.id}", share.size_gb)
-        tmp = path.with_name(f"{TMP_PREFIX}{path.name}")
+        tmp = temp_path(path)
         self._discard_subvolume_tmp(tmp)
         self._create_subvolume(tmp)
         self._limit(tmp, share.size_gb * GIB)
         os.rename(tmp, path)
         fsync_dir(path.parent)
-        return self._export(path)
+        return export_at(path)
 
     def _remove_share_at(self, path: Path) -> None:
-        if path.parent == self.shares_dir:
+        if path.parent == self.layout.shares_dir:
             self._delete_subvolume(path)
             return
         group_id = path.parent.name
@@ -394,16 +366,11 @@ class BtrfsDriver(ShareDriver):
 
     def shrink_share(self, share: ShareSpec, new_size_gb: int) -> None:
         path = self._existing_share(share)
-        used = tree_usage_bytes(path)
-        if used > new_size_gb * GIB:
-            raise DriverError(
-                f"share {share.id} holds {used / GIB:.2f} GiB of data, more than the new size {new_size_gb} GiB; "
-                "remove data from the share first or choose a bigger size"
-            )
+        refuse_shrink_below_usage(share.id, tree_usage_bytes(path), new_size_gb)
         self._resize(path, share.id, new_size_gb)
 
     def _resize(self, path: Path, share_id: str, new_size_gb: int) -> None:
-        if path.parent == self.shares_dir:
+        if path.parent == self.layout.shares_dir:
             self._limit(path, new_size_gb * GIB)
         else:
             self._set_member_size(path.parent.name, share_id, new_size_gb)
@@ -411,12 +378,12 @@ class BtrfsDriver(ShareDriver):
     # Snapshots ------------------------------------------------------------------
     def create_snapshot(self, snapshot: SnapshotSpec) -> SnapshotResult:
         self._ensure_ready()
-        final = self._snapshot_path(snapshot.id)
+        final = self.layout.snapshot(snapshot.id)
         if not is_subvolume(final):
             src = self._existing_share(snapshot.share)
-            if src.parent == self.shares_dir:
+            if src.parent == self.layout.shares_dir:
                 # Atomic: appears complete or not at all. Leftovers of a crashed in-group copy go.
-                self._discard_subvolume_tmp(final.with_name(f"{TMP_PREFIX}{final.name}"))
+                self._discard_subvolume_tmp(temp_path(final))
                 self._snapshot(src, final, readonly=True)
             else:
                 self._snapshot_group_member(src, final)
@@ -426,7 +393,7 @@ class BtrfsDriver(ShareDriver):
     def _snapshot_group_member(self, src: Path, final: Path) -> None:
         """Point-in-time copy of one share of a group: cut the group, reflink the member out of the cut."""
         cut = final.with_name(f"{_CUT_PREFIX}{final.name}")
-        tmp = final.with_name(f"{TMP_PREFIX}{final.name}")
+        tmp = temp_path(final)
         self._discard_subvolume_tmp(cut)
         self._discard_subvolume_tmp(tmp)
         self._snapshot(src.parent, cut, readonly=True)
@@ -440,20 +407,20 @@ class BtrfsDriver(ShareDriver):
 
     def delete_snapshot(self, snapshot: SnapshotSpec) -> None:
         self._ensure_ready()
-        self._delete_subvolume(self._snapshot_path(snapshot.id))
+        self._delete_subvolume(self.layout.snapshot(snapshot.id))
 
     def create_share_from_snapshot(self, share: ShareSpec, snapshot: SnapshotSpec) -> ShareResult:
         self._ensure_ready()
         final = self._share_path(share)
         if final.is_dir():
-            return self._export(final)
-        src = self._snapshot_path(snapshot.id)
+            return export_at(final)
+        src = self.layout.snapshot(snapshot.id)
         if not is_subvolume(src):
             raise DriverError(f"snapshot {snapshot.id} does not exist at {src}; cannot create share {share.id}")
         self._require_fit(f"share {share.id}", share.size_gb)
-        tmp = final.with_name(f"{TMP_PREFIX}{final.name}")
+        tmp = temp_path(final)
         if share.group_id:
-            group_path = self._group_path(share.group_id)
+            group_path = self.layout.group(share.group_id)
             if not is_subvolume(group_path):
                 raise DriverError(f"group {share.group_id} does not exist at {group_path}; create it first")
             self._set_member_size(share.group_id, share.id, share.size_gb)
@@ -466,15 +433,15 @@ class BtrfsDriver(ShareDriver):
             self._limit(tmp, share.size_gb * GIB)
         os.rename(tmp, final)
         fsync_dir(final.parent)
-        return self._export(final)
+        return export_at(final)
 
     # Groups ---------------------------------------------------------------------
     def create_group(self, group: GroupSpec) -> None:
         self._ensure_ready()
-        path = self._group_path(group.id)
+        path = self.layout.group(group.id)
         if is_subvolume(path):
             return
-        tmp = path.with_name(f"{TMP_PREFIX}{path.name}")
+        tmp = temp_path(path)
         self._discard_subvolume_tmp(tmp)
         self._create_subvolume(tmp)
         with self._sidecar_lock():
@@ -484,7 +451,7 @@ class BtrfsDriver(ShareDriver):
 
     def delete_group(self, group: GroupSpec) -> None:
         self._ensure_ready()
-        path = self._group_path(group.id)
+        path = self.layout.group(group.id)
         members = self._member_dirs(path) if is_subvolume(path) else set()
         if members:
             raise DriverError(f"group {group.id} still holds shares {sorted(members)}; delete them before the group")
@@ -493,9 +460,9 @@ class BtrfsDriver(ShareDriver):
 
     def create_cgsnapshot(self, cgsnapshot: CGSnapshotSpec) -> CGSnapshotResult:
         self._ensure_ready()
-        final = self._cgsnapshot_path(cgsnapshot.id)
+        final = self.layout.cgsnapshot(cgsnapshot.id)
         if not is_subvolume(final):
-            group_path = self._group_path(cgsnapshot.group.id)
+            group_path = self.layout.group(cgsnapshot.group.id)
             if not is_subvolume(group_path):
                 raise DriverError(f"group {cgsnapshot.group.id} does not exist at {group_path}")
             present = self._member_dirs(group_path)
@@ -511,15 +478,15 @@ class BtrfsDriver(ShareDriver):
 
     def delete_cgsnapshot(self, cgsnapshot: CGSnapshotSpec) -> None:
         self._ensure_ready()
-        self._delete_subvolume(self._cgsnapshot_path(cgsnapshot.id))
+        self._delete_subvolume(self.layout.cgsnapshot(cgsnapshot.id))
 
     def create_group_from_cgsnapshot(
         self, group: GroupSpec, cgsnapshot: CGSnapshotSpec, clones: Sequence[CloneSpec]
     ) -> Mapping[str, ShareResult]:
         self._ensure_ready()
-        final = self._group_path(group.id)
+        final = self.layout.group(group.id)
         new_ids = {check_id(c.share.id, "share") for c in clones}
-        results = {c.share.id: self._export(final / c.share.id) for c in clones}
+        results = {c.share.id: export_at(final / c.share.id) for c in clones}
         sizes = {c.share.id: c.share.size_gb for c in clones}
         if is_subvolume(final):
             present = self._member_dirs(final)
@@ -533,11 +500,11 @@ class BtrfsDriver(ShareDriver):
                     "a group can only be restored from a cgsnapshot into a new or empty group"
                 )
             self._delete_subvolume(final)  # an empty group made by create_group: replace it
-        cut = self._cgsnapshot_path(cgsnapshot.id)
+        cut = self.layout.cgsnapshot(cgsnapshot.id)
         if not is_subvolume(cut):
             raise DriverError(f"cgsnapshot {cgsnapshot.id} does not exist at {cut}; cannot restore group {group.id}")
         self._require_fit(f"restoring group {group.id}", sum(sizes.values()))
-        tmp = final.with_name(f"{TMP_PREFIX}{final.name}")
+        tmp = temp_path(final)
         self._discard_subvolume_tmp(tmp)
         self._snapshot(cut, tmp, readonly=False)  # constant time, whatever the amount of data
         # Rename in two steps so that a new id equal to another member's old id cannot collide.
@@ -565,15 +532,15 @@ class BtrfsDriver(ShareDriver):
     def inventory(self) -> Inventory:
         self._ensure_ready()
         self.clear_stale_qgroups()  # housekeeping: the reclaimer calls inventory() periodically
-        groups = {g for g in list_ids(self.groups_dir) if is_subvolume(self.groups_dir / g)}
-        shares = set(list_ids(self.shares_dir))
+        groups = {g for g in list_ids(self.layout.groups_dir) if is_subvolume(self.layout.groups_dir / g)}
+        shares = set(list_ids(self.layout.shares_dir))
         for group_id in groups:
-            shares |= self._member_dirs(self.groups_dir / group_id)
+            shares |= self._member_dirs(self.layout.groups_dir / group_id)
         return Inventory(
             shares=frozenset(shares),
-            snapshots=frozenset(list_ids(self.snapshots_dir)),
+            snapshots=frozenset(list_ids(self.layout.snapshots_dir)),
             groups=frozenset(groups),
-            cgsnapshots=frozenset(list_ids(self.cgsnapshots_dir)),
+            cgsnapshots=frozenset(list_ids(self.layout.cgsnapshots_dir)),
         )
 
     def reclaim(self, kind: str, object_id: str) -> bool:
@@ -585,11 +552,11 @@ class BtrfsDriver(ShareDriver):
             if found is not None:
                 self._remove_share_at(found)
         elif kind == "snapshot":
-            self._delete_subvolume(self._snapshot_path(object_id))
+            self._delete_subvolume(self.layout.snapshot(object_id))
         elif kind == "cgsnapshot":
-            self._delete_subvolume(self._cgsnapshot_path(object_id))
+            self._delete_subvolume(self.layout.cgsnapshot(object_id))
         else:
-            path = self._group_path(object_id)
+            path = self.layout.group(object_id)
             if is_subvolume(path) and self._member_dirs(path):
                 return False  # shares still live in it; they are reclaimed (or kept) first
             self._delete_subvolume(path)

@@ -39,6 +39,7 @@ from lockstep.adapters.drivers.base import (
     SnapshotResult,
     SnapshotSpec,
 )
+from lockstep.domain.model import SWITCH_BOOL, parse_bool
 
 
 class FakeDriver(ShareDriver):
@@ -50,7 +51,7 @@ class FakeDriver(ShareDriver):
         self._delay = float(options.get("delay", "0") or 0)
         support = options.get("group_support", "pool").lower()
         self._group_support = None if support in ("", "none", "false") else GroupSupport(support)
-        self._atomic = options.get("atomic", "true").lower() in ("1", "true", "yes", "on")
+        self._atomic = parse_bool(options.get("atomic", "true"), spelling=SWITCH_BOOL)
         self._capacity = float(options.get("capacity_gb", "1000"))
         self._lock = threading.Lock()
         self.shares: dict[str, int] = {}

@@ -38,15 +38,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from lockstep.adapters.drivers._support import (
-    GIB,
-    TMP_PREFIX,
     check_id,
-    check_kind,
     copy_tree,
     discard_tree,
     fsync_dir,
     list_ids,
+    refuse_shrink_below_usage,
     remove_tree,
+    require_fit,
     statvfs_gb,
     syncfs,
     tree_usage_bytes,
@@ -57,18 +56,17 @@ from lockstep.adapters.drivers.base import (
     CloneSpec,
     CutMethod,
     DriverError,
-    ExportLocation,
     GroupSpec,
     GroupSupport,
     Inventory,
     PoolInfo,
-    ShareDoesNotFit,
     ShareDriver,
     ShareResult,
     ShareSpec,
     SnapshotResult,
     SnapshotSpec,
 )
+from lockstep.adapters.drivers.layout import DirectoryLayout, export_at, temp_path
 
 POOL_NAME = "posix"
 _CUT_FILE = ".cut.json"
@@ -78,14 +76,10 @@ class PosixDriver(ShareDriver):
     kind = "posix"
 
     def __init__(self, options: Mapping[str, str]) -> None:
-        path = (options.get("path") or "").strip()
-        if not path:
-            raise DriverError("the posix backend needs the option 'path' (the root directory of its shares)")
-        self.root = Path(path).absolute()
-        self.shares_dir = self.root / "shares"
-        self.snapshots_dir = self.root / "snapshots"
-        self.groups_dir = self.root / "groups"
-        self.cgsnapshots_dir = self.root / "cgsnapshots"
+        self.layout = DirectoryLayout.from_options(
+            options, driver="posix", path_means="the root directory of its shares"
+        )
+        self.root = self.layout.root
         # Set when the service wanted btrfs and fell back to posix: shown in the pool's capabilities.
         self.fallback_reason = options.get("fallback_reason") or None
 
@@ -94,14 +88,7 @@ class PosixDriver(ShareDriver):
         self._ensure_layout()
 
     def _ensure_layout(self) -> None:
-        try:
-            for directory in (self.shares_dir, self.snapshots_dir, self.groups_dir, self.cgsnapshots_dir):
-                directory.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise DriverError(
-                f"cannot create the posix backend's directories under {self.root}: {exc}; "
-                "check that the path is writable by the service user"
-            ) from exc
+        self.layout.ensure("posix")
 
     # Capacity -------------------------------------------------------------------
     def _capacity(self) -> tuple[float, float]:
@@ -126,36 +113,12 @@ class PosixDriver(ShareDriver):
         ]
 
     def _require_fit(self, what: str, needed_gb: int) -> None:
-        if needed_gb <= 0:
-            return
-        _, free = self._capacity()
-        if needed_gb > free:
-            raise ShareDoesNotFit(f"{what} needs {needed_gb} GiB; pool {POOL_NAME} has {free:.2f} GiB free")
+        require_fit(what, needed_gb, lambda: self._capacity()[1], POOL_NAME)
 
     # Paths ----------------------------------------------------------------------
-    def _share_path(self, share_id: str) -> Path:
-        return self.shares_dir / check_id(share_id, "share")
-
-    def _snapshot_path(self, snapshot_id: str) -> Path:
-        return self.snapshots_dir / check_id(snapshot_id, "snapshot")
-
-    def _group_path(self, group_id: str) -> Path:
-        return self.groups_dir / check_id(group_id, "group")
-
-    def _cgsnapshot_path(self, cgsnapshot_id: str) -> Path:
-        return self.cgsnapshots_dir / check_id(cgsnapshot_id, "cgsnapshot")
-
-    @staticmethod
-    def _export(path: Path) -> ShareResult:
-        return ShareResult(export_locations=[ExportLocation(path=str(path))])
-
-    @staticmethod
-    def _tmp_for(final: Path) -> Path:
-        return final.with_name(f"{TMP_PREFIX}{final.name}")
-
     def _copy_into_place(self, src: Path, final: Path) -> None:
         """Copy `src` to `final` through a temp name; `final` appears only once the copy is durable."""
-        tmp = self._tmp_for(final)
+        tmp = temp_path(final)
         remove_tree(tmp)  # a previous attempt that crashed mid-copy
         copy_tree(src, tmp, reflink="auto")
         syncfs(tmp)
@@ -164,20 +127,20 @@ class PosixDriver(ShareDriver):
 
     # Shares ---------------------------------------------------------------------
     def create_share(self, share: ShareSpec) -> ShareResult:
-        path = self._share_path(share.id)
+        path = self.layout.share(share.id)
         if path.is_dir():
-            return self._export(path)
+            return export_at(path)
         self._require_fit(f"share {share.id}", share.size_gb)
         path.mkdir(mode=0o755)
         fsync_dir(path.parent)
-        return self._export(path)
+        return export_at(path)
 
     def delete_share(self, share: ShareSpec) -> None:
         self._ensure_layout()
-        discard_tree(self._share_path(share.id))
+        discard_tree(self.layout.share(share.id))
 
     def _existing_share(self, share: ShareSpec) -> Path:
-        path = self._share_path(share.id)
+        path = self.layout.share(share.id)
         if not path.is_dir():
             raise DriverError(f"share {share.id} does not exist at {path}; it cannot be resized or snapshotted")
         return path
@@ -188,16 +151,11 @@ class PosixDriver(ShareDriver):
 
     def shrink_share(self, share: ShareSpec, new_size_gb: int) -> None:
         path = self._existing_share(share)
-        used = tree_usage_bytes(path)
-        if used > new_size_gb * GIB:
-            raise DriverError(
-                f"share {share.id} holds {used / GIB:.2f} GiB of data, more than the new size {new_size_gb} GiB; "
-                "remove data from the share first or choose a bigger size"
-            )
+        refuse_shrink_below_usage(share.id, tree_usage_bytes(path), new_size_gb)
 
     # Snapshots ------------------------------------------------------------------
     def create_snapshot(self, snapshot: SnapshotSpec) -> SnapshotResult:
-        final = self._snapshot_path(snapshot.id)
+        final = self.layout.snapshot(snapshot.id)
         if not final.is_dir():
             src = self._existing_share(snapshot.share)
             self._copy_into_place(src, final)
@@ -205,22 +163,22 @@ class PosixDriver(ShareDriver):
 
     def delete_snapshot(self, snapshot: SnapshotSpec) -> None:
         self._ensure_layout()
-        discard_tree(self._snapshot_path(snapshot.id))
+        discard_tree(self.layout.snapshot(snapshot.id))
 
     def create_share_from_snapshot(self, share: ShareSpec, snapshot: SnapshotSpec) -> ShareResult:
-        final = self._share_path(share.id)
+        final = self.layout.share(share.id)
         if final.is_dir():
-            return self._export(final)
-        src = self._snapshot_path(snapshot.id)
+            return export_at(final)
+        src = self.layout.snapshot(snapshot.id)
         if not src.is_dir():
             raise DriverError(f"snapshot {snapshot.id} does not exist at {src}; cannot create share {share.id}")
         self._require_fit(f"share {share.id}", share.size_gb)
         self._copy_into_place(src, final)
-        return self._export(final)
+        return export_at(final)
 
     # Groups ---------------------------------------------------------------------
     def create_group(self, group: GroupSpec) -> None:
-        path = self._group_path(group.id)
+        path = self.layout.group(group.id)
         if not path.is_dir():
             self._ensure_layout()
             path.mkdir(exist_ok=True)
@@ -228,14 +186,14 @@ class PosixDriver(ShareDriver):
 
     def delete_group(self, group: GroupSpec) -> None:
         self._ensure_layout()
-        discard_tree(self._group_path(group.id))
+        discard_tree(self.layout.group(group.id))
 
     def create_cgsnapshot(self, cgsnapshot: CGSnapshotSpec) -> CGSnapshotResult:
-        final = self._cgsnapshot_path(cgsnapshot.id)
+        final = self.layout.cgsnapshot(cgsnapshot.id)
         if final.is_dir():
             return self._read_cut(final)
         sources = [(check_id(m.id, "cgsnapshot member"), self._existing_share(m.share)) for m in cgsnapshot.members]
-        tmp = self._tmp_for(final)
+        tmp = temp_path(final)
         remove_tree(tmp)
         tmp.mkdir()
         first_start = last_end = time.monotonic()
@@ -265,17 +223,17 @@ class PosixDriver(ShareDriver):
 
     def delete_cgsnapshot(self, cgsnapshot: CGSnapshotSpec) -> None:
         self._ensure_layout()
-        discard_tree(self._cgsnapshot_path(cgsnapshot.id))
+        discard_tree(self.layout.cgsnapshot(cgsnapshot.id))
 
     def create_group_from_cgsnapshot(
         self, group: GroupSpec, cgsnapshot: CGSnapshotSpec, clones: Sequence[CloneSpec]
     ) -> Mapping[str, ShareResult]:
-        cut = self._cgsnapshot_path(cgsnapshot.id)
+        cut = self.layout.cgsnapshot(cgsnapshot.id)
         if not cut.is_dir():
             raise DriverError(f"cgsnapshot {cgsnapshot.id} does not exist at {cut}; cannot restore group {group.id}")
         pending: list[tuple[Path, Path]] = []
         for clone in clones:
-            final = self._share_path(clone.share.id)
+            final = self.layout.share(clone.share.id)
             src = cut / check_id(clone.member.id, "cgsnapshot member")
             if final.is_dir():
                 continue
@@ -285,30 +243,23 @@ class PosixDriver(ShareDriver):
                     "the cgsnapshot is incomplete or the member id is wrong"
                 )
             pending.append((src, final))
-        needed = sum(c.share.size_gb for c in clones if not self._share_path(c.share.id).is_dir())
+        needed = sum(c.share.size_gb for c in clones if not self.layout.share(c.share.id).is_dir())
         self._require_fit(f"restoring group {group.id}", needed)
         self.create_group(group)
         for src, final in pending:
             self._copy_into_place(src, final)
-        return {clone.share.id: self._export(self._share_path(clone.share.id)) for clone in clones}
+        return {clone.share.id: export_at(self.layout.share(clone.share.id)) for clone in clones}
 
     # Housekeeping ---------------------------------------------------------------
     def inventory(self) -> Inventory:
         return Inventory(
-            shares=frozenset(list_ids(self.shares_dir)),
-            snapshots=frozenset(list_ids(self.snapshots_dir)),
-            groups=frozenset(list_ids(self.groups_dir)),
-            cgsnapshots=frozenset(list_ids(self.cgsnapshots_dir)),
+            shares=frozenset(list_ids(self.layout.shares_dir)),
+            snapshots=frozenset(list_ids(self.layout.snapshots_dir)),
+            groups=frozenset(list_ids(self.layout.groups_dir)),
+            cgsnapshots=frozenset(list_ids(self.layout.cgsnapshots_dir)),
         )
 
     def reclaim(self, kind: str, object_id: str) -> bool:
-        check_kind(kind)
-        directory = {
-            "share": self.shares_dir,
-            "snapshot": self.snapshots_dir,
-            "group": self.groups_dir,
-            "cgsnapshot": self.cgsnapshots_dir,
-        }[kind]
         # Posix shares never live inside a group directory, so a group is always removable.
-        discard_tree(directory / check_id(object_id, kind))
+        discard_tree(self.layout.path(kind, object_id))
         return True

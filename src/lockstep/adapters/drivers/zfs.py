@@ -56,6 +56,7 @@ from lockstep.adapters.drivers._support import (
     check_id,
     check_kind,
     command_error,
+    refuse_shrink_below_usage,
     retry,
     run,
 )
@@ -321,12 +322,7 @@ class ZfsDriver(ShareDriver):
 
     def shrink_share(self, share: ShareSpec, new_size_gb: int) -> None:
         ds = self._existing_share(share)
-        used = int(self._get(ds, "referenced"))
-        if used > new_size_gb * GIB:
-            raise DriverError(
-                f"share {share.id} holds {used / GIB:.2f} GiB of data, more than the new size {new_size_gb} GiB; "
-                "remove data from the share first or choose a bigger size"
-            )
+        refuse_shrink_below_usage(share.id, int(self._get(ds, "referenced")), new_size_gb)
         _zfs(["set", f"refquota={new_size_gb * GIB}", ds], action=f"set the refquota of {ds}")
 
     # Snapshots ------------------------------------------------------------------
