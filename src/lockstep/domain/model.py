@@ -45,19 +45,6 @@ GROUP_DELETABLE = (Status.AVAILABLE, Status.ERROR)
 CGSNAPSHOT_DELETABLE = (Status.AVAILABLE, Status.ERROR)
 SHRINKABLE = (Status.AVAILABLE, Status.SHRINKING_POSSIBLE_DATA_LOSS_ERROR)
 
-#: Statuses no worker will ever move on by itself.
-FINAL_STATUSES = frozenset(
-    {
-        Status.AVAILABLE,
-        Status.ERROR,
-        Status.ERROR_DELETING,
-        Status.EXTENDING_ERROR,
-        Status.SHRINKING_ERROR,
-        Status.SHRINKING_POSSIBLE_DATA_LOSS_ERROR,
-        Status.INACTIVE,
-    }
-)
-
 SHARE_PROTOCOLS = ("NFS", "CIFS")
 
 #: Extra specs every tenant may see on a share type.

@@ -9,6 +9,7 @@ from lockstep.adapters.db import tables as t
 from lockstep.adapters.db.common import Page
 from lockstep.domain.errors import Conflict, Invalid, NotFound, SilentNotFound
 from lockstep.domain.model import CGSNAPSHOT_DELETABLE, CGSnapshot, CGSnapshotMember, Status, utcnow
+from lockstep.domain.operations import Entity, OperationKind, Reclaim
 from lockstep.service.consistency_groups import UPDATE_FIELDS, set_repr, text_fields
 from lockstep.service.context import RequestContext
 from lockstep.service.listing import all_tenants
@@ -81,7 +82,7 @@ class CGSnapshotService:
                     size=share.size, share_proto=share.share_proto, status=Status.CREATING,
                     project_id=ctx.project_id, user_id=ctx.user_id, created_at=now,
                 ))
-            uow.operations.enqueue("create_cgsnapshot", cgsnapshot_id, backend=_backend_of(group.host))
+            uow.operations.enqueue(OperationKind.CREATE_CGSNAPSHOT, cgsnapshot_id, backend=_backend_of(group.host))
             created = uow.cgsnapshots.get(cgsnapshot_id)
             uow.commit()
         assert created is not None
@@ -109,7 +110,8 @@ class CGSnapshotService:
             if not uow.cgsnapshots.cas(cgsnapshot_id, CGSNAPSHOT_DELETABLE, status=Status.DELETING):
                 raise Conflict("Invalid CGSnapshot: Consistency group snapshot status must be one of "
                                "('available', 'error')")
-            uow.operations.enqueue("delete_cgsnapshot", cgsnapshot_id, backend=self._backend(uow, cgsnapshot))
+            uow.operations.enqueue(OperationKind.DELETE_CGSNAPSHOT, cgsnapshot_id,
+                                   backend=self._backend(uow, cgsnapshot))
             uow.commit()
 
     @staticmethod
@@ -141,5 +143,6 @@ class CGSnapshotService:
             backend = self._backend(uow, cgsnapshot)
             uow.cgsnapshots.delete(cgsnapshot_id)
             if backend:
-                uow.operations.enqueue("reclaim", cgsnapshot_id, backend=backend, object_kind="cgsnapshot")
+                uow.operations.enqueue(OperationKind.RECLAIM, cgsnapshot_id,
+                                       backend=backend, payload=Reclaim(Entity.CGSNAPSHOT))
             uow.commit()

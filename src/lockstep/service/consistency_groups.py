@@ -17,6 +17,7 @@ from lockstep.domain.model import (
     Status,
     utcnow,
 )
+from lockstep.domain.operations import Entity, GroupPlacement, OperationKind, Reclaim
 from lockstep.service.context import RequestContext
 from lockstep.service.listing import all_tenants
 from lockstep.service.policy import Policy, Rule
@@ -168,9 +169,10 @@ class ConsistencyGroupService:
                             source_share.revert_to_snapshot_support if source_share else False),
                         created_at=now, updated_at=now,
                     )
-                uow.operations.enqueue("create_group_from_cgsnapshot", group.id, backend=_backend_of(host))
+                uow.operations.enqueue(OperationKind.CREATE_GROUP_FROM_CGSNAPSHOT, group.id, backend=_backend_of(host))
             else:
-                uow.operations.enqueue("create_group", group.id, backend=None, atomic=needs_atomic)
+                uow.operations.enqueue(OperationKind.CREATE_GROUP, group.id,
+                                       backend=None, payload=GroupPlacement(needs_atomic))
             created = uow.groups.get(group.id)
             uow.commit()
         assert created is not None
@@ -198,7 +200,7 @@ class ConsistencyGroupService:
             if not group.host:
                 # Never placed: nothing exists on any backend (as in Manila, whatever the status). A
                 # create still queued finds no record and stops; one caught mid-placement reclaims
-                # what it made (see Tasks.do_create_group).
+                # what it made (see operations.groups.create_group).
                 uow.groups.delete(group_id)
                 uow.commit()
                 return
@@ -212,7 +214,7 @@ class ConsistencyGroupService:
             if not uow.groups.cas(group_id, GROUP_DELETABLE, status=Status.DELETING):
                 raise Conflict("Invalid ConsistencyGroup: Consistency group status must be one of ('available', "
                                "'error')")
-            uow.operations.enqueue("delete_group", group_id, backend=_backend_of(group.host))
+            uow.operations.enqueue(OperationKind.DELETE_GROUP, group_id, backend=_backend_of(group.host))
             uow.commit()
 
     def reset_status(self, ctx: RequestContext, group_id: str, value: object) -> None:
@@ -233,5 +235,6 @@ class ConsistencyGroupService:
                 raise SilentNotFound()
             uow.groups.delete(group_id)
             if group.host:
-                uow.operations.enqueue("reclaim", group_id, backend=_backend_of(group.host), object_kind="group")
+                uow.operations.enqueue(OperationKind.RECLAIM, group_id,
+                                       backend=_backend_of(group.host), payload=Reclaim(Entity.GROUP))
             uow.commit()

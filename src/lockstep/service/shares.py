@@ -17,6 +17,7 @@ from lockstep.domain.model import (
     parse_bool,
     utcnow,
 )
+from lockstep.domain.operations import Deletion, OperationKind, Resize
 from lockstep.service.context import RequestContext
 from lockstep.service.policy import Policy, Rule
 from lockstep.service.scheduler import Scheduler
@@ -188,7 +189,7 @@ class ShareService:
             )
             if metadata:
                 uow.shares.set_metadata(share_id, metadata, replace=True)
-            uow.operations.enqueue("create_share", share_id, backend=_backend_of(host))
+            uow.operations.enqueue(OperationKind.CREATE_SHARE, share_id, backend=_backend_of(host))
             created = uow.shares.get(share_id)
             uow.commit()
         assert created is not None
@@ -249,7 +250,8 @@ class ShareService:
                 if not uow.shares.cas(share_id, expected, status=Status.DELETING):
                     raise Forbidden("Invalid share: Share status must be one of ('available', 'error', "
                                     "'inactive').")
-                uow.operations.enqueue("delete_share", share_id, backend=_backend_of(share.host), force=force)
+                uow.operations.enqueue(OperationKind.DELETE_SHARE, share_id,
+                                       backend=_backend_of(share.host), payload=Deletion(force))
             uow.commit()
 
     def reset_status(self, ctx: RequestContext, share_id: str, status: object) -> None:
@@ -278,7 +280,8 @@ class ShareService:
                               "GiB.")
             if not uow.shares.cas(share_id, [Status.AVAILABLE], status=Status.EXTENDING):
                 raise InvalidState(f"Invalid share: Share {share_id} status must be 'available' to extend.")
-            uow.operations.enqueue("extend_share", share_id, backend=_backend_of(share.host), new_size=new_size)
+            uow.operations.enqueue(OperationKind.EXTEND_SHARE, share_id,
+                                   backend=_backend_of(share.host), payload=Resize(new_size))
             uow.commit()
 
     def shrink(self, ctx: RequestContext, share_id: str, body: object) -> None:
@@ -297,7 +300,8 @@ class ShareService:
                               f"greater than 0 (current: {share.size}, new: {new_size}).")
             if not uow.shares.cas(share_id, SHRINKABLE, status=Status.SHRINKING):
                 raise InvalidState(f"Invalid share: Share {share_id} status changed; try again.")
-            uow.operations.enqueue("shrink_share", share_id, backend=_backend_of(share.host), new_size=new_size)
+            uow.operations.enqueue(OperationKind.SHRINK_SHARE, share_id,
+                                   backend=_backend_of(share.host), payload=Resize(new_size))
             uow.commit()
 
     # metadata ----------------------------------------------------------------

@@ -6,6 +6,7 @@ from typing import Any
 
 from lockstep.domain.errors import Invalid, InvalidState, NotFound, SilentNotFound, Unprocessable
 from lockstep.domain.model import SNAPSHOT_DELETABLE, Snapshot, Status, utcnow
+from lockstep.domain.operations import Deletion, OperationKind
 from lockstep.service.context import RequestContext
 from lockstep.service.policy import Policy, Rule
 from lockstep.service.shares import _backend_of, check_reset_status
@@ -52,7 +53,7 @@ class SnapshotService:
                 description=description, size=share.size, share_size=share.size, share_proto=share.share_proto,
                 status=Status.CREATING, progress="0%", provider_location=None, created_at=now, updated_at=now,
             )
-            uow.operations.enqueue("create_snapshot", snapshot_id, backend=_backend_of(share.host))
+            uow.operations.enqueue(OperationKind.CREATE_SNAPSHOT, snapshot_id, backend=_backend_of(share.host))
             created = uow.snapshots.get(snapshot_id)
             uow.commit()
         assert created is not None
@@ -86,8 +87,8 @@ class SnapshotService:
                 raise InvalidState("Invalid share snapshot: Share Snapshot status must be one of ('available', "
                                    "'error').")
             share = uow.shares.get(snapshot.share_id)
-            uow.operations.enqueue("delete_snapshot", snapshot_id,
-                                   backend=_backend_of(share.host if share else None), force=force)
+            uow.operations.enqueue(OperationKind.DELETE_SNAPSHOT, snapshot_id,
+                                   backend=_backend_of(share.host if share else None), payload=Deletion(force))
             uow.commit()
 
     def reset_status(self, ctx: RequestContext, snapshot_id: str, value: object) -> None:

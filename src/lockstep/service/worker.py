@@ -19,10 +19,11 @@ import uuid
 from collections.abc import Mapping
 
 from lockstep.adapters.drivers.base import ShareDriver
+from lockstep.domain.hosts import PoolRef
 from lockstep.domain.operations import Operation
 from lockstep.domain.pools import PoolRecord
+from lockstep.service.operations import HANDLERS, Context, Handoff, RetryLater, give_up, sweep
 from lockstep.service.scheduler import Scheduler
-from lockstep.service.tasks import Handoff, RetryLater, Tasks
 from lockstep.service.unit_of_work import Database
 
 log = logging.getLogger("lockstep.worker")
@@ -32,6 +33,7 @@ MAX_RETRY_DELAY = 600.0
 
 
 def capabilities(driver: ShareDriver, backend: str, pool_name: str) -> dict[str, object]:
+    """What the scheduler-stats API shows for one pool of `backend` (`host@backend`)."""
     for pool in driver.pools():
         if pool.name == pool_name:
             break
@@ -43,7 +45,7 @@ def capabilities(driver: ShareDriver, backend: str, pool_name: str) -> dict[str,
         "free_capacity_gb": pool.free_capacity_gb,
         "reserved_percentage": 0,
         "qos": False,
-        "share_backend_name": backend.split("@", 1)[-1],
+        "share_backend_name": PoolRef.parse(backend).backend,
         "storage_protocol": "NFS_CIFS",
         "vendor_name": driver.vendor_name,
         "driver_version": driver.driver_version,
@@ -70,8 +72,7 @@ class Worker:
                  threads: int = 2, sweep_interval: float = 600.0) -> None:
         self.db = db
         self.drivers = dict(drivers)
-        self.scheduler = Scheduler()
-        self.tasks = Tasks(db, self.drivers, self.scheduler, availability_zone)
+        self.context = Context(db, self.drivers, Scheduler(), availability_zone)
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.lease = lease_seconds
         self.poll_interval = poll_interval
@@ -91,12 +92,12 @@ class Worker:
     def report_pools(self) -> None:
         records = []
         for backend, driver in self.drivers.items():
-            host = backend.split("@", 1)[0]
             for pool in driver.pools():
+                ref = PoolRef.of_backend(backend, pool.name)
                 caps = capabilities(driver, backend, pool.name)
                 caps["timestamp"] = time.strftime("%Y-%m-%dT%H:%M:%S.000000", time.gmtime())
                 records.append(PoolRecord(
-                    name=f"{backend}#{pool.name}", host=host, backend=backend.split("@", 1)[-1], pool=pool.name,
+                    name=str(ref), host=ref.host, backend=ref.backend, pool=ref.pool,
                     capabilities=caps, total_capacity_gb=pool.total_capacity_gb,
                     free_capacity_gb=pool.free_capacity_gb, allocated_gb=0.0, updated_at=None))
         with self.db.write() as uow:
@@ -133,7 +134,7 @@ class Worker:
         with self._running_lock:
             self._running.add(op.id)
         try:
-            self.tasks.handler(op.kind)(op)
+            HANDLERS[op.kind](self.context, op)
         except Handoff as handoff:
             with self.db.write() as uow:
                 uow.operations.release(op.id, self.owner, backend=handoff.backend)
@@ -148,7 +149,7 @@ class Worker:
         except Exception as exc:  # noqa: BLE001 - any failure is recorded; the loop must survive
             log.exception("operation %s %s on %s raised", op.id, op.kind, op.target_id)
             if op.attempts >= self.max_attempts:
-                self.tasks.give_up(op, repr(exc))
+                give_up(self.context, op, repr(exc))
                 with self.db.write() as uow:
                     uow.operations.finish(op.id, self.owner, error=repr(exc))
                     uow.commit()
@@ -170,7 +171,7 @@ class Worker:
         try:
             self._last_sweep = time.monotonic()
             for backend in self.drivers:
-                self.tasks.sweep(backend)
+                sweep(self.context, backend)
         finally:
             self._sweep_lock.release()
 

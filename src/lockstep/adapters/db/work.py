@@ -11,10 +11,11 @@ from sqlalchemy.engine import Connection
 
 from lockstep.adapters.db import tables as t
 from lockstep.domain.model import utcnow
-from lockstep.domain.operations import Operation
+from lockstep.domain.operations import Enqueue, Operation, OperationKind, Payload, dump_payload, load_payload
 from lockstep.domain.pools import PoolRecord
 
-PENDING, RUNNING, DONE, FAILED = "pending", "running", "done", "failed"
+# A finished operation is deleted, so "done" is never stored.
+PENDING, RUNNING, FAILED = "pending", "running", "failed"
 
 
 def _ready(now: float) -> ColumnElement[bool]:
@@ -31,21 +32,24 @@ def _ready(now: float) -> ColumnElement[bool]:
     return and_(due, ~busy)
 
 
-class OperationRepo:
+class OperationRepo(Enqueue):
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def enqueue(self, kind: str, target_id: str, *, backend: str | None = None, delay: float = 0.0,
-                **payload: Any) -> None:
+    def record(self, kind: OperationKind, target_id: str, *, backend: str | None, payload: Payload | None) -> None:
         now = utcnow()
         self.conn.execute(insert(t.operations), {
-            "kind": kind, "target_id": target_id, "backend": backend, "state": PENDING, "attempts": 0,
-            "not_before": time.time() + delay, "payload": json.dumps(payload), "created_at": now, "updated_at": now,
+            "kind": str(kind), "target_id": target_id, "backend": backend, "state": PENDING, "attempts": 0,
+            "not_before": time.time(), "payload": json.dumps(dump_payload(payload)), "created_at": now,
+            "updated_at": now,
         })
 
     def claimable(self, backends: list[str] | None, now: float, limit: int = 8) -> list[int]:
-        """Ids of operations this worker may try to claim (pending and due, or lease run out)."""
-        query = select(t.operations.c.id).where(_ready(now))
+        """Ids of operations this worker may try to claim (pending and due, or lease run out).
+
+        A kind this code does not know (a row written by a newer version) is left to a worker that does.
+        """
+        query = select(t.operations.c.id).where(_ready(now), t.operations.c.kind.in_([str(k) for k in OperationKind]))
         if backends is not None:
             query = query.where(or_(t.operations.c.backend.is_(None), t.operations.c.backend.in_(backends)))
         return list(self.conn.execute(query.order_by(t.operations.c.id).limit(limit)).scalars())
@@ -61,8 +65,9 @@ class OperationRepo:
         if not won:
             return None
         row = self.conn.execute(select(t.operations).where(t.operations.c.id == op_id)).mappings().one()
-        return Operation(id=row["id"], kind=row["kind"], target_id=row["target_id"], backend=row["backend"],
-                         attempts=row["attempts"], payload=json.loads(row["payload"]))
+        kind = OperationKind(row["kind"])
+        return Operation(id=row["id"], kind=kind, target_id=row["target_id"], backend=row["backend"],
+                         attempts=row["attempts"], payload=load_payload(kind, json.loads(row["payload"])))
 
     def renew(self, op_ids: list[int], owner: str, until: float) -> None:
         if op_ids:
@@ -91,10 +96,10 @@ class OperationRepo:
         self.conn.execute(update(t.operations).where(t.operations.c.id == op_id, t.operations.c.owner == owner)
                           .values(**values))
 
-    def expedite(self, target_id: str, kind: str) -> None:
+    def expedite(self, target_id: str, kind: OperationKind) -> None:
         """Make pending work on a target due now (a reclaim that waited for something that just went)."""
         self.conn.execute(update(t.operations).where(
-            t.operations.c.target_id == target_id, t.operations.c.kind == kind, t.operations.c.state == PENDING,
+            t.operations.c.target_id == target_id, t.operations.c.kind == str(kind), t.operations.c.state == PENDING,
         ).values(not_before=0.0))
 
     def targets(self) -> set[str]:
@@ -105,7 +110,6 @@ class OperationRepo:
     def pending_for(self, target_id: str) -> int:
         return len(self.conn.execute(select(t.operations.c.id).where(
             t.operations.c.target_id == target_id, t.operations.c.state.in_([PENDING, RUNNING]))).all())
-
 
 
 class PoolRepo:
@@ -127,12 +131,6 @@ class PoolRepo:
                            capabilities=json.loads(r["capabilities"]), total_capacity_gb=r["total_capacity_gb"],
                            free_capacity_gb=r["free_capacity_gb"], allocated_gb=r["allocated_gb"],
                            updated_at=r["updated_at"]) for r in rows]
-
-    def get(self, name: str) -> PoolRecord | None:
-        for pool in self.all():
-            if pool.name == name:
-                return pool
-        return None
 
     def allocate(self, name: str, gigabytes: float) -> None:
         """Account space at placement time so that back-to-back creates do not overcommit a pool."""

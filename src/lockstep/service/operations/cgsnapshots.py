@@ -1,0 +1,79 @@
+"""Settling cgsnapshots: create (the consistent cut across a group's shares) and delete."""
+
+from __future__ import annotations
+
+from lockstep.adapters.drivers.base import (
+    CGSnapshotMemberSpec,
+    CGSnapshotResult,
+    CGSnapshotSpec,
+    DriverError,
+    GroupSpec,
+)
+from lockstep.domain.hosts import pool_of
+from lockstep.domain.model import ConsistencyGroup, Status, utcnow
+from lockstep.domain.operations import Entity, Operation
+from lockstep.service.operations.settle import Context, Job, in_progress, planned, settle, share_spec
+from lockstep.service.unit_of_work import UnitOfWork
+
+
+def cgsnapshot_spec(uow: UnitOfWork, cgsnapshot_id: str, group: ConsistencyGroup | None,
+                    group_id: str) -> CGSnapshotSpec:
+    """What a driver needs to cut (or find) a cgsnapshot; DriverError if a member share is gone."""
+    members = []
+    host = group.host if group else None
+    rows = uow.cgsnapshots.members(cgsnapshot_id)
+    shares = uow.shares.get_many([m.share_id for m in rows])
+    for member in rows:
+        share = shares.get(member.share_id)
+        if share is None:
+            raise DriverError(f"member share {member.share_id} is gone")
+        # A group force-deleted before its cgsnapshot: the members still say where it lives.
+        host = host or share.host
+        members.append(CGSnapshotMemberSpec(id=member.id, share=share_spec(share)))
+    return CGSnapshotSpec(id=cgsnapshot_id, group=GroupSpec(id=group_id, pool=pool_of(host)), members=members)
+
+
+def create_cgsnapshot(ctx: Context, op: Operation) -> None:
+    def prepare(uow: UnitOfWork) -> Job[CGSnapshotResult] | None:
+        cgsnapshot = uow.cgsnapshots.get(op.target_id)
+        if not in_progress(cgsnapshot, op):
+            return None
+        group = uow.groups.get(cgsnapshot.consistency_group_id)
+        host = group.host if group else None
+        spec = planned(lambda: cgsnapshot_spec(uow, cgsnapshot.id, group, cgsnapshot.consistency_group_id))
+
+        def drive() -> CGSnapshotResult:
+            if isinstance(spec, DriverError):
+                raise spec
+            return ctx.driver(host).create_cgsnapshot(spec)
+
+        def recorded(uow: UnitOfWork, _: CGSnapshotResult, won: bool) -> None:
+            if won:
+                uow.cgsnapshots.set_members_status(cgsnapshot.id, Status.AVAILABLE)
+
+        return Job(cgsnapshot.id, host, drive, recorded=recorded,
+                   values=lambda result: {"cut_method": str(result.method), "cut_spread_ms": float(result.spread_ms),
+                                          "created_at": utcnow()})
+
+    settle(ctx, op, prepare)
+
+
+def delete_cgsnapshot(ctx: Context, op: Operation) -> None:
+    def prepare(uow: UnitOfWork) -> Job[None] | None:
+        cgsnapshot = uow.cgsnapshots.get(op.target_id)
+        if not in_progress(cgsnapshot, op):
+            return None
+        group = uow.groups.get(cgsnapshot.consistency_group_id)
+        spec = planned(lambda: cgsnapshot_spec(uow, cgsnapshot.id, group, cgsnapshot.consistency_group_id))
+
+        def drive() -> None:
+            driver = ctx.driver(op.backend)
+            if not isinstance(spec, DriverError):
+                driver.delete_cgsnapshot(spec)
+            elif not driver.reclaim(Entity.CGSNAPSHOT, cgsnapshot.id):
+                # A member share is gone, so the cut cannot be described; reclaim removes it by id.
+                raise DriverError("cgsnapshot storage is still needed by clones")
+
+        return Job(cgsnapshot.id, op.backend, drive)
+
+    settle(ctx, op, prepare)

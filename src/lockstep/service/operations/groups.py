@@ -1,0 +1,127 @@
+"""Settling consistency groups: create (placing it first), delete, create from a cgsnapshot."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+
+from lockstep.adapters.drivers.base import CGSnapshotSpec, CloneSpec, DriverError, GroupSpec, ShareResult
+from lockstep.domain.errors import NoValidHost
+from lockstep.domain.hosts import pool_of
+from lockstep.domain.model import ConsistencyGroup, Share, Status, utcnow
+from lockstep.domain.operations import GroupPlacement, Operation
+from lockstep.service.operations.cgsnapshots import cgsnapshot_spec
+from lockstep.service.operations.settle import Context, Job, fail, in_progress, locations, planned, settle, share_spec
+from lockstep.service.unit_of_work import UnitOfWork
+
+log = logging.getLogger("lockstep.worker")
+
+
+def _spec(group: ConsistencyGroup) -> GroupSpec:
+    return GroupSpec(id=group.id, pool=pool_of(group.host))
+
+
+def _created(_: object) -> dict[str, object]:
+    return {"created_at": utcnow()}
+
+
+def create_group(ctx: Context, op: Operation) -> None:
+    if not _place(ctx, op):
+        return
+
+    def prepare(uow: UnitOfWork) -> Job[None] | None:
+        group = uow.groups.get(op.target_id)
+        if not in_progress(group, op):
+            return None
+        return Job(group.id, group.host, lambda: ctx.driver(group.host).create_group(_spec(group)), values=_created)
+
+    settle(ctx, op, prepare)
+
+
+def _place(ctx: Context, op: Operation) -> bool:
+    """Give an unplaced group a pool; False when there is nothing (more) to do."""
+    atomic = op.payload_as(GroupPlacement).atomic
+    with ctx.db.write() as uow:
+        group = uow.groups.get(op.target_id)
+        if not in_progress(group, op):
+            return False
+        if group.host:
+            return True
+        share_types = list(uow.share_types.get_many(group.share_types).values())
+        try:
+            pool = ctx.scheduler.place_group(uow, share_types, atomic)
+        except NoValidHost as exc:
+            log.warning("group %s: %s", group.id, exc.message)
+            fail(uow, op.kind, group.id)
+            uow.commit()
+            return False
+        if not uow.groups.cas(group.id, [Status.CREATING], host=pool.name):
+            return False  # deleted (or reset) while it waited to be placed: nothing to make
+        uow.commit()
+        return True
+
+
+def delete_group(ctx: Context, op: Operation) -> None:
+    def prepare(uow: UnitOfWork) -> Job[None] | None:
+        group = uow.groups.get(op.target_id)
+        if not in_progress(group, op):
+            return None
+        return Job(group.id, group.host, lambda: ctx.driver(group.host).delete_group(_spec(group)))
+
+    settle(ctx, op, prepare)
+
+
+def create_group_from_cgsnapshot(ctx: Context, op: Operation) -> None:
+    """The group and its shares (recorded by the API, status creating) are cloned in one driver call."""
+    def prepare(uow: UnitOfWork) -> Job[Mapping[str, ShareResult]] | None:
+        group = uow.groups.get(op.target_id)
+        if not in_progress(group, op):
+            return None
+        shares = uow.shares.in_group(group.id)
+        plan = planned(lambda: _clone_plan(uow, group, shares))
+
+        def drive() -> Mapping[str, ShareResult]:
+            if isinstance(plan, DriverError):
+                raise plan
+            source, clones = plan
+            return ctx.driver(group.host).create_group_from_cgsnapshot(_spec(group), source, clones)
+
+        def recorded(uow: UnitOfWork, results: Mapping[str, ShareResult], _: bool) -> None:
+            _settle_clones(uow, shares, results, ctx.availability_zone)
+
+        return Job(group.id, group.host, drive, values=_created, recorded=recorded)
+
+    settle(ctx, op, prepare)
+
+
+def _clone_plan(uow: UnitOfWork, group: ConsistencyGroup,
+                shares: Sequence[Share]) -> tuple[CGSnapshotSpec, list[CloneSpec]]:
+    source = uow.cgsnapshots.get(group.source_cgsnapshot_id or "")
+    if source is None:
+        raise DriverError(f"source cgsnapshot {group.source_cgsnapshot_id} is gone")
+    spec = cgsnapshot_spec(uow, source.id, uow.groups.get(source.consistency_group_id), source.consistency_group_id)
+    by_member = {m.id: m for m in spec.members}
+    clones = []
+    for share in shares:
+        member = by_member.get(share.source_cgsnapshot_member_id or "")
+        if member is None:
+            raise DriverError(f"share {share.id} names no member of cgsnapshot {spec.id}")
+        clones.append(CloneSpec(share=share_spec(share), member=member))
+    return spec, clones
+
+
+def _settle_clones(uow: UnitOfWork, shares: Sequence[Share], results: Mapping[str, ShareResult],
+                   availability_zone: str) -> None:
+    # A 64-share group settles in a handful of statements, not a few per share.
+    for share in shares:
+        if share.id not in results:
+            uow.shares.cas(share.id, [Status.CREATING], status=Status.ERROR)
+    by_id = {share.id: share for share in shares if share.id in results}
+    moved = uow.shares.settle_created(list(by_id), availability_zone)
+    uow.shares.add_export_locations({i: locations(results[i]) for i in moved})
+    allocated: dict[str, int] = {}
+    for share_id in moved:
+        share = by_id[share_id]
+        allocated[share.host] = allocated.get(share.host, 0) + share.size
+    for host, size in allocated.items():
+        uow.pools.allocate(host, size)

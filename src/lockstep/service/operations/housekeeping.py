@@ -1,0 +1,54 @@
+"""Housekeeping: reclaiming storage no record references, and giving up on an operation."""
+
+from __future__ import annotations
+
+import logging
+
+from lockstep.domain.operations import TRANSITIONS, Entity, Operation, OperationKind, Reclaim
+from lockstep.service.operations.settle import Context, Handoff, RetryLater, fail, records
+
+log = logging.getLogger("lockstep.worker")
+
+
+def reclaim(ctx: Context, op: Operation) -> None:
+    entity = op.payload_as(Reclaim).object_kind
+    if op.backend is None or op.backend not in ctx.drivers:
+        raise Handoff(op.backend or "")
+    if not ctx.drivers[op.backend].reclaim(entity, op.target_id):
+        log.warning("reclaim of %s %s on %s waits: it still holds data that remaining records need",
+                    entity, op.target_id, op.backend)
+        raise RetryLater(f"{entity} {op.target_id} still holds data that records need; will try again")
+    log.info("reclaimed %s %s on %s", entity, op.target_id, op.backend)
+
+
+def sweep(ctx: Context, backend: str) -> int:
+    """Queue a reclaim for every storage object of `backend` that no record references.
+
+    Records are always written before their storage is made, so an object without a record is
+    an orphan (a force-deleted record whose reclaim was lost, a crash between steps).
+    """
+    inventory = ctx.drivers[backend].inventory()
+    present = {Entity.SHARE: inventory.shares, Entity.SNAPSHOT: inventory.snapshots,
+               Entity.GROUP: inventory.groups, Entity.CGSNAPSHOT: inventory.cgsnapshots}
+    queued = 0
+    with ctx.db.write() as uow:
+        busy = uow.operations.targets()
+        for entity, ids in present.items():
+            for object_id in sorted(ids - busy):
+                if records(uow, entity).exists(object_id):
+                    continue
+                log.warning("orphaned %s %s on %s: no record references it; reclaiming", entity, object_id, backend)
+                uow.operations.enqueue(OperationKind.RECLAIM, object_id, backend=backend, payload=Reclaim(entity))
+                queued += 1
+        uow.commit()
+    return queued
+
+
+def give_up(ctx: Context, op: Operation, error: str) -> None:
+    """The operation cannot be completed: move its record to the kind's failure status."""
+    log.error("operation %s %s on %s failed for good: %s", op.id, op.kind, op.target_id, error)
+    if op.kind not in TRANSITIONS:
+        return
+    with ctx.db.write() as uow:
+        fail(uow, op.kind, op.target_id)
+        uow.commit()

@@ -1,0 +1,138 @@
+"""Settling shares: create (placing it first if needed), delete, extend, shrink."""
+
+from __future__ import annotations
+
+import logging
+
+from lockstep.adapters.drivers.base import DriverError, ShareResult, SnapshotSpec
+from lockstep.domain.errors import NoValidHost
+from lockstep.domain.model import Share, Status
+from lockstep.domain.operations import Deletion, Entity, Operation, OperationKind, Resize
+from lockstep.domain.pools import PoolRecord
+from lockstep.service.operations.settle import (
+    Context,
+    Job,
+    drop_and_reclaim,
+    fail,
+    in_progress,
+    locations,
+    settle,
+    share_spec,
+)
+from lockstep.service.unit_of_work import UnitOfWork
+
+log = logging.getLogger("lockstep.worker")
+
+
+def create_share(ctx: Context, op: Operation) -> None:
+    if _place(ctx, op):
+        settle(ctx, op, lambda uow: _create_job(ctx, op, uow))
+
+
+def _place(ctx: Context, op: Operation) -> bool:
+    """Give an unplaced share a pool; False when there is nothing (more) to do."""
+    with ctx.db.write() as uow:
+        share = uow.shares.get(op.target_id)
+        if not in_progress(share, op):
+            return False
+        if share.host:
+            return True
+        pool = _choose_pool(ctx, uow, share)
+        if pool is None:
+            fail(uow, op.kind, share.id)
+            uow.commit()
+            return False
+        if not uow.shares.cas(share.id, [Status.CREATING], host=pool.name):
+            return False  # deleted (or reset) while it waited to be placed
+        uow.pools.allocate(pool.name, share.size)
+        uow.commit()
+        return True
+
+
+def _choose_pool(ctx: Context, uow: UnitOfWork, share: Share) -> PoolRecord | None:
+    group_host = None
+    if share.consistency_group_id:
+        group = uow.groups.get(share.consistency_group_id)
+        group_host = group.host if group else None
+    share_type = uow.share_types.get(share.share_type_id) if share.share_type_id else None
+    try:
+        if share.consistency_group_id and not group_host:
+            raise NoValidHost("No valid host was found: the share's consistency group is not placed.")
+        return ctx.scheduler.place_share(uow, share.size, share_type, group_host)
+    except NoValidHost as exc:
+        log.warning("share %s: %s", share.id, exc.message)
+        return None
+
+
+def _create_job(ctx: Context, op: Operation, uow: UnitOfWork) -> Job[ShareResult] | None:
+    share = uow.shares.get(op.target_id)
+    if not in_progress(share, op):
+        return None
+    snapshot = uow.snapshots.get(share.snapshot_id) if share.snapshot_id else None
+    parent = uow.shares.get(snapshot.share_id) if snapshot else None
+
+    def drive() -> ShareResult:
+        driver = ctx.driver(share.host)
+        if not share.snapshot_id:
+            return driver.create_share(share_spec(share))
+        if snapshot is None or parent is None:
+            raise DriverError(f"source snapshot {share.snapshot_id} is gone")
+        return driver.create_share_from_snapshot(share_spec(share),
+                                                 SnapshotSpec(id=snapshot.id, share=share_spec(parent)))
+
+    def recorded(uow: UnitOfWork, result: ShareResult, won: bool) -> None:
+        if won:
+            uow.shares.replace_export_locations(share.id, locations(result))
+
+    return Job(share.id, share.host, drive, recorded=recorded,
+               values=lambda _: {"availability_zone": share.availability_zone or ctx.availability_zone})
+
+
+def delete_share(ctx: Context, op: Operation) -> None:
+    force = op.payload_as(Deletion).force
+
+    def prepare(uow: UnitOfWork) -> Job[None] | None:
+        share = uow.shares.get(op.target_id)
+        if not in_progress(share, op):
+            return None
+
+        def drive() -> None:
+            if share.host:
+                ctx.driver(share.host).delete_share(share_spec(share))
+
+        def recorded(uow: UnitOfWork, _: None, won: bool) -> None:
+            if share.consistency_group_id and uow.groups.get(share.consistency_group_id) is None:
+                # The group was force-deleted; its storage may have waited for this share to go.
+                uow.operations.expedite(share.consistency_group_id, OperationKind.RECLAIM)
+
+        def forget(uow: UnitOfWork) -> None:
+            drop_and_reclaim(uow, Entity.SHARE, share.id, share.host)
+
+        return Job(share.id, share.host, drive, recorded=recorded, failed=forget if force else None)
+
+    settle(ctx, op, prepare)
+
+
+def resize_share(ctx: Context, op: Operation) -> None:
+    """extend_share and shrink_share."""
+    new_size = op.payload_as(Resize).new_size
+
+    def prepare(uow: UnitOfWork) -> Job[None] | None:
+        share = uow.shares.get(op.target_id)
+        if not in_progress(share, op):
+            return None
+
+        def drive() -> None:
+            driver = ctx.driver(share.host)
+            if op.kind is OperationKind.SHRINK_SHARE:
+                driver.shrink_share(share_spec(share), new_size)
+            else:
+                driver.extend_share(share_spec(share), new_size)
+
+        def recorded(uow: UnitOfWork, _: None, won: bool) -> None:
+            if won:
+                uow.pools.allocate(share.host, new_size - share.size)
+
+        return Job(share.id, share.host, drive, values=lambda _: {"size": new_size}, recorded=recorded)
+
+    settle(ctx, op, prepare)
