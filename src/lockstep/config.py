@@ -28,6 +28,7 @@ from __future__ import annotations
 import os
 import socket
 import tomllib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -94,21 +95,47 @@ def _split(value: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in value.split(",") if v.strip())
 
 
-def load(config_file: str | os.PathLike[str] | None = None, env: dict[str, str] | None = None) -> Settings:
-    env = dict(os.environ if env is None else env)
-    data: dict[str, Any] = {}
+def _read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file {path} does not exist") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+
+
+def _file_data(config_file: str | os.PathLike[str] | None, env: Mapping[str, str]) -> dict[str, Any]:
     path = config_file or env.get(ENV_PREFIX + "CONFIG")
     data_dir = Path(env.get(ENV_PREFIX + "DATA_DIR", "./data"))
     if not path and (data_dir / "lockstep.toml").exists():
         path = data_dir / "lockstep.toml"
-    if path:
-        try:
-            with open(path, "rb") as fh:
-                data = tomllib.load(fh)
-        except FileNotFoundError as exc:
-            raise ConfigError(f"config file {path} does not exist") from exc
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+    return _read_toml(path) if path else {}
+
+
+def _backends(
+    pick: Callable[[str, Any], Any], data: Mapping[str, Any], env: Mapping[str, str]
+) -> tuple[BackendConfig, ...]:
+    sections: dict[str, Any] = data.get("backend", {})
+    names = pick("backends", None)
+    if isinstance(names, str):
+        names = _split(names)
+    if not names:
+        names = tuple(sections) or ("default",)
+    env_driver = env.get(ENV_PREFIX + "BACKEND")
+    backends = []
+    for name in names:
+        section = dict(sections.get(name, {}))
+        driver = str(section.pop("driver", "auto"))
+        if env_driver and name == names[0]:
+            driver = env_driver
+        backends.append(BackendConfig(name, driver, {k: str(v) for k, v in section.items()}))
+    return tuple(backends)
+
+
+def load(config_file: str | os.PathLike[str] | None = None, env: dict[str, str] | None = None) -> Settings:
+    env = dict(os.environ if env is None else env)
+    data = _file_data(config_file, env)
 
     def pick(key: str, default: Any) -> Any:
         env_value = env.get(ENV_PREFIX + key.upper())
@@ -116,21 +143,7 @@ def load(config_file: str | os.PathLike[str] | None = None, env: dict[str, str] 
             return env_value
         return data.get(key, default)
 
-    backend_sections: dict[str, Any] = data.get("backend", {})
-    backend_names = pick("backends", None)
-    if isinstance(backend_names, str):
-        backend_names = _split(backend_names)
-    if not backend_names:
-        backend_names = tuple(backend_sections) or ("default",)
-    env_driver = env.get(ENV_PREFIX + "BACKEND")
-    backends = []
-    for name in backend_names:
-        section = dict(backend_sections.get(name, {}))
-        driver = str(section.pop("driver", "auto"))
-        if env_driver and name == backend_names[0]:
-            driver = env_driver
-        backends.append(BackendConfig(name, driver, {k: str(v) for k, v in section.items()}))
-
+    backends = _backends(pick, data, env)
     admin_users = pick("admin_users", ("admin",))
     if isinstance(admin_users, str):
         admin_users = _split(admin_users)
@@ -141,14 +154,14 @@ def load(config_file: str | os.PathLike[str] | None = None, env: dict[str, str] 
         raise ConfigError(f"auth must be 'noauth' or 'keystone', got {auth!r}")
     settings = Settings(
         listen=str(pick("listen", "127.0.0.1:8786")),
-        data_dir=Path(str(pick("data_dir", str(data_dir)))),
+        data_dir=Path(str(pick("data_dir", "./data"))),
         database_url=str(pick("database_url", "")),
         auth=auth,
         admin_users=tuple(admin_users),
         default_share_type=str(default_type) if default_type else None,
         host=str(pick("host", "lockstep")) or socket.gethostname(),
         availability_zone=str(pick("availability_zone", "nova")),
-        backends=tuple(backends),
+        backends=backends,
         worker=parse_bool(pick("worker", True), spelling=SWITCH_BOOL),
         lease_seconds=float(pick("lease_seconds", 30.0)),
         poll_interval=float(pick("poll_interval", 0.5)),

@@ -1,4 +1,7 @@
-"""Drivers are chosen by name from one registry; everything that lists driver names follows it."""
+"""Drivers are chosen by name from one registry; everything that lists driver names follows it.
+
+Also here: the directory layout posix and btrfs share, pinned to the names already on disk.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +13,12 @@ import pytest
 from lockstep import cli, config
 from lockstep.adapters.drivers import loopfs, registry
 from lockstep.adapters.drivers.auto import filesystem_type
+from lockstep.adapters.drivers.base import DriverError
+from lockstep.adapters.drivers.layout import DirectoryLayout, temp_path
 from lockstep.bootstrap import make_driver
 from lockstep.config import BackendConfig, Settings
 
-from .conftest import PROVISIONERS
+from .conftest import ON_DISK_CATEGORIES, PROVISIONERS
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -122,3 +127,16 @@ def test_auto_falls_back_to_posix_and_the_pool_says_why(storage_dir: Path) -> No
     assert pool.atomic_cgsnapshot is False
     assert str(pool.extra["lockstep:fallback_reason"])
     assert loopfs.mount_source(data_dir / "backends" / "primary") is None
+
+
+def test_the_directory_layout_keeps_the_names_existing_data_directories_use() -> None:
+    layout = DirectoryLayout(Path("/srv/lockstep"))
+    assert layout.share("s1") == Path("/srv/lockstep/shares/s1")
+    assert layout.snapshot("n1") == Path("/srv/lockstep/snapshots/n1")
+    assert layout.group("g1") == Path("/srv/lockstep/groups/g1")
+    assert layout.cgsnapshot("c1") == Path("/srv/lockstep/cgsnapshots/c1")
+    assert [layout.directory(kind).name for kind in ("share", "snapshot", "group", "cgsnapshot")] == list(
+        ON_DISK_CATEGORIES)
+    assert temp_path(layout.share("s1")) == Path("/srv/lockstep/shares/.tmp-s1")
+    with pytest.raises(DriverError):
+        layout.share("../etc")

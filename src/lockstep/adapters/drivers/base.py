@@ -143,7 +143,7 @@ class Inventory:
 class ShareDriver(abc.ABC):
     """A storage backend. One instance serves one configured backend (`host@backend`)."""
 
-    #: Short name used in configuration (`LOCKSTEP_BACKEND`) and shown as `lockstep:driver`.
+    #: The name the driver is registered under in `registry.DRIVERS`; shown as `lockstep:driver`.
     kind: str = "abstract"
     driver_handles_share_servers: bool = False
     vendor_name: str = "Lockstep"

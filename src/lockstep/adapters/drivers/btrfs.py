@@ -5,7 +5,7 @@ Options:
 - ``path`` (required): a directory on a mounted btrfs filesystem (the mount point itself or any
   directory below it). The service's embedded default makes one with ``loopfs.ensure_btrfs_image``.
 
-Layout under ``path``::
+Layout under ``path`` (the four directories are ``layout.DirectoryLayout``, shared with posix)::
 
     shares/<share_id>                  subvolume: a share that is in no group
     groups/<group_id>                  subvolume: a consistency group ...

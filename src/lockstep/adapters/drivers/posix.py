@@ -4,7 +4,7 @@ Options:
 
 - ``path`` (required): the root directory. It is created if missing.
 
-Layout under ``path``::
+Layout under ``path`` (the four directories are ``layout.DirectoryLayout``, shared with btrfs)::
 
     shares/<share_id>/                       a share; its export location is this absolute path
     snapshots/<snapshot_id>/                 a copy of a share
