@@ -94,7 +94,7 @@ class Deletion:
 class Resize:
     """extend_share, shrink_share."""
 
-    new_size: int
+    new_size: int  # GiB
 
     @classmethod
     def load(cls, data: Mapping[str, Any]) -> Resize:
@@ -169,8 +169,9 @@ _Bare = Literal[OperationKind.CREATE_SHARE, OperationKind.CREATE_SNAPSHOT, Opera
 
 
 class Enqueue(Protocol):
-    """Records work to do. The overloads tie each kind to its payload, so mypy rejects a misspelt
-    kind or a payload of the wrong type; a queue implements only `record`."""
+    """Records work to do. The overloads tie each kind to its payload (as PAYLOAD_TYPES does for
+    reading), so mypy rejects a misspelt kind or a payload of the wrong type; a queue implements
+    only `record`."""
 
     @overload
     def enqueue(self, kind: _Bare, target_id: str, *, backend: str | None) -> None: ...

@@ -66,8 +66,14 @@ class OperationRepo(Enqueue):
             return None
         row = self.conn.execute(select(t.operations).where(t.operations.c.id == op_id)).mappings().one()
         kind = OperationKind(row["kind"])
+        try:
+            payload = load_payload(kind, json.loads(row["payload"]))
+        except (KeyError, TypeError, ValueError):
+            # Let the handler fail on it (Operation.payload_as) like on any other error, so the worker
+            # retries and then gives up, instead of this claim failing on every pass of the loop.
+            payload = None
         return Operation(id=row["id"], kind=kind, target_id=row["target_id"], backend=row["backend"],
-                         attempts=row["attempts"], payload=load_payload(kind, json.loads(row["payload"])))
+                         attempts=row["attempts"], payload=payload)
 
     def renew(self, op_ids: list[int], owner: str, until: float) -> None:
         if op_ids:
