@@ -128,12 +128,6 @@ class PoolRepo:
                            free_capacity_gb=r["free_capacity_gb"], allocated_gb=r["allocated_gb"],
                            updated_at=r["updated_at"]) for r in rows]
 
-    def get(self, name: str) -> PoolRecord | None:
-        for pool in self.all():
-            if pool.name == name:
-                return pool
-        return None
-
     def allocate(self, name: str, gigabytes: float) -> None:
         """Account space at placement time so that back-to-back creates do not overcommit a pool."""
         self.conn.execute(update(t.pools).where(t.pools.c.name == name).values(
