@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
 from lockstep.adapters.db.engine import make_engine
+from lockstep.adapters.db.unit_of_work import SqlAlchemyDatabase
 from lockstep.adapters.drivers import registry as drivers_registry
 from lockstep.adapters.drivers.base import ShareDriver
 from lockstep.api.app import LockstepApp
@@ -16,31 +19,35 @@ from lockstep.api.routing import Router
 from lockstep.config import BackendConfig, Settings
 from lockstep.service.cgsnapshots import CGSnapshotService
 from lockstep.service.consistency_groups import ConsistencyGroupService
+from lockstep.service.defaults import ensure_default_share_type
 from lockstep.service.listing import ListingService
 from lockstep.service.policy import Policy
+from lockstep.service.pools import PoolService
 from lockstep.service.scheduler import Scheduler
 from lockstep.service.services import Services
 from lockstep.service.share_networks import ShareNetworkService
 from lockstep.service.share_types import ShareTypeService
 from lockstep.service.shares import ShareService
 from lockstep.service.snapshots import SnapshotService
-from lockstep.service.unit_of_work import Database
 from lockstep.service.worker import Worker
 
 
-def build_services(settings: Settings, engine: Engine) -> Services:
-    db = Database(engine)
+def build_services(settings: Settings, engine: Engine, *,
+                   on_enqueued: Callable[[], None] | None = None) -> Services:
+    """on_enqueued: called after each commit that recorded work (wakes an in-process worker)."""
+    db = SqlAlchemyDatabase(engine, on_enqueued=on_enqueued)
     policy = Policy(settings.policy_file)
     scheduler = Scheduler()
     types = ShareTypeService(db, policy, settings.default_share_type)
     return Services(
-        db=db, policy=policy, scheduler=scheduler, types=types,
+        policy=policy, scheduler=scheduler, types=types,
         networks=ShareNetworkService(db, policy),
         shares=ShareService(db, policy, types, settings.availability_zone, scheduler),
         snapshots=SnapshotService(db, policy),
         listing=ListingService(db, policy),
         groups=ConsistencyGroupService(db, policy, types, scheduler, settings.require_atomic_cgsnapshots),
         cgsnapshots=CGSnapshotService(db, policy),
+        pools=PoolService(db, scheduler),
         availability_zone=settings.availability_zone,
         availability_zone_id=str(uuid.uuid5(uuid.NAMESPACE_DNS, f"lockstep-az-{settings.availability_zone}")),
     )
@@ -74,9 +81,45 @@ def build_drivers(settings: Settings) -> dict[str, ShareDriver]:
 
 
 def build_worker(settings: Settings, engine: Engine, drivers: dict[str, ShareDriver]) -> Worker:
-    return Worker(Database(engine), drivers, availability_zone=settings.availability_zone,
+    return Worker(SqlAlchemyDatabase(engine), drivers, availability_zone=settings.availability_zone,
                   lease_seconds=settings.lease_seconds, poll_interval=settings.poll_interval,
                   max_attempts=settings.max_attempts, sweep_interval=settings.reclaim_interval)
+
+
+@dataclass
+class Embedded:
+    """`lockstep serve` in one process: the app, and the worker (if configured) with its drivers."""
+
+    app: LockstepApp
+    worker: Worker | None
+    drivers: dict[str, ShareDriver] = field(default_factory=dict)
+
+
+def build_embedded(settings: Settings, engine: Engine) -> Embedded:
+    """The API's commits that record work wake the in-process worker at once instead of at its next poll."""
+    wake = _Relay()
+    # The API comes first: a bad policy file should stop start-up before the drivers set up storage.
+    embedded = Embedded(build_app(settings, build_services(settings, engine, on_enqueued=wake)), None)
+    if settings.worker:
+        embedded.drivers = build_drivers(settings)
+        embedded.worker = build_worker(settings, engine, embedded.drivers)
+        wake.target = embedded.worker.wake
+    return embedded
+
+
+class _Relay:
+    """A call forwarded to a target connected later (the worker is built after the API)."""
+
+    def __init__(self) -> None:
+        self.target: Callable[[], None] | None = None
+
+    def __call__(self) -> None:
+        if self.target is not None:
+            self.target()
+
+
+def create_default_share_type(settings: Settings, engine: Engine) -> bool:
+    return ensure_default_share_type(SqlAlchemyDatabase(engine), settings.default_share_type)
 
 
 def engine_for(settings: Settings) -> Engine:

@@ -13,6 +13,7 @@ from typing import Any
 
 from lockstep import config as config_mod
 from lockstep.adapters.db.migrate import check as db_check
+from lockstep.adapters.db.migrate import schema_is_current
 from lockstep.adapters.db.migrate import upgrade as db_upgrade
 from lockstep.adapters.drivers.registry import names as driver_names
 from lockstep.config import Settings
@@ -49,11 +50,10 @@ def cmd_db_upgrade(args: argparse.Namespace) -> None:
     url = settings.effective_database_url
     print(f"lockstep: migrating {_redact(url)} to the latest schema")
     db_upgrade(url)
-    from lockstep.bootstrap import engine_for
-    from lockstep.service.defaults import ensure_default_share_type
+    from lockstep.bootstrap import create_default_share_type, engine_for
 
     engine = engine_for(settings)
-    created = ensure_default_share_type(engine, settings.default_share_type)
+    created = create_default_share_type(settings, engine)
     if created:
         print(f"lockstep: created the default share type {settings.default_share_type!r}")
     engine.dispose()
@@ -104,8 +104,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
     settings = _settings(args)
     _logging(settings)
-    from lockstep.bootstrap import build_app, build_drivers, build_services, build_worker, engine_for
-    from lockstep.service.defaults import schema_is_current
+    from lockstep.bootstrap import build_embedded, engine_for
 
     engine = engine_for(settings)
     if not schema_is_current(engine):
@@ -129,15 +128,11 @@ def cmd_serve(args: argparse.Namespace) -> None:
                 child.terminate()
                 child.wait(30)
         return
-    services = build_services(settings, engine)
-    app = build_app(settings, services)
-    worker = None
-    if settings.worker:
-        drivers = build_drivers(settings)
-        worker = build_worker(settings, engine, drivers)
-        services.wake_worker = worker.wake
+    embedded = build_embedded(settings, engine)
+    app, worker = embedded.app, embedded.worker
+    if worker is not None:
         worker.start()
-        for name, driver in drivers.items():
+        for name, driver in embedded.drivers.items():
             for pool in driver.pools():
                 log.info("backend %s#%s: driver %s, %.1f GiB free of %.1f GiB, atomic cgsnapshots: %s",
                          name, pool.name, driver.kind, pool.free_capacity_gb, pool.total_capacity_gb,

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
-from lockstep.adapters.db import tables as t
-from lockstep.adapters.db.common import Page
 from lockstep.domain.errors import Conflict, Invalid, NotFound, SilentNotFound
 from lockstep.domain.model import CGSNAPSHOT_DELETABLE, CGSnapshot, CGSnapshotMember, Status, utcnow
 from lockstep.domain.operations import Entity, OperationKind, Reclaim
+from lockstep.domain.queries import CGSnapshotQuery, Page
 from lockstep.service.consistency_groups import UPDATE_FIELDS, set_repr, text_fields
 from lockstep.service.context import RequestContext
-from lockstep.service.listing import all_tenants
 from lockstep.service.policy import Policy, Rule
 from lockstep.service.shares import _backend_of, check_reset_status
 from lockstep.service.unit_of_work import Database, UnitOfWork
@@ -35,17 +32,13 @@ class CGSnapshotService:
         with self.db.read() as uow:
             return self.find(uow, ctx, cgsnapshot_id)
 
-    def list_all(self, ctx: RequestContext, query: Mapping[str, str], offset: int, limit: int) -> list[CGSnapshot]:
+    def list_all(self, ctx: RequestContext, query: CGSnapshotQuery) -> list[CGSnapshot]:
         self.policy.authorize(ctx, Rule.CGSNAPSHOT_GET_ALL)
-        conditions = [] if all_tenants(ctx, query) else [t.cgsnapshots.c.project_id == ctx.project_id]
-        page = Page(limit=limit, offset=offset, marker=query.get("marker"))
         with self.db.read() as uow:
-            return uow.cgsnapshots.find(conditions, page)
+            return uow.cgsnapshots.find(query)
 
-    def members(self, ctx: RequestContext, cgsnapshot_id: str, query: Mapping[str, str], offset: int,
-                limit: int) -> list[CGSnapshotMember]:
+    def members(self, ctx: RequestContext, cgsnapshot_id: str, page: Page) -> list[CGSnapshotMember]:
         self.policy.authorize(ctx, Rule.CGSNAPSHOT_GET)
-        page = Page(limit=limit, offset=offset, marker=query.get("marker"))
         with self.db.read() as uow:
             self.find(uow, ctx, cgsnapshot_id)
             return uow.cgsnapshots.members(cgsnapshot_id, page)

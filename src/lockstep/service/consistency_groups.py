@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from lockstep.adapters.db import tables as t
-from lockstep.adapters.db.common import Page
 from lockstep.domain.errors import Conflict, Invalid, NotFound, SilentNotFound
 from lockstep.domain.model import (
     ATOMIC_CGSNAPSHOT_SPEC,
@@ -18,8 +16,8 @@ from lockstep.domain.model import (
     utcnow,
 )
 from lockstep.domain.operations import Entity, GroupPlacement, OperationKind, Reclaim
+from lockstep.domain.queries import GroupQuery
 from lockstep.service.context import RequestContext
-from lockstep.service.listing import all_tenants
 from lockstep.service.policy import Policy, Rule
 from lockstep.service.scheduler import Scheduler
 from lockstep.service.share_types import ShareTypeService
@@ -64,13 +62,10 @@ class ConsistencyGroupService:
         with self.db.read() as uow:
             return self.find(uow, ctx, group_id)
 
-    def list_all(self, ctx: RequestContext, query: Mapping[str, str], offset: int, limit: int,
-             *, detail: bool) -> list[ConsistencyGroup]:
+    def list_all(self, ctx: RequestContext, query: GroupQuery, *, detail: bool) -> list[ConsistencyGroup]:
         self.policy.authorize(ctx, Rule.CG_GET_ALL)
-        conditions = [] if all_tenants(ctx, query) else [t.consistency_groups.c.project_id == ctx.project_id]
-        page = Page(limit=limit, offset=offset, marker=query.get("marker"))
         with self.db.read() as uow:
-            return uow.groups.find(conditions, page, detail=detail)
+            return uow.groups.find(query, detail=detail)
 
     def create(self, ctx: RequestContext, entity: dict[str, Any]) -> ConsistencyGroup:
         self.policy.authorize(ctx, Rule.CG_CREATE)

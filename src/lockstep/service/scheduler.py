@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterable
 
 from lockstep.domain.errors import Invalid, NoValidHost
+from lockstep.domain.hosts import backend_key
 from lockstep.domain.model import ATOMIC_CGSNAPSHOT_SPEC, BOOLEAN_SPECS, DHSS, ShareType, spec_value_true, utcnow
 from lockstep.domain.pools import PoolRecord
 from lockstep.service.unit_of_work import UnitOfWork
@@ -20,7 +21,8 @@ _NOT_CAPABILITIES = {DHSS, ATOMIC_CGSNAPSHOT_SPEC, "replication_type"}
 
 
 def backend_of(pool_name: str) -> str:
-    return pool_name.split("#", 1)[0]
+    """The `host@backend` part of a pool name (see `lockstep.domain.hosts`)."""
+    return backend_key(pool_name)
 
 
 def matches_type(pool: PoolRecord, share_type: ShareType | None) -> bool:
@@ -108,7 +110,7 @@ class Scheduler:
             if level == "pool":
                 pools = [p for p in pools if p.name == group_host]
             elif level == "host":
-                pools = [p for p in pools if backend_of(p.name) == backend_of(group_host)]
+                pools = [p for p in pools if backend_key(p.name) == backend_key(group_host)]
             else:
                 raise NoValidHost(f"No valid host was found: the group's pool {group_host} is not reporting or "
                                   "does not support consistency groups.")

@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from lockstep.service.cgsnapshots import CGSnapshotService
 from lockstep.service.consistency_groups import ConsistencyGroupService
 from lockstep.service.listing import ListingService
 from lockstep.service.policy import Policy
+from lockstep.service.pools import PoolService
 from lockstep.service.scheduler import Scheduler
 from lockstep.service.share_networks import ShareNetworkService
 from lockstep.service.share_types import ShareTypeService
 from lockstep.service.shares import ShareService
 from lockstep.service.snapshots import SnapshotService
-from lockstep.service.unit_of_work import Database
 
 
 @dataclass
 class Services:
-    db: Database
     policy: Policy
     scheduler: Scheduler
     types: ShareTypeService
@@ -29,6 +27,6 @@ class Services:
     listing: ListingService
     groups: ConsistencyGroupService
     cgsnapshots: CGSnapshotService
+    pools: PoolService
     availability_zone: str
     availability_zone_id: str
-    wake_worker: Callable[[], None] = field(default=lambda: None)

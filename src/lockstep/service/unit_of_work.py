@@ -1,70 +1,66 @@
-"""A unit of work: one database transaction that rolls back unless `commit()` is called."""
+"""The unit of work: one database transaction that rolls back unless `commit()` is called.
+
+These are the interfaces the service layer holds; `lockstep.adapters.db.unit_of_work` implements
+them, and `lockstep.bootstrap` picks the implementation.
+"""
 
 from __future__ import annotations
 
 from types import TracebackType
+from typing import Protocol
 
-from sqlalchemy import Engine
-from sqlalchemy.engine import Connection
-
-from lockstep.adapters.db.engine import WRITE
-from lockstep.adapters.db.repository import (
-    CGSnapshotRepo,
-    GroupRepo,
-    ShareNetworkRepo,
-    ShareRepo,
-    ShareTypeRepo,
-    SnapshotRepo,
+from lockstep.service.ports import (
+    CGSnapshotRepository,
+    GroupRepository,
+    OperationRepository,
+    PoolRepository,
+    ShareNetworkRepository,
+    ShareRepository,
+    ShareTypeRepository,
+    SnapshotRepository,
 )
-from lockstep.adapters.db.work import OperationRepo, PoolRepo
 
 
-class UnitOfWork:
-    conn: Connection
+class UnitOfWork(Protocol):
+    # Read-only properties, so that an implementation may hold its own repository classes.
+    @property
+    def share_types(self) -> ShareTypeRepository: ...
 
-    def __init__(self, engine: Engine, *, write: bool = False) -> None:
-        self._engine = engine
-        self._write = write
-        self._committed = False
+    @property
+    def share_networks(self) -> ShareNetworkRepository: ...
 
-    def __enter__(self) -> UnitOfWork:
-        conn = self._engine.connect()
-        if self._write:
-            conn = conn.execution_options(**WRITE)
-        self.conn = conn
-        self._txn = conn.begin()
-        self.share_types = ShareTypeRepo(conn)
-        self.share_networks = ShareNetworkRepo(conn)
-        self.shares = ShareRepo(conn)
-        self.snapshots = SnapshotRepo(conn)
-        self.groups = GroupRepo(conn)
-        self.cgsnapshots = CGSnapshotRepo(conn)
-        self.operations = OperationRepo(conn)
-        self.pools = PoolRepo(conn)
-        return self
+    @property
+    def shares(self) -> ShareRepository: ...
 
-    def commit(self) -> None:
-        self._txn.commit()
-        self._committed = True
+    @property
+    def snapshots(self) -> SnapshotRepository: ...
+
+    @property
+    def groups(self) -> GroupRepository: ...
+
+    @property
+    def cgsnapshots(self) -> CGSnapshotRepository: ...
+
+    @property
+    def operations(self) -> OperationRepository: ...
+
+    @property
+    def pools(self) -> PoolRepository: ...
+
+    def __enter__(self) -> UnitOfWork: ...
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        try:
-            if not self._committed and self._txn.is_active:
-                self._txn.rollback()
-        finally:
-            self.conn.close()
+        """Roll back unless committed, and let go of the connection."""
+
+    def commit(self) -> None: ...
 
 
-class Database:
+class Database(Protocol):
     """Hands out units of work; the only object the service layer holds of the database."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    def read(self) -> UnitOfWork:
-        return UnitOfWork(self.engine)
+    def read(self) -> UnitOfWork: ...
 
     def write(self) -> UnitOfWork:
-        return UnitOfWork(self.engine, write=True)
+        """A unit of work that will write: on SQLite it takes the write lock up front."""

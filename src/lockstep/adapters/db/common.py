@@ -3,24 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, Table, and_, literal, or_, select, tuple_, update
 from sqlalchemy.engine import Connection
 
 from lockstep.domain.model import utcnow
-
-
-@dataclass(frozen=True)
-class Page:
-    """Which slice of a sorted collection a list request wants."""
-
-    limit: int
-    offset: int = 0
-    marker: str | None = None
-    sort_key: str = "created_at"
-    sort_dir: str = "asc"
+from lockstep.domain.queries import Page
 
 
 def paged(conn: Connection, table: Table, query: Select[Any], page: Page) -> Select[Any]:

@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, delete, func, insert, select, update
+from sqlalchemy import Table, delete, func, insert, select, update
 from sqlalchemy.engine import Connection, RowMapping
 
+from lockstep.adapters.db import filters
 from lockstep.adapters.db import tables as t
-from lockstep.adapters.db.common import Page, chunks, compare_and_set, paged
+from lockstep.adapters.db.common import chunks, compare_and_set, paged
 from lockstep.domain.model import (
     CGSnapshot,
     CGSnapshotMember,
@@ -24,6 +25,14 @@ from lockstep.domain.model import (
     ShareType,
     Snapshot,
     utcnow,
+)
+from lockstep.domain.queries import (
+    CGSnapshotQuery,
+    GroupQuery,
+    Page,
+    ShareNetworkQuery,
+    ShareQuery,
+    SnapshotQuery,
 )
 
 
@@ -163,11 +172,11 @@ class ShareNetworkRepo(_Repo):
         row = self.conn.execute(query).mappings().first()
         return self._to(row) if row else None
 
-    def find(self, conditions: Sequence[ColumnElement[bool]], offset: int, limit: int) -> list[ShareNetwork]:
-        query = select(t.share_networks).where(*conditions).order_by(
+    def find(self, query: ShareNetworkQuery) -> list[ShareNetwork]:
+        rows = select(t.share_networks).where(*filters.share_networks(query)).order_by(
             t.share_networks.c.created_at, t.share_networks.c.id
-        ).offset(offset).limit(limit)
-        return [self._to(r) for r in self.conn.execute(query).mappings()]
+        ).offset(query.offset).limit(query.limit)
+        return [self._to(r) for r in self.conn.execute(rows).mappings()]
 
     def count_shares(self, network_id: str) -> int:
         return int(self.conn.execute(
@@ -220,10 +229,10 @@ class ShareRepo(_Repo):
         rows = self.conn.execute(query).mappings().all()
         return self._load(rows)[0] if rows else None
 
-    def find(self, conditions: Sequence[ColumnElement[bool]], page: Page, *, detail: bool) -> list[Share]:
+    def find(self, query: ShareQuery, *, detail: bool) -> list[Share]:
         base = _SHARES_WITH_TYPE_NAME if detail else select(t.shares)
-        query = paged(self.conn, t.shares, base.where(*conditions), page)
-        return self._load(self.conn.execute(query).mappings().all(), detail=detail)
+        rows = paged(self.conn, t.shares, base.where(*filters.shares(query)), query.page)
+        return self._load(self.conn.execute(rows).mappings().all(), detail=detail)
 
     def settle_created(self, ids: Sequence[str], availability_zone: str) -> list[str]:
         """Move many `creating` shares to `available` at once; returns the ids that moved."""
@@ -309,9 +318,9 @@ class SnapshotRepo(_Repo):
         row = self.conn.execute(query).mappings().first()
         return self._to(row) if row else None
 
-    def find(self, conditions: Sequence[ColumnElement[bool]], page: Page) -> list[Snapshot]:
-        query = paged(self.conn, t.snapshots, select(t.snapshots).where(*conditions), page)
-        return [self._to(r) for r in self.conn.execute(query).mappings()]
+    def find(self, query: SnapshotQuery) -> list[Snapshot]:
+        rows = paged(self.conn, t.snapshots, select(t.snapshots).where(*filters.snapshots(query)), query.page)
+        return [self._to(r) for r in self.conn.execute(rows).mappings()]
 
 
 _GROUP_FIELDS = tuple(f for f in ConsistencyGroup.__dataclass_fields__ if f != "share_types")
@@ -357,9 +366,9 @@ class GroupRepo(_Repo):
         group.share_types = [r["mapped_share_type_id"] for r in rows if r["mapped_share_type_id"] is not None]
         return group
 
-    def find(self, conditions: Sequence[ColumnElement[bool]], page: Page, *, detail: bool) -> list[ConsistencyGroup]:
-        query = paged(self.conn, t.consistency_groups, select(t.consistency_groups).where(*conditions), page)
-        rows = self.conn.execute(query).mappings().all()
+    def find(self, query: GroupQuery, *, detail: bool) -> list[ConsistencyGroup]:
+        selected = select(t.consistency_groups).where(*filters.groups(query))
+        rows = self.conn.execute(paged(self.conn, t.consistency_groups, selected, query.page)).mappings().all()
         if detail:
             return self._load(rows)
         fields = [f for f in ConsistencyGroup.__dataclass_fields__ if f != "share_types"]
@@ -397,9 +406,10 @@ class CGSnapshotRepo(_Repo):
         row = self.conn.execute(query).mappings().first()
         return self._to(row) if row else None
 
-    def find(self, conditions: Sequence[ColumnElement[bool]], page: Page) -> list[CGSnapshot]:
-        query = paged(self.conn, t.cgsnapshots, select(t.cgsnapshots).where(*conditions), page)
-        return [self._to(r) for r in self.conn.execute(query).mappings()]
+    def find(self, query: CGSnapshotQuery) -> list[CGSnapshot]:
+        selected = select(t.cgsnapshots).where(*filters.cgsnapshots(query))
+        rows = self.conn.execute(paged(self.conn, t.cgsnapshots, selected, query.page)).mappings()
+        return [self._to(r) for r in rows]
 
     def members(self, cgsnapshot_id: str, page: Page | None = None) -> list[CGSnapshotMember]:
         query = select(t.cgsnapshot_members).where(t.cgsnapshot_members.c.cgsnapshot_id == cgsnapshot_id)

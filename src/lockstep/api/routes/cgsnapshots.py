@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from lockstep.api import views
+from lockstep.api import queries, views
 from lockstep.api.routes.consistency_groups import CG, entity
 from lockstep.api.routing import ApiRequest, Reply, Router
 
@@ -17,7 +17,7 @@ def register(router: Router, s: Services) -> None:
 
     def index(req: ApiRequest, detail: bool) -> Reply:
         offset, limit = req.paging()
-        found = s.cgsnapshots.list_all(req.ctx, req.query, offset, limit)
+        found = s.cgsnapshots.list_all(req.ctx, queries.cgsnapshots(req, offset, limit))
         body: dict[str, Any] = {"cgsnapshots": [views.cgsnapshot(req, c, detail=detail) for c in found]}
         # Manila's next link named the unrouted `cgsnapshot` collection (decision 4: it must be followable).
         nxt = views.next_link(req, "cgsnapshots/detail" if detail else "cgsnapshots", found, limit,
@@ -32,7 +32,7 @@ def register(router: Router, s: Services) -> None:
 
     def members(req: ApiRequest) -> Reply:
         offset, limit = req.paging()
-        found = s.cgsnapshots.members(req.ctx, req.params["id"], req.query, offset, limit)
+        found = s.cgsnapshots.members(req.ctx, req.params["id"], queries.members(req, offset, limit))
         body: dict[str, Any] = {"cgsnapshot_members": [views.member(req, m) for m in found]}
         # Manila's next link names the cgsnapshot id as its marker; Lockstep names the last member,
         # which it honours (decision 4).
@@ -44,7 +44,6 @@ def register(router: Router, s: Services) -> None:
 
     def create(req: ApiRequest) -> Reply:
         created = s.cgsnapshots.create(req.ctx, entity(req, "cgsnapshot", missing))
-        s.wake_worker()
         return Reply(202, {"cgsnapshot": views.cgsnapshot(req, created, detail=True)})
 
     def update(req: ApiRequest) -> Reply:
@@ -53,7 +52,6 @@ def register(router: Router, s: Services) -> None:
 
     def delete(req: ApiRequest) -> Reply:
         s.cgsnapshots.delete(req.ctx, req.params["id"])
-        s.wake_worker()
         return Reply(202)
 
     router.add("GET", "/cgsnapshots", lambda r: index(r, False), **CG)  # type: ignore[arg-type]
@@ -72,7 +70,6 @@ def register(router: Router, s: Services) -> None:
 
     def force_delete(req: ApiRequest) -> Reply:
         s.cgsnapshots.force_delete(req.ctx, req.params["id"])
-        s.wake_worker()
         return Reply(202)
 
     path = "/cgsnapshots/{id}/action"

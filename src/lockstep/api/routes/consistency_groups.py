@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from lockstep.api import views
+from lockstep.api import queries, views
 from lockstep.api.errors import HTTPFault
 from lockstep.api.routing import ApiRequest, Reply, Router
 
@@ -26,7 +26,7 @@ def register(router: Router, s: Services) -> None:
 
     def index(req: ApiRequest, detail: bool) -> Reply:
         offset, limit = req.paging()
-        found = s.groups.list_all(req.ctx, req.query, offset, limit, detail=detail)
+        found = s.groups.list_all(req.ctx, queries.groups(req, offset, limit), detail=detail)
         body: dict[str, Any] = {"consistency_groups": [views.group(req, g, detail=detail) for g in found]}
         # Manila's next link named the unrouted `consistency_groups` collection; Lockstep links the list that
         # was asked for, so following `next` pages through it (decision 4).
@@ -42,7 +42,6 @@ def register(router: Router, s: Services) -> None:
 
     def create(req: ApiRequest) -> Reply:
         group = s.groups.create(req.ctx, entity(req, "consistency_group", missing))
-        s.wake_worker()
         return Reply(202, {"consistency_group": views.group(req, group, detail=True)})
 
     def update(req: ApiRequest) -> Reply:
@@ -51,7 +50,6 @@ def register(router: Router, s: Services) -> None:
 
     def delete(req: ApiRequest) -> Reply:
         s.groups.delete(req.ctx, req.params["id"])
-        s.wake_worker()
         return Reply(202)
 
     router.add("GET", "/consistency-groups", lambda r: index(r, False), **CG)  # type: ignore[arg-type]
@@ -69,7 +67,6 @@ def register(router: Router, s: Services) -> None:
 
     def force_delete(req: ApiRequest) -> Reply:
         s.groups.force_delete(req.ctx, req.params["id"])
-        s.wake_worker()
         return Reply(202)
 
     # Manila registered this action route for every HTTP method (a quirk clients never relied on,

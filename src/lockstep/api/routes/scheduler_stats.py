@@ -2,47 +2,21 @@
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
-from lockstep.api import views
+from lockstep.api import queries, views
 from lockstep.api.routing import ApiRequest, Reply, Router
-from lockstep.domain.errors import Invalid
 from lockstep.service.policy import Rule
-from lockstep.service.scheduler import matches_type
 
 if TYPE_CHECKING:
     from lockstep.service.services import Services
-
-_FIELDS = ("name", "host", "backend", "pool")
 
 
 def register(router: Router, s: Services) -> None:
     def pools(req: ApiRequest, detail: bool) -> Reply:
         s.policy.authorize(req.ctx, Rule.POOLS_DETAIL if detail else Rule.POOLS_INDEX)
-        query = dict(req.query)
-        type_ref = query.pop("share_type", None) if req.at_least(2, 23) else None
-        with s.db.read() as uow:
-            records = s.scheduler.live_pools(uow)
-            share_type = None
-            if type_ref:
-                share_type = uow.share_types.get(type_ref) or uow.share_types.get_by_name(type_ref)
-                if share_type is None:
-                    raise Invalid(f"Share type {type_ref} not found.")
-        result = []
-        for record in records:
-            values = {"name": record.name, "host": record.host, "backend": record.backend, "pool": record.pool}
-            if any(k not in _FIELDS for k in query):
-                break
-            try:
-                if not all(re.match(v, values[k]) for k, v in query.items()):
-                    continue
-            except re.error:
-                raise Invalid("Invalid input received: a pool filter is not a valid regular expression.") from None
-            if share_type is not None and not matches_type(record, share_type):
-                continue
-            result.append(views.pool(req, record, detail=detail))
-        return Reply(200, {"pools": result})
+        records = s.pools.list_all(queries.pools(req))
+        return Reply(200, {"pools": [views.pool(req, record, detail=detail) for record in records]})
 
     router.add("GET", "/scheduler-stats/pools", lambda r: pools(r, False))
     router.add("GET", "/scheduler-stats/pools/detail", lambda r: pools(r, True))

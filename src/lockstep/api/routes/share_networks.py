@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from lockstep.api import views
+from lockstep.api import queries, views
 from lockstep.api.routing import ApiRequest, Reply, Router
 
 if TYPE_CHECKING:
@@ -14,8 +14,7 @@ if TYPE_CHECKING:
 def register(router: Router, s: Services) -> None:
     def index(req: ApiRequest, detail: bool) -> Reply:
         offset, limit = req.paging()
-        query = {k: v for k, v in req.query.items() if k not in ("limit", "offset")}
-        found = s.networks.list_all(req.ctx, query, offset, limit)
+        found = s.networks.list_all(req.ctx, queries.share_networks(req, offset, limit))
         return Reply(200, {"share_networks": [views.share_network(req, n, detail=detail) for n in found]})
 
     def create(req: ApiRequest) -> Reply:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from lockstep.api import views
+from lockstep.api import queries, views
 from lockstep.api.errors import HTTPFault
 from lockstep.api.routing import ApiRequest, Reply, Router
 from lockstep.domain.errors import NotFound
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 def register(router: Router, s: Services) -> None:
     def index(req: ApiRequest, detail: bool) -> Reply:
         offset, limit = req.paging()
-        found = s.listing.shares(req.ctx, req.query, offset, limit, detail=detail)
+        found = s.listing.shares(req.ctx, queries.shares(req, offset, limit), detail=detail)
         view = views.share_detail if detail else views.share_summary
         body: dict[str, Any] = {"shares": [view(req, sh) for sh in found]}
         nxt = views.next_link(req, "shares", found, limit, found[-1].id if found else "")
@@ -29,7 +29,6 @@ def register(router: Router, s: Services) -> None:
 
     def create(req: ApiRequest) -> Reply:
         share = s.shares.create(req.ctx, req.entity("share"), req.version.tuple)
-        s.wake_worker()
         return Reply(200, {"share": views.share_detail(req, share)})
 
     def update(req: ApiRequest) -> Reply:
@@ -38,7 +37,6 @@ def register(router: Router, s: Services) -> None:
 
     def delete(req: ApiRequest) -> Reply:
         s.shares.delete(req.ctx, req.params["id"], req.query.get("consistency_group_id"))
-        s.wake_worker()
         return Reply(202)
 
     router.add("GET", "/shares", lambda r: index(r, False))
@@ -57,13 +55,11 @@ def register(router: Router, s: Services) -> None:
 
     def force_delete(req: ApiRequest) -> Reply:
         s.shares.delete(req.ctx, req.params["id"], None, force=True)
-        s.wake_worker()
         return Reply(202)
 
     def resize(key: str, shrink: bool) -> Any:
         def handler(req: ApiRequest) -> Reply:
             (s.shares.shrink if shrink else s.shares.extend)(req.ctx, req.params["id"], req.body[key])
-            s.wake_worker()
             return Reply(202)
         return handler
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from lockstep.api import views
+from lockstep.api import queries, views
 from lockstep.api.routing import ApiRequest, Reply, Router
 
 if TYPE_CHECKING:
@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 def register(router: Router, s: Services) -> None:
     def index(req: ApiRequest, detail: bool) -> Reply:
         offset, limit = req.paging()
-        found = s.listing.snapshots(req.ctx, req.query, offset, limit)
+        found = s.listing.snapshots(req.ctx, queries.snapshots(req, offset, limit))
         body: dict[str, Any] = {"snapshots": [views.snapshot(req, sn, detail=detail) for sn in found]}
         nxt = views.next_link(req, "snapshots", found, limit, found[-1].id if found else "")
         if nxt:
@@ -26,7 +26,6 @@ def register(router: Router, s: Services) -> None:
 
     def create(req: ApiRequest) -> Reply:
         created = s.snapshots.create(req.ctx, req.entity("snapshot"))
-        s.wake_worker()
         return Reply(202, {"snapshot": views.snapshot(req, created, detail=True)})
 
     def update(req: ApiRequest) -> Reply:
@@ -35,7 +34,6 @@ def register(router: Router, s: Services) -> None:
 
     def delete(req: ApiRequest) -> Reply:
         s.snapshots.delete(req.ctx, req.params["id"])
-        s.wake_worker()
         return Reply(202)
 
     router.add("GET", "/snapshots", lambda r: index(r, False))
@@ -53,7 +51,6 @@ def register(router: Router, s: Services) -> None:
 
     def force_delete(req: ApiRequest) -> Reply:
         s.snapshots.delete(req.ctx, req.params["id"], force=True)
-        s.wake_worker()
         return Reply(202)
 
     router.add("POST", "/snapshots/{id}/action", reset("os-reset_status"), max="2.6", action="os-reset_status")

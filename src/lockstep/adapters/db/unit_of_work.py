@@ -1,0 +1,88 @@
+"""The SQLAlchemy unit of work and the database that hands them out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import TracebackType
+
+from sqlalchemy import Engine
+from sqlalchemy.engine import Connection
+
+from lockstep.adapters.db.engine import WRITE
+from lockstep.adapters.db.repository import (
+    CGSnapshotRepo,
+    GroupRepo,
+    ShareNetworkRepo,
+    ShareRepo,
+    ShareTypeRepo,
+    SnapshotRepo,
+)
+from lockstep.adapters.db.work import OperationRepo, PoolRepo
+from lockstep.domain.operations import OperationKind, Payload
+
+
+class _WatchedOperationRepo(OperationRepo):
+    """Remembers that work was recorded, so that a worker can be woken once it is committed."""
+
+    enqueued = False
+
+    def record(self, kind: OperationKind, target_id: str, *, backend: str | None, payload: Payload | None) -> None:
+        super().record(kind, target_id, backend=backend, payload=payload)
+        self.enqueued = True
+
+
+class SqlAlchemyUnitOfWork:
+    conn: Connection
+
+    def __init__(self, engine: Engine, *, write: bool = False,
+                 on_enqueued: Callable[[], None] | None = None) -> None:
+        self._engine = engine
+        self._write = write
+        self._on_enqueued = on_enqueued
+        self._committed = False
+
+    def __enter__(self) -> SqlAlchemyUnitOfWork:
+        conn = self._engine.connect()
+        if self._write:
+            conn = conn.execution_options(**WRITE)
+        self.conn = conn
+        self._txn = conn.begin()
+        self.share_types = ShareTypeRepo(conn)
+        self.share_networks = ShareNetworkRepo(conn)
+        self.shares = ShareRepo(conn)
+        self.snapshots = SnapshotRepo(conn)
+        self.groups = GroupRepo(conn)
+        self.cgsnapshots = CGSnapshotRepo(conn)
+        self.operations = _WatchedOperationRepo(conn)
+        self.pools = PoolRepo(conn)
+        return self
+
+    def commit(self) -> None:
+        self._txn.commit()
+        self._committed = True
+        if self.operations.enqueued and self._on_enqueued is not None:
+            self.operations.enqueued = False
+            self._on_enqueued()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            if not self._committed and self._txn.is_active:
+                self._txn.rollback()
+        finally:
+            self.conn.close()
+
+
+class SqlAlchemyDatabase:
+    """on_enqueued: called after a commit that recorded operations (the embedded worker's wake-up)."""
+
+    def __init__(self, engine: Engine, *, on_enqueued: Callable[[], None] | None = None) -> None:
+        self.engine = engine
+        self._on_enqueued = on_enqueued
+
+    def read(self) -> SqlAlchemyUnitOfWork:
+        return SqlAlchemyUnitOfWork(self.engine, on_enqueued=self._on_enqueued)
+
+    def write(self) -> SqlAlchemyUnitOfWork:
+        return SqlAlchemyUnitOfWork(self.engine, write=True, on_enqueued=self._on_enqueued)

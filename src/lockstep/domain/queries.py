@@ -1,0 +1,141 @@
+"""What a list request asks for, as typed values: filters, scope, sorting and paging.
+
+The API parses query strings into these (`lockstep.api.queries`); the repositories translate
+them into SQL. Neither side sees the other's vocabulary: no query strings below the API, no
+SQL above the adapters.
+
+`scope` is the project whose rows are listed; None lists every project's (an admin's
+`all_tenants`). `matches_nothing` marks a filter that Manila answers with an empty list (an
+unknown key, an integer the column cannot hold, share servers, which Lockstep has none of).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Page:
+    """Which slice of a sorted collection a list request wants."""
+
+    limit: int
+    offset: int = 0
+    marker: str | None = None
+    sort_key: str = "created_at"
+    sort_dir: str = "asc"
+
+
+class ShareField(enum.StrEnum):
+    """Share columns a list may filter on by equality."""
+
+    ID = "id"
+    STATUS = "status"
+    HOST = "host"
+    SHARE_TYPE_ID = "share_type_id"
+    SNAPSHOT_ID = "snapshot_id"
+    SHARE_NETWORK_ID = "share_network_id"
+    PROJECT_ID = "project_id"
+    USER_ID = "user_id"
+    SIZE = "size"
+    SHARE_PROTO = "share_proto"
+    CONSISTENCY_GROUP_ID = "consistency_group_id"
+    AVAILABILITY_ZONE = "availability_zone"
+    NAME = "name"
+    DESCRIPTION = "description"
+    SOURCE_CGSNAPSHOT_MEMBER_ID = "source_cgsnapshot_member_id"
+    TASK_STATE = "task_state"
+
+
+@dataclass(frozen=True)
+class ShareQuery:
+    page: Page
+    scope: str | None
+    include_public: bool = False  # with a scope: other projects' public shares too
+    by_share_server: bool = False  # asked for the shares of a share server (needs its own policy rule)
+    matches_nothing: bool = False
+    # Every pair must hold; a key may repeat (two values for one field match nothing).
+    equals: tuple[tuple[ShareField, str | int], ...] = ()
+    metadata: tuple[tuple[str, str], ...] = ()
+    # extra-spec key with the stored spellings that match the asked value ("True", "true", "<is> True")
+    extra_specs: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
+class SnapshotField(enum.StrEnum):
+    """Snapshot columns a list may filter on by equality (admins: all of them)."""
+
+    ID = "id"
+    PROJECT_ID = "project_id"
+    USER_ID = "user_id"
+    SHARE_ID = "share_id"
+    NAME = "name"
+    DESCRIPTION = "description"
+    SIZE = "size"
+    SHARE_SIZE = "share_size"
+    SHARE_PROTO = "share_proto"
+    STATUS = "status"
+    PROGRESS = "progress"
+    PROVIDER_LOCATION = "provider_location"
+    CREATED_AT = "created_at"
+    UPDATED_AT = "updated_at"
+
+
+@dataclass(frozen=True)
+class SnapshotQuery:
+    page: Page
+    scope: str | None
+    used: bool | None = None  # True: a share was created from it; False: none was; None: either
+    matches_nothing: bool = False
+    equals: tuple[tuple[SnapshotField, str | int], ...] = ()
+
+
+@dataclass(frozen=True)
+class GroupQuery:
+    """Consistency groups."""
+
+    page: Page
+    scope: str | None
+
+
+@dataclass(frozen=True)
+class CGSnapshotQuery:
+    page: Page
+    scope: str | None
+
+
+class ShareNetworkField(enum.StrEnum):
+    ID = "id"
+    USER_ID = "user_id"
+    NAME = "name"
+    DESCRIPTION = "description"
+    NEUTRON_NET_ID = "neutron_net_id"
+    NEUTRON_SUBNET_ID = "neutron_subnet_id"
+    NETWORK_TYPE = "network_type"
+    SEGMENTATION_ID = "segmentation_id"
+    CIDR = "cidr"
+    IP_VERSION = "ip_version"
+    GATEWAY = "gateway"
+    MTU = "mtu"
+
+
+@dataclass(frozen=True)
+class ShareNetworkQuery:
+    """Share networks: offset paging in creation order (no marker or sort keys)."""
+
+    offset: int
+    limit: int
+    scope: str | None
+    asks_all_tenants: bool = False  # `all_tenants` was given, whatever its value (needs a policy rule)
+    created_since: dt.datetime | None = None  # inclusive
+    created_before: dt.datetime | None = None  # exclusive
+    matches_nothing: bool = False
+    equals: tuple[tuple[ShareNetworkField, str | int], ...] = ()
+
+
+@dataclass(frozen=True)
+class PoolQuery:
+    """Reported pools: regular expressions on their name parts, and a share type they must suit."""
+
+    patterns: tuple[tuple[str, str], ...] = ()  # (field, pattern) as asked, unknown fields included
+    share_type: str | None = None  # name or id
