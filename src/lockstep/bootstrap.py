@@ -11,7 +11,6 @@ from sqlalchemy import Engine
 from lockstep.adapters.db.engine import make_engine
 from lockstep.adapters.db.unit_of_work import SqlAlchemyDatabase
 from lockstep.adapters.drivers import registry as drivers_registry
-from lockstep.adapters.drivers.base import ShareDriver
 from lockstep.api.app import LockstepApp
 from lockstep.api.auth import Keystone, NoAuth
 from lockstep.api.routes import register_all
@@ -29,6 +28,7 @@ from lockstep.service.share_networks import ShareNetworkService
 from lockstep.service.share_types import ShareTypeService
 from lockstep.service.shares import ShareService
 from lockstep.service.snapshots import SnapshotService
+from lockstep.service.storage import ShareDriver
 from lockstep.service.worker import Worker
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from lockstep.adapters.drivers import loopfs, registry, zfspool
-from lockstep.adapters.drivers.base import Inventory, ShareDriver
+from lockstep.service.storage import Inventory, ShareDriver
 
 GIB = 1024**3
 BTRFS_IMAGE_BYTES = 10 * GIB

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from lockstep.adapters.drivers.base import (
+from lockstep.service.storage import (
     CGSnapshotMemberSpec,
     CGSnapshotSpec,
     CloneSpec,

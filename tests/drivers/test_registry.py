@@ -13,10 +13,10 @@ import pytest
 from lockstep import cli, config
 from lockstep.adapters.drivers import loopfs, registry
 from lockstep.adapters.drivers.auto import filesystem_type
-from lockstep.adapters.drivers.base import DriverError
 from lockstep.adapters.drivers.layout import DirectoryLayout, temp_path
 from lockstep.bootstrap import make_driver
 from lockstep.config import BackendConfig, Settings
+from lockstep.service.storage import DriverError
 
 from .conftest import ON_DISK_CATEGORIES, PROVISIONERS
 

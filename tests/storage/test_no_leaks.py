@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from lockstep.adapters.drivers import loopfs
-from lockstep.adapters.drivers.base import Inventory, ShareDriver, ShareSpec
 from lockstep.adapters.drivers.btrfs import BtrfsDriver
 from lockstep.adapters.drivers.posix import PosixDriver
+from lockstep.service.storage import Inventory, ShareDriver, ShareSpec
 from tests.support import Client, Server, live_server
 
 

@@ -18,12 +18,12 @@ import time
 import uuid
 from collections.abc import Mapping
 
-from lockstep.adapters.drivers.base import ShareDriver
 from lockstep.domain.hosts import PoolRef
 from lockstep.domain.operations import Operation
 from lockstep.domain.pools import PoolRecord
 from lockstep.service.operations import HANDLERS, Context, Handoff, RetryLater, give_up, sweep
 from lockstep.service.scheduler import Scheduler
+from lockstep.service.storage import ShareDriver
 from lockstep.service.unit_of_work import Database
 
 log = logging.getLogger("lockstep.worker")

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from lockstep.adapters.drivers.base import DriverError, ShareDoesNotFit
+from lockstep.service.storage import DriverError, ShareDoesNotFit
 
 GIB = 1024**3
 

@@ -17,8 +17,8 @@ import subprocess
 from pathlib import Path
 
 from lockstep.adapters.drivers import loopfs
-from lockstep.adapters.drivers.base import ShareDriver
 from lockstep.adapters.drivers.registry import BackendSite, build
+from lockstep.service.storage import ShareDriver
 
 log = logging.getLogger("lockstep")
 

@@ -84,7 +84,8 @@ from lockstep.adapters.drivers._support import (
     tree_usage_bytes,
     write_json_atomic,
 )
-from lockstep.adapters.drivers.base import (
+from lockstep.adapters.drivers.layout import DirectoryLayout, export_at, temp_path
+from lockstep.service.storage import (
     CGSnapshotResult,
     CGSnapshotSpec,
     CloneSpec,
@@ -100,7 +101,6 @@ from lockstep.adapters.drivers.base import (
     SnapshotResult,
     SnapshotSpec,
 )
-from lockstep.adapters.drivers.layout import DirectoryLayout, export_at, temp_path
 
 POOL_NAME = "btrfs"
 _SUBVOLUME_ROOT_INODE = 256  # BTRFS_FIRST_FREE_OBJECTID: the root directory of every subvolume

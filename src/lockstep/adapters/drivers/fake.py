@@ -21,7 +21,8 @@ import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 
-from lockstep.adapters.drivers.base import (
+from lockstep.domain.model import SWITCH_BOOL, parse_bool
+from lockstep.service.storage import (
     CGSnapshotResult,
     CGSnapshotSpec,
     CloneSpec,
@@ -39,7 +40,6 @@ from lockstep.adapters.drivers.base import (
     SnapshotResult,
     SnapshotSpec,
 )
-from lockstep.domain.model import SWITCH_BOOL, parse_bool
 
 
 class FakeDriver(ShareDriver):

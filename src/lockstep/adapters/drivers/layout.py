@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lockstep.adapters.drivers._support import TMP_PREFIX, check_id, check_kind
-from lockstep.adapters.drivers.base import DriverError, ExportLocation, ShareResult
+from lockstep.service.storage import DriverError, ExportLocation, ShareResult
 
 #: Object kind (as `reclaim` names it) -> the directory under the root that holds that kind.
 CATEGORIES: Mapping[str, str] = {

@@ -24,7 +24,7 @@ import shutil
 from pathlib import Path
 
 from lockstep.adapters.drivers._support import INSTALL_HINT, TMP_PREFIX, run
-from lockstep.adapters.drivers.base import DriverError
+from lockstep.service.storage import DriverError
 
 MIN_BTRFS_IMAGE_BYTES = 256 * 1024 * 1024
 

@@ -50,7 +50,8 @@ from lockstep.adapters.drivers._support import (
     syncfs,
     tree_usage_bytes,
 )
-from lockstep.adapters.drivers.base import (
+from lockstep.adapters.drivers.layout import DirectoryLayout, export_at, temp_path
+from lockstep.service.storage import (
     CGSnapshotResult,
     CGSnapshotSpec,
     CloneSpec,
@@ -66,7 +67,6 @@ from lockstep.adapters.drivers.base import (
     SnapshotResult,
     SnapshotSpec,
 )
-from lockstep.adapters.drivers.layout import DirectoryLayout, export_at, temp_path
 
 POOL_NAME = "posix"
 _CUT_FILE = ".cut.json"

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
-from lockstep.adapters.drivers.base import ShareDriver
+from lockstep.service.storage import ShareDriver
 
 
 class UnknownDriver(ValueError):

@@ -60,7 +60,7 @@ from lockstep.adapters.drivers._support import (
     retry,
     run,
 )
-from lockstep.adapters.drivers.base import (
+from lockstep.service.storage import (
     CGSnapshotResult,
     CGSnapshotSpec,
     CloneSpec,

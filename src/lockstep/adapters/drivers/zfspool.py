@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 
 from lockstep.adapters.drivers._support import INSTALL_HINT, retry, run
-from lockstep.adapters.drivers.base import DriverError
 from lockstep.adapters.drivers.loopfs import create_sparse_image
+from lockstep.service.storage import DriverError
 
 
 def _daemon_reachable() -> tuple[bool, str]:

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from lockstep.adapters.drivers.base import (
+from lockstep.domain.hosts import pool_of
+from lockstep.domain.model import ConsistencyGroup, Status, utcnow
+from lockstep.domain.operations import Entity, Operation
+from lockstep.service.operations.settle import Context, Job, in_progress, planned, settle, share_spec
+from lockstep.service.storage import (
     CGSnapshotMemberSpec,
     CGSnapshotResult,
     CGSnapshotSpec,
     DriverError,
     GroupSpec,
 )
-from lockstep.domain.hosts import pool_of
-from lockstep.domain.model import ConsistencyGroup, Status, utcnow
-from lockstep.domain.operations import Entity, Operation
-from lockstep.service.operations.settle import Context, Job, in_progress, planned, settle, share_spec
 from lockstep.service.unit_of_work import UnitOfWork
 
 

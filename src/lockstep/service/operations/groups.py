@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 
-from lockstep.adapters.drivers.base import CGSnapshotSpec, CloneSpec, DriverError, GroupSpec, ShareResult
 from lockstep.domain.errors import NoValidHost
 from lockstep.domain.hosts import pool_of
 from lockstep.domain.model import ConsistencyGroup, Share, Status, utcnow
 from lockstep.domain.operations import GroupPlacement, Operation
 from lockstep.service.operations.cgsnapshots import cgsnapshot_spec
 from lockstep.service.operations.settle import Context, Job, fail, in_progress, locations, planned, settle, share_spec
+from lockstep.service.storage import CGSnapshotSpec, CloneSpec, DriverError, GroupSpec, ShareResult
 from lockstep.service.unit_of_work import UnitOfWork
 
 log = logging.getLogger("lockstep.worker")

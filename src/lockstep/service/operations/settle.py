@@ -12,11 +12,11 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeGuard, TypeVar
 
-from lockstep.adapters.drivers.base import DriverError, ShareDriver, ShareResult, ShareSpec
 from lockstep.domain.hosts import backend_key, pool_of
 from lockstep.domain.model import Share, Status
 from lockstep.domain.operations import TRANSITIONS, Entity, Operation, OperationKind, Reclaim
 from lockstep.service.scheduler import Scheduler
+from lockstep.service.storage import DriverError, ShareDriver, ShareResult, ShareSpec
 from lockstep.service.unit_of_work import Database, UnitOfWork
 from lockstep.service.validation import new_id
 

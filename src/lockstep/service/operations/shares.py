@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 
-from lockstep.adapters.drivers.base import DriverError, ShareResult, SnapshotSpec
 from lockstep.domain.errors import NoValidHost
 from lockstep.domain.model import Share, Status
 from lockstep.domain.operations import Deletion, Entity, Operation, OperationKind, Resize
@@ -19,6 +18,7 @@ from lockstep.service.operations.settle import (
     settle,
     share_spec,
 )
+from lockstep.service.storage import DriverError, ShareResult, SnapshotSpec
 from lockstep.service.unit_of_work import UnitOfWork
 
 log = logging.getLogger("lockstep.worker")

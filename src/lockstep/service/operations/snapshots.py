@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from lockstep.adapters.drivers.base import DriverError, SnapshotResult, SnapshotSpec
 from lockstep.domain.operations import Deletion, Entity, Operation
 from lockstep.service.operations.settle import Context, Job, drop_and_reclaim, in_progress, settle, share_spec
+from lockstep.service.storage import DriverError, SnapshotResult, SnapshotSpec
 from lockstep.service.unit_of_work import UnitOfWork
 
 

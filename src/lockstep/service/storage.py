@@ -1,4 +1,5 @@
-"""The one typed contract every storage backend implements.
+"""The one typed contract every storage backend implements (a port of the service layer; the
+implementations live in `lockstep.adapters.drivers`).
 
 Drivers take typed inputs and return typed results. They never touch the database or HTTP:
 the worker reads records, calls a driver, and writes what the driver returned.
