@@ -39,7 +39,7 @@ def build_services(settings: Settings, engine: Engine) -> Services:
     return Services(
         db=db, policy=policy, scheduler=scheduler, types=types,
         networks=ShareNetworkService(db, policy),
-        shares=ShareService(db, policy, types, settings.availability_zone, scheduler),
+        shares=ShareService(db, policy, types, scheduler),
         snapshots=SnapshotService(db, policy),
         listing=ListingService(db, policy),
         groups=ConsistencyGroupService(db, policy, types, scheduler, settings.require_atomic_cgsnapshots),
@@ -50,7 +50,7 @@ def build_services(settings: Settings, engine: Engine) -> Services:
 
 
 def build_app(settings: Settings, services: Services) -> LockstepApp:
-    router = Router()
+    router = Router(services.policy)
     register_all(router, services)
     auth: NoAuth | Keystone
     if settings.auth == "keystone":

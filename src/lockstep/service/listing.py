@@ -74,7 +74,6 @@ class ListingService:
 
     def shares(self, ctx: RequestContext, query: Mapping[str, str], offset: int, limit: int,
                *, detail: bool) -> list[Share]:
-        self.policy.authorize(ctx, Rule.SHARE_GET_ALL)
         params = {k: v for k, v in query.items() if k not in PAGING_KEYS}
         if not ctx.is_admin:
             params = {k: v for k, v in params.items() if k in _SHARE_NON_ADMIN or k == "display_name"}
@@ -132,7 +131,6 @@ class ListingService:
             return uow.shares.find(conditions, page, detail=detail)
 
     def snapshots(self, ctx: RequestContext, query: Mapping[str, str], offset: int, limit: int) -> list[Snapshot]:
-        self.policy.authorize(ctx, Rule.SNAPSHOT_GET_ALL)
         params = {k: v for k, v in query.items() if k not in PAGING_KEYS}
         if params.get("sort_key") == "name":  # Manila maps no `name` sort key for snapshots (display_name works)
             raise Invalid("Invalid input received: Wrong sorting key provided - 'name'.")

@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
 from lockstep.api import views
-from lockstep.api.routing import ApiRequest, Reply, Router
+from lockstep.api.routing import ALL_VERSIONS, ApiRequest, Reply, Router
 from lockstep.domain.errors import Invalid
 from lockstep.service.policy import Rule
 from lockstep.service.scheduler import matches_type
-
-if TYPE_CHECKING:
-    from lockstep.service.services import Services
+from lockstep.service.services import Services
 
 _FIELDS = ("name", "host", "backend", "pool")
 
 
 def register(router: Router, s: Services) -> None:
     def pools(req: ApiRequest, detail: bool) -> Reply:
-        s.policy.authorize(req.ctx, Rule.POOLS_DETAIL if detail else Rule.POOLS_INDEX)
         query = dict(req.query)
         type_ref = query.pop("share_type", None) if req.at_least(2, 23) else None
         with s.db.read() as uow:
@@ -44,14 +40,14 @@ def register(router: Router, s: Services) -> None:
             result.append(views.pool(req, record, detail=detail))
         return Reply(200, {"pools": result})
 
-    router.add("GET", "/scheduler-stats/pools", lambda r: pools(r, False))
-    router.add("GET", "/scheduler-stats/pools/detail", lambda r: pools(r, True))
+    router.add("GET", "/scheduler-stats/pools", lambda r: pools(r, False), rule=Rule.POOLS_INDEX)
+    router.add("GET", "/scheduler-stats/pools/detail", lambda r: pools(r, True), rule=Rule.POOLS_DETAIL)
 
     def zones(req: ApiRequest) -> Reply:
-        s.policy.authorize(req.ctx, Rule.AVAILABILITY_ZONE_INDEX)
         return Reply(200, {"availability_zones": [{"id": s.availability_zone_id, "name": s.availability_zone,
                                                    "created_at": "2015-08-27T11:33:21.000000",
                                                    "updated_at": None}]})
 
-    router.add("GET", "/os-availability-zone", zones, max="2.6")
-    router.add("GET", "/availability-zones", zones, min="2.7")
+    router.add("GET", "/os-availability-zone", zones, rule=Rule.AVAILABILITY_ZONE_INDEX,
+               scope=ALL_VERSIONS.until("2.6"))
+    router.add("GET", "/availability-zones", zones, rule=Rule.AVAILABILITY_ZONE_INDEX, scope=ALL_VERSIONS.since("2.7"))
