@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from lockstep.api.errors import HTTPFault
-from lockstep.api.microversions import LAST_OS_ACTIONS, MIN_VERSION, PLAIN_ACTIONS, APIVersion
+from lockstep.api.microversions import CG_VERSION, LAST_OS_ACTIONS, MIN_VERSION, PLAIN_ACTIONS, APIVersion
 from lockstep.service.context import RequestContext
 from lockstep.service.policy import Policy, Rule
 
@@ -92,17 +92,18 @@ class VersionScope:
             return False
         return experimental or not self.experimental
 
-    def since(self, version: str) -> VersionScope:
-        return replace(self, min=max(self.min, APIVersion.parse(version)))
+    def since(self, version: APIVersion | str) -> VersionScope:
+        bound = APIVersion.parse(version) if isinstance(version, str) else version
+        return replace(self, min=max(self.min, bound))
 
-    def until(self, version: str) -> VersionScope:
-        bound = APIVersion.parse(version)
+    def until(self, version: APIVersion | str) -> VersionScope:
+        bound = APIVersion.parse(version) if isinstance(version, str) else version
         return replace(self, max=bound if self.max is None else min(self.max, bound))
 
 
 ALL_VERSIONS = VersionScope()
 # Consistency groups and cgsnapshots: experimental, from 2.4 (Manila's own scope for them).
-CG_SCOPE = VersionScope(min=APIVersion(2, 4), experimental=True)
+CG_SCOPE = VersionScope(min=CG_VERSION, experimental=True)
 
 
 @dataclass(frozen=True)
@@ -147,7 +148,7 @@ class Route:
     scope: VersionScope = ALL_VERSIONS
     action: str | None = None
     envelope: Envelope | None = None
-    paged: bool = False  # offset/limit are checked (400) before the rule, as in Manila's index views
+    paged: bool = False  # offset/limit are checked (400) before the rule (the order clients have seen)
 
     def serves(self, version: APIVersion, experimental: bool) -> bool:
         return self.scope.serves(version, experimental)
@@ -171,8 +172,8 @@ class Router:
     def add_admin_action(self, template: str, name: str, handler: Handler, *, rule: Guard,
                          scope: VersionScope = ALL_VERSIONS, method: str = "POST") -> None:
         """`os-<name>` up to 2.6 and `<name>` from 2.7, the two spellings of one action."""
-        self.add(method, template, handler, rule=rule, scope=scope.until(str(LAST_OS_ACTIONS)), action=f"os-{name}")
-        self.add(method, template, handler, rule=rule, scope=scope.since(str(PLAIN_ACTIONS)), action=name)
+        self.add(method, template, handler, rule=rule, scope=scope.until(LAST_OS_ACTIONS), action=f"os-{name}")
+        self.add(method, template, handler, rule=rule, scope=scope.since(PLAIN_ACTIONS), action=name)
 
     def match(self, method: str, path: str) -> tuple[list[Route], dict[str, str]]:
         """All routes of the first template that matches path and method."""
