@@ -35,15 +35,15 @@ def build_services(settings: Settings, engine: Engine) -> Services:
     db = Database(engine)
     policy = Policy(settings.policy_file)
     scheduler = Scheduler()
-    types = ShareTypeService(db, policy, settings.default_share_type)
+    types = ShareTypeService(db, settings.default_share_type)
     return Services(
         db=db, policy=policy, scheduler=scheduler, types=types,
         networks=ShareNetworkService(db, policy),
         shares=ShareService(db, policy, types, scheduler),
         snapshots=SnapshotService(db, policy),
         listing=ListingService(db, policy),
-        groups=ConsistencyGroupService(db, policy, types, scheduler, settings.require_atomic_cgsnapshots),
-        cgsnapshots=CGSnapshotService(db, policy),
+        groups=ConsistencyGroupService(db, types, scheduler, settings.require_atomic_cgsnapshots),
+        cgsnapshots=CGSnapshotService(db),
         availability_zone=settings.availability_zone,
         availability_zone_id=str(uuid.uuid5(uuid.NAMESPACE_DNS, f"lockstep-az-{settings.availability_zone}")),
     )

@@ -11,16 +11,14 @@ from lockstep.domain.model import CGSNAPSHOT_DELETABLE, CGSnapshot, CGSnapshotMe
 from lockstep.service.commands import CreateCGSnapshot, ResetStatus, TextChanges
 from lockstep.service.context import RequestContext
 from lockstep.service.listing import all_tenants
-from lockstep.service.policy import Policy
 from lockstep.service.shares import _backend_of
 from lockstep.service.unit_of_work import Database, UnitOfWork
 from lockstep.service.validation import new_id
 
 
 class CGSnapshotService:
-    def __init__(self, db: Database, policy: Policy) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
-        self.policy = policy
 
     def find(self, uow: UnitOfWork, ctx: RequestContext, cgsnapshot_id: str) -> CGSnapshot:
         found = uow.cgsnapshots.get(cgsnapshot_id, ctx.scope())

@@ -20,7 +20,6 @@ from lockstep.domain.model import (
 from lockstep.service.commands import CreateConsistencyGroup, ResetStatus, TextChanges, unwrap
 from lockstep.service.context import RequestContext
 from lockstep.service.listing import all_tenants
-from lockstep.service.policy import Policy
 from lockstep.service.scheduler import Scheduler
 from lockstep.service.share_types import ShareTypeService
 from lockstep.service.shares import _backend_of
@@ -37,10 +36,8 @@ class _Source:
 
 
 class ConsistencyGroupService:
-    def __init__(self, db: Database, policy: Policy, types: ShareTypeService, scheduler: Scheduler,
-                 require_atomic: bool) -> None:
+    def __init__(self, db: Database, types: ShareTypeService, scheduler: Scheduler, require_atomic: bool) -> None:
         self.db = db
-        self.policy = policy
         self.types = types
         self.scheduler = scheduler
         self.require_atomic = require_atomic

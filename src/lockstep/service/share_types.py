@@ -6,15 +6,13 @@ from lockstep.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from lockstep.domain.model import DHSS, ShareType, parse_bool, utcnow
 from lockstep.service.commands import ChangeTypeAccess, CreateShareType, SetExtraSpecs
 from lockstep.service.context import RequestContext
-from lockstep.service.policy import Policy
 from lockstep.service.unit_of_work import Database, UnitOfWork
 from lockstep.service.validation import is_uuid_like, new_id
 
 
 class ShareTypeService:
-    def __init__(self, db: Database, policy: Policy, default_type_name: str | None) -> None:
+    def __init__(self, db: Database, default_type_name: str | None) -> None:
         self.db = db
-        self.policy = policy
         self.default_type_name = default_type_name
 
     # lookups ---------------------------------------------------------------
