@@ -38,15 +38,15 @@ def build_services(settings: Settings, engine: Engine, *,
     db = SqlAlchemyDatabase(engine, on_enqueued=on_enqueued)
     policy = Policy(settings.policy_file)
     scheduler = Scheduler()
-    types = ShareTypeService(db, policy, settings.default_share_type)
+    types = ShareTypeService(db, settings.default_share_type)
     return Services(
         policy=policy, scheduler=scheduler, types=types,
         networks=ShareNetworkService(db, policy),
-        shares=ShareService(db, policy, types, settings.availability_zone, scheduler),
+        shares=ShareService(db, policy, types, scheduler),
         snapshots=SnapshotService(db, policy),
         listing=ListingService(db, policy),
-        groups=ConsistencyGroupService(db, policy, types, scheduler, settings.require_atomic_cgsnapshots),
-        cgsnapshots=CGSnapshotService(db, policy),
+        groups=ConsistencyGroupService(db, types, scheduler, settings.require_atomic_cgsnapshots),
+        cgsnapshots=CGSnapshotService(db),
         pools=PoolService(db, scheduler),
         availability_zone=settings.availability_zone,
         availability_zone_id=str(uuid.uuid5(uuid.NAMESPACE_DNS, f"lockstep-az-{settings.availability_zone}")),
@@ -54,7 +54,7 @@ def build_services(settings: Settings, engine: Engine, *,
 
 
 def build_app(settings: Settings, services: Services) -> LockstepApp:
-    router = Router()
+    router = Router(services.policy)
     register_all(router, services)
     auth: NoAuth | Keystone
     if settings.auth == "keystone":

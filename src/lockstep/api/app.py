@@ -92,11 +92,18 @@ class LockstepApp:
             return _fault(401, f"Authentication required: {exc}", request_id, version, experimental)
         if path in ("/v2", "/v2/"):
             return _json(200, versions.document(base, "v2.0"), extra + _request_ids(request_id))
+        return self._serve(method, path, raw_query, headers, body, base + "/v2", ctx, version, experimental)
+
+    def _serve(self, method: str, path: str, raw_query: str, headers: dict[str, str], body: bytes, app_url: str,
+               ctx: RequestContext, version: APIVersion,
+               experimental: bool) -> tuple[int, list[tuple[str, str]], bytes]:
+        """A /v2/{project_id}/... request of an authenticated caller, as a fault or the handler's reply."""
+        request_id = ctx.request_id
         rest = path[len("/v2/"):]
         project_id, _, sub = rest.partition("/")
         try:
             reply = self._dispatch(method, "/" + sub, project_id, ctx, version, experimental, raw_query, headers,
-                                   body, base + "/v2")
+                                   body, app_url)
         except _PlainNotFound:
             return _plain_404()
         except HTTPFault as fault:
@@ -106,7 +113,7 @@ class LockstepApp:
         except Exception:  # noqa: BLE001 - the fault wrapper: log it, answer Manila's generic 500
             log.exception("%s %s failed (%s)", method, path, request_id)
             return _fault(500, GENERIC_500, request_id, version, experimental)
-        out = extra + [(k, v) for k, v in reply.headers.items()]
+        out = _version_headers(version, experimental) + [(k, v) for k, v in reply.headers.items()]
         if reply.body is None:
             # Manila sent no request id on bodiless replies; Lockstep sends it on every response so
             # that any call can be traced in the logs.
@@ -133,21 +140,9 @@ class LockstepApp:
         is_json = headers.get("content-type", "").split(";")[0].strip().lower() == "application/json"
         parsed: Any = None
         if routes[0].action is not None:
-            try:
-                parsed = orjson.loads(body) if body else None
-            except orjson.JSONDecodeError:
-                raise HTTPFault(400, "Malformed request body") from None
-            if not isinstance(parsed, dict) or len(parsed) != 1:
-                raise HTTPFault(400, "Malformed request body")
-            key = next(iter(parsed))
-            routes = [r for r in routes if r.action == key]
-            if not routes:
-                raise HTTPFault(400, f"There is no such action: {key}")
+            parsed, routes = _action(body, routes)
         elif body and is_json:
-            try:
-                parsed = orjson.loads(body)
-            except orjson.JSONDecodeError:
-                raise HTTPFault(400, "Malformed request body") from None
+            parsed = _load(body)
         if project_id != ctx.project_id:
             raise HTTPFault(400, "Malformed request url")
         route = _select(routes, version, experimental)
@@ -160,9 +155,31 @@ class LockstepApp:
         request = ApiRequest(ctx=ctx, version=version, experimental=experimental, params=params, query=query,
                              raw_query=raw_query, body=parsed, app_url=app_url, project_id=project_id,
                              max_limit=self.max_limit)
-        if route.method in ("POST", "PUT") and route.action is None and parsed is None:
+        if route.action is not None:
+            request.action_body = parsed[route.action]
+        elif route.method in ("POST", "PUT") and parsed is None:
             raise HTTPFault(400, GENERIC_400)
+        self.router.admit(route, request)
         return route.handler(request)
+
+
+def _load(body: bytes) -> Any:
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise HTTPFault(400, "Malformed request body") from None
+
+
+def _action(body: bytes, routes: list[Route]) -> tuple[Any, list[Route]]:
+    """An action body names exactly one action: `{"<action>": <its arguments>}`."""
+    parsed = _load(body) if body else None
+    if not isinstance(parsed, dict) or len(parsed) != 1:
+        raise HTTPFault(400, "Malformed request body")
+    key = next(iter(parsed))
+    named = [r for r in routes if r.action == key]
+    if not named:
+        raise HTTPFault(400, f"There is no such action: {key}")
+    return parsed, named
 
 
 class _NoToken(Exception):

@@ -25,10 +25,19 @@ class APIVersion:
     def tuple(self) -> tuple[int, int]:
         return (self.major, self.minor)
 
+    @classmethod
+    def parse(cls, text: str) -> APIVersion:
+        """`"2.4"` -> APIVersion(2, 4), for versions written in code (headers go through `negotiate`)."""
+        major, minor = text.split(".")
+        return cls(int(major), int(minor))
+
 
 MIN_VERSION = APIVersion(2, 0)
 MAX_VERSION = APIVersion(2, 30)
 CG_VERSION = APIVersion(2, 4)
+# Manila renamed the admin actions in 2.7: `os-reset_status` up to 2.6, `reset_status` from 2.7.
+LAST_OS_ACTIONS = APIVersion(2, 6)
+PLAIN_ACTIONS = APIVersion(2, 7)
 
 
 class VersionFormatError(Exception):

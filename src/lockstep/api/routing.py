@@ -1,15 +1,28 @@
-"""Routes, the request a handler sees, and the reply it returns."""
+"""Routes, the request a handler sees, and the reply it returns.
+
+A route is declared with the policy rule that guards it, the microversions it serves and the
+request shapes Manila checked before that rule; the router checks all three before the handler runs.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from lockstep.api.errors import HTTPFault
-from lockstep.api.microversions import APIVersion
+from lockstep.api.microversions import CG_VERSION, LAST_OS_ACTIONS, MIN_VERSION, PLAIN_ACTIONS, APIVersion
 from lockstep.service.context import RequestContext
+from lockstep.service.policy import Policy, Rule
+
+UNPROCESSABLE = "Unable to process the contained instructions"
+
+
+@dataclass(frozen=True)
+class Paging:
+    offset: int
+    limit: int
 
 
 @dataclass
@@ -24,20 +37,15 @@ class ApiRequest:
     app_url: str  # scheme://host[:port]/v2 (or the configured base URL)
     project_id: str
     max_limit: int
+    # Filled in by the router from what the route declares (see `Route`).
+    entity: dict[str, Any] = field(default_factory=dict)
+    action_body: Any = None
+    page: Paging = Paging(0, 0)
 
     def at_least(self, major: int, minor: int) -> bool:
         return self.version.tuple >= (major, minor)
 
-    def entity(self, key: str, *aliases: str) -> dict[str, Any]:
-        """The top-level object of a create/update body; missing ⇒ 422 as in Manila."""
-        if isinstance(self.body, dict):
-            for name in (key, *aliases):
-                value = self.body.get(name)
-                if isinstance(value, dict):
-                    return value
-        raise HTTPFault(422, "Unable to process the contained instructions")
-
-    def paging(self) -> tuple[int, int]:
+    def paging(self) -> Paging:
         offset_raw = self.query.get("offset", "0")
         limit_raw = self.query.get("limit")
         try:
@@ -56,7 +64,7 @@ class ApiRequest:
             if limit < 0:
                 raise HTTPFault(400, "limit param must be positive")
             limit = min(limit or self.max_limit, self.max_limit)
-        return offset, limit
+        return Paging(offset, limit)
 
 
 @dataclass
@@ -70,22 +78,80 @@ Handler = Callable[[ApiRequest], Reply]
 
 
 @dataclass(frozen=True)
+class VersionScope:
+    """The microversions a route serves, and whether it needs the experimental header."""
+
+    min: APIVersion = MIN_VERSION
+    max: APIVersion | None = None
+    experimental: bool = False
+
+    def serves(self, version: APIVersion, experimental: bool) -> bool:
+        if version < self.min:
+            return False
+        if self.max is not None and version > self.max:
+            return False
+        return experimental or not self.experimental
+
+    def since(self, version: APIVersion | str) -> VersionScope:
+        bound = APIVersion.parse(version) if isinstance(version, str) else version
+        return replace(self, min=max(self.min, bound))
+
+    def until(self, version: APIVersion | str) -> VersionScope:
+        bound = APIVersion.parse(version) if isinstance(version, str) else version
+        return replace(self, max=bound if self.max is None else min(self.max, bound))
+
+
+ALL_VERSIONS = VersionScope()
+# Consistency groups and cgsnapshots: experimental, from 2.4 (Manila's own scope for them).
+CG_SCOPE = VersionScope(min=CG_VERSION, experimental=True)
+
+
+@dataclass(frozen=True)
+class OnTarget:
+    """A rule the use case checks itself, once it has loaded the target.
+
+    Either the target's project is part of the check (admin_or_owner on someone's share), or Manila
+    answered 404 for a missing target before it answered 403; checking up front would change both.
+    """
+
+    rule: Rule
+
+
+Guard = Rule | OnTarget
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """The object a create/update body must hold (`{"share": {...}}`); Manila checked it before policy."""
+
+    key: str
+    aliases: tuple[str, ...] = ()
+    status: int = 422
+    message: str = UNPROCESSABLE
+
+    def open(self, body: Any) -> dict[str, Any]:
+        if isinstance(body, dict):
+            for name in (self.key, *self.aliases):
+                value = body.get(name)
+                if isinstance(value, dict):
+                    return value
+        raise HTTPFault(self.status, self.message)
+
+
+@dataclass(frozen=True)
 class Route:
     method: str  # "*" matches any method
     pattern: re.Pattern[str]
     template: str
     handler: Handler
-    min_version: APIVersion
-    max_version: APIVersion | None
-    experimental: bool
+    guard: Guard
+    scope: VersionScope = ALL_VERSIONS
     action: str | None = None
+    envelope: Envelope | None = None
+    paged: bool = False  # offset/limit are checked (400) before the rule (the order clients have seen)
 
     def serves(self, version: APIVersion, experimental: bool) -> bool:
-        if version < self.min_version:
-            return False
-        if self.max_version is not None and version > self.max_version:
-            return False
-        return experimental or not self.experimental
+        return self.scope.serves(version, experimental)
 
 
 def _compile(template: str) -> re.Pattern[str]:
@@ -93,23 +159,21 @@ def _compile(template: str) -> re.Pattern[str]:
     return re.compile(f"^{regex}/?$")
 
 
-def _version(text: str | None) -> APIVersion | None:
-    if text is None:
-        return None
-    major, minor = text.split(".")
-    return APIVersion(int(major), int(minor))
-
-
 class Router:
-    def __init__(self) -> None:
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
         self.routes: list[Route] = []
 
-    def add(self, method: str, template: str, handler: Handler, *, min: str = "2.0", max: str | None = None,
-            experimental: bool = False, action: str | None = None) -> None:
-        min_version = _version(min)
-        assert min_version is not None
-        self.routes.append(Route(method, _compile(template), template, handler, min_version, _version(max),
-                                 experimental, action))
+    def add(self, method: str, template: str, handler: Handler, *, rule: Guard, scope: VersionScope = ALL_VERSIONS,
+            action: str | None = None, envelope: Envelope | None = None, paged: bool = False) -> None:
+        self.routes.append(Route(method, _compile(template), template, handler, rule, scope, action, envelope,
+                                 paged))
+
+    def add_admin_action(self, template: str, name: str, handler: Handler, *, rule: Guard,
+                         scope: VersionScope = ALL_VERSIONS, method: str = "POST") -> None:
+        """`os-<name>` up to 2.6 and `<name>` from 2.7, the two spellings of one action."""
+        self.add(method, template, handler, rule=rule, scope=scope.until(LAST_OS_ACTIONS), action=f"os-{name}")
+        self.add(method, template, handler, rule=rule, scope=scope.since(PLAIN_ACTIONS), action=name)
 
     def match(self, method: str, path: str) -> tuple[list[Route], dict[str, str]]:
         """All routes of the first template that matches path and method."""
@@ -121,3 +185,12 @@ class Router:
                 same = [r for r in self.routes if r.template == route.template and r.method in ("*", method)]
                 return same, found.groupdict()
         return [], {}
+
+    def admit(self, route: Route, request: ApiRequest) -> None:
+        """What the route declares, in Manila's order: the body's envelope, paging, then the policy rule."""
+        if route.envelope is not None:
+            request.entity = route.envelope.open(request.body)
+        if route.paged:
+            request.page = request.paging()
+        if isinstance(route.guard, Rule):
+            self.policy.authorize(request.ctx, route.guard)

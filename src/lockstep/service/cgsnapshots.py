@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from lockstep.domain.errors import Conflict, Invalid, NotFound, SilentNotFound
 from lockstep.domain.model import CGSNAPSHOT_DELETABLE, CGSnapshot, CGSnapshotMember, Status, utcnow
 from lockstep.domain.operations import Entity, OperationKind, Reclaim
 from lockstep.domain.queries import CGSnapshotQuery, Page
-from lockstep.service.consistency_groups import UPDATE_FIELDS, set_repr, text_fields
+from lockstep.service.commands import CreateCGSnapshot, ResetStatus, TextChanges
 from lockstep.service.context import RequestContext
-from lockstep.service.policy import Policy, Rule
-from lockstep.service.shares import _backend_of, check_reset_status
+from lockstep.service.shares import _backend_of
 from lockstep.service.unit_of_work import Database, UnitOfWork
-from lockstep.service.validation import is_uuid_like, new_id
+from lockstep.service.validation import new_id
 
 
 class CGSnapshotService:
-    def __init__(self, db: Database, policy: Policy) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
-        self.policy = policy
 
     def find(self, uow: UnitOfWork, ctx: RequestContext, cgsnapshot_id: str) -> CGSnapshot:
         found = uow.cgsnapshots.get(cgsnapshot_id, ctx.scope())
@@ -28,29 +24,20 @@ class CGSnapshotService:
         return found
 
     def get(self, ctx: RequestContext, cgsnapshot_id: str) -> CGSnapshot:
-        self.policy.authorize(ctx, Rule.CGSNAPSHOT_GET)
         with self.db.read() as uow:
             return self.find(uow, ctx, cgsnapshot_id)
 
     def list_all(self, ctx: RequestContext, query: CGSnapshotQuery) -> list[CGSnapshot]:
-        self.policy.authorize(ctx, Rule.CGSNAPSHOT_GET_ALL)
         with self.db.read() as uow:
             return uow.cgsnapshots.find(query)
 
     def members(self, ctx: RequestContext, cgsnapshot_id: str, page: Page) -> list[CGSnapshotMember]:
-        self.policy.authorize(ctx, Rule.CGSNAPSHOT_GET)
         with self.db.read() as uow:
             self.find(uow, ctx, cgsnapshot_id)
             return uow.cgsnapshots.members(cgsnapshot_id, page)
 
-    def create(self, ctx: RequestContext, entity: dict[str, Any]) -> CGSnapshot:
-        self.policy.authorize(ctx, Rule.CGSNAPSHOT_CREATE)
-        group_id = entity.get("consistency_group_id")
-        if not group_id:
-            raise Invalid("Must supply 'consistency_group_id' attribute.")
-        if not is_uuid_like(group_id):
-            raise Invalid("The 'consistency_group_id' attribute must be a uuid.")
-        texts = text_fields(entity)
+    def create(self, ctx: RequestContext, cmd: CreateCGSnapshot) -> CGSnapshot:
+        group_id = cmd.consistency_group_id
         with self.db.write() as uow:
             group = uow.groups.get(group_id, ctx.scope())
             if group is None:
@@ -66,7 +53,7 @@ class CGSnapshotService:
             cgsnapshot_id = new_id()
             uow.cgsnapshots.insert_row(
                 id=cgsnapshot_id, consistency_group_id=group_id, project_id=ctx.project_id, user_id=ctx.user_id,
-                name=texts.get("name"), description=texts.get("description"), status=Status.CREATING,
+                name=cmd.name, description=cmd.description, status=Status.CREATING,
                 cut_method=None, cut_spread_ms=None, created_at=now, updated_at=now,
             )
             for share in shares:
@@ -81,12 +68,8 @@ class CGSnapshotService:
         assert created is not None
         return created
 
-    def update(self, ctx: RequestContext, cgsnapshot_id: str, entity: dict[str, Any]) -> CGSnapshot:
-        self.policy.authorize(ctx, Rule.CGSNAPSHOT_UPDATE)
-        invalid = [k for k in entity if k not in UPDATE_FIELDS]
-        if invalid:
-            raise Invalid(f"The fields {set_repr(invalid)} are invalid or not allowed to be updated.")
-        values = text_fields(entity)
+    def update(self, ctx: RequestContext, cgsnapshot_id: str, changes: TextChanges) -> CGSnapshot:
+        values = changes.values()
         with self.db.write() as uow:
             self.find(uow, ctx, cgsnapshot_id)
             if values:
@@ -97,7 +80,6 @@ class CGSnapshotService:
         return updated
 
     def delete(self, ctx: RequestContext, cgsnapshot_id: str) -> None:
-        self.policy.authorize(ctx, Rule.CGSNAPSHOT_DELETE)
         with self.db.write() as uow:
             cgsnapshot = self.find(uow, ctx, cgsnapshot_id)
             if not uow.cgsnapshots.cas(cgsnapshot_id, CGSNAPSHOT_DELETABLE, status=Status.DELETING):
@@ -118,17 +100,14 @@ class CGSnapshotService:
                 return _backend_of(share.host)
         return None
 
-    def reset_status(self, ctx: RequestContext, cgsnapshot_id: str, value: object) -> None:
-        self.policy.authorize(ctx, Rule.CGSNAPSHOT_RESET_STATUS)
-        status = check_reset_status(value)
+    def reset_status(self, ctx: RequestContext, cmd: ResetStatus) -> None:
         with self.db.write() as uow:
-            if uow.cgsnapshots.get(cgsnapshot_id, ctx.scope()) is None:
+            if uow.cgsnapshots.get(cmd.target_id, ctx.scope()) is None:
                 raise SilentNotFound()
-            uow.cgsnapshots.cas(cgsnapshot_id, None, status=status)
+            uow.cgsnapshots.cas(cmd.target_id, None, status=cmd.status)
             uow.commit()
 
     def force_delete(self, ctx: RequestContext, cgsnapshot_id: str) -> None:
-        self.policy.authorize(ctx, Rule.CGSNAPSHOT_FORCE_DELETE)
         with self.db.write() as uow:
             cgsnapshot = uow.cgsnapshots.get(cgsnapshot_id, ctx.scope())
             if cgsnapshot is None:

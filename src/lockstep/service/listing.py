@@ -15,13 +15,11 @@ class ListingService:
         self.policy = policy
 
     def shares(self, ctx: RequestContext, query: ShareQuery, *, detail: bool) -> list[Share]:
-        self.policy.authorize(ctx, Rule.SHARE_GET_ALL)
         if query.by_share_server:
             self.policy.authorize(ctx, Rule.SHARE_LIST_BY_SERVER)
         with self.db.read() as uow:
             return uow.shares.find(query, detail=detail)
 
     def snapshots(self, ctx: RequestContext, query: SnapshotQuery) -> list[Snapshot]:
-        self.policy.authorize(ctx, Rule.SNAPSHOT_GET_ALL)
         with self.db.read() as uow:
             return uow.snapshots.find(query)

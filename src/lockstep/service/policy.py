@@ -86,7 +86,6 @@ class Rule(enum.StrEnum):
     POOLS_INDEX = "scheduler_stats:pools:index"
     POOLS_DETAIL = "scheduler_stats:pools:detail"
     AVAILABILITY_ZONE_INDEX = "availability_zone:index"
-    LIMITS = "limits:index"
 
 
 _ADMIN = {
@@ -100,7 +99,7 @@ _ADMIN = {
 }
 _ANYONE = {Rule.SHARE_CREATE, Rule.SHARE_GET_ALL, Rule.SHARE_EXTEND, Rule.SHARE_SHRINK,
            Rule.EXPORT_LOCATION_INDEX, Rule.EXPORT_LOCATION_SHOW, Rule.TYPE_INDEX, Rule.TYPE_SHOW,
-           Rule.TYPE_DEFAULT, Rule.AVAILABILITY_ZONE_INDEX, Rule.LIMITS}
+           Rule.TYPE_DEFAULT, Rule.AVAILABILITY_ZONE_INDEX}
 
 BASE_DEFAULTS = {
     Rule.CONTEXT_IS_ADMIN: "role:admin",

@@ -2,54 +2,39 @@
 
 from __future__ import annotations
 
-import math
-from typing import Any
+from dataclasses import dataclass
 
-from lockstep.domain.errors import Conflict, Forbidden, Invalid, InvalidState, NotFound, SilentNotFound
+from lockstep.domain.errors import Forbidden, Invalid, InvalidState, NotFound, SilentNotFound
+from lockstep.domain.hosts import backend_key
 from lockstep.domain.model import (
-    RESET_STATUSES,
     SHARE_DELETABLE,
-    SHARE_PROTOCOLS,
     SHRINKABLE,
+    ConsistencyGroup,
     Share,
     ShareType,
+    Snapshot,
     Status,
-    parse_bool,
     utcnow,
 )
-from lockstep.domain.operations import Deletion, OperationKind, Resize
+from lockstep.domain.operations import Deletion, OperationKind
+from lockstep.domain.operations import Resize as ResizeTo
+from lockstep.service.commands import CreateShare, RequestedSize, ResetStatus, Resize, SetMetadata, ShareChanges, unwrap
 from lockstep.service.context import RequestContext
 from lockstep.service.policy import Policy, Rule
 from lockstep.service.scheduler import Scheduler
 from lockstep.service.share_types import ShareTypeService
 from lockstep.service.unit_of_work import Database, UnitOfWork
-from lockstep.service.validation import check_metadata, new_id, optional_text
+from lockstep.service.validation import new_id
 
 MAX_SIZE = 2**31 - 1  # GiB; what the size columns hold
 
 
-def parse_size(value: object) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return None
-        value = int(value)
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
-    return None
-
-
 class ShareService:
-    def __init__(self, db: Database, policy: Policy, types: ShareTypeService, availability_zone: str,
-                 scheduler: Scheduler) -> None:
+    def __init__(self, db: Database, policy: Policy, types: ShareTypeService, scheduler: Scheduler) -> None:
         self.db = db
         self.scheduler = scheduler
         self.policy = policy
         self.types = types
-        self.availability_zone = availability_zone
 
     # lookups ---------------------------------------------------------------
     def find(self, uow: UnitOfWork, ctx: RequestContext, share_id: str) -> Share:
@@ -68,124 +53,33 @@ class ShareService:
         return share
 
     # create ------------------------------------------------------------------
-    def create(self, ctx: RequestContext, entity: dict[str, Any], version: tuple[int, int]) -> Share:
-        self.policy.authorize(ctx, Rule.SHARE_CREATE)
-        name = optional_text(entity, "name", "display_name", field="name") or None
-        description = optional_text(entity, "description", "display_description", field="description") or None
-        if "share_proto" not in entity or not isinstance(entity["share_proto"], str):
-            raise Invalid("Invalid input received: 'share_proto' must be given as a string.")
-        if "size" not in entity:
-            raise Invalid("Invalid input received: 'size' must be given.")
-        group_id = entity.get("consistency_group_id") if version >= (2, 4) else None
-        if group_id is not None and not isinstance(group_id, str):
-            raise Invalid("Invalid input received: 'consistency_group_id' must be a string.")
-        is_public_raw = entity.get("is_public", False)
-        az = entity.get("availability_zone")
-        if az is not None and not isinstance(az, str):
-            raise Invalid("Invalid input received: 'availability_zone' must be a string.")
-        if az and az != self.availability_zone:
-            raise NotFound(f"Availability zone {az} could not be found.")
-        network_id = entity.get("share_network_id")
-        if network_id is not None and not isinstance(network_id, str):
-            raise Invalid("Invalid input received: 'share_network_id' must be a string.")
-        snapshot_id = entity.get("snapshot_id")
-        if snapshot_id is not None and not isinstance(snapshot_id, str):
-            raise Invalid("Invalid input received: 'snapshot_id' must be a string.")
-        if "share_type" in entity and "volume_type" in entity:
-            raise Invalid("Cannot specify both share_type and volume_type")
-        type_ref = entity.get("share_type", entity.get("volume_type"))
-        if type_ref is not None and not isinstance(type_ref, str):
-            raise Invalid("Invalid input received: 'share_type' must be a string.")
-
+    # The steps run in Manila's order of checks: which 400 wins when several things are wrong is pinned.
+    def create(self, ctx: RequestContext, cmd: CreateShare) -> Share:
         with self.db.write() as uow:
-            snapshot = None
-            parent: Share | None = None
-            host = ""
-            if snapshot_id:
-                snapshot = uow.snapshots.get(snapshot_id, ctx.scope())
-                if snapshot is None:
-                    raise NotFound(f"ShareSnapshotNotFound: Snapshot {snapshot_id} could not be found.")
-                parent = uow.shares.get(snapshot.share_id)
-                if parent is None:
-                    raise NotFound(f"ShareSnapshotNotFound: Snapshot {snapshot_id} could not be found.")
-                if network_id and network_id != parent.share_network_id:
-                    raise Invalid("Share network ID should be the same as snapshot's parent share's or empty")
-                network_id = network_id or parent.share_network_id
-                if version >= (2, 24) and not parent.create_share_from_snapshot_support:
-                    raise Invalid(f"A new share may not be created from snapshot '{snapshot_id}', because the "
-                                  "snapshot's parent share does not have that capability.")
-                host = parent.host
-            if network_id and uow.share_networks.get(network_id, ctx.scope()) is None:
-                raise NotFound(f"Share network {network_id} could not be found.")
-            share_type: ShareType | None = None
-            if type_ref:
-                share_type = self.types.resolve(uow, ctx, type_ref)
-            elif parent is None:
-                share_type = self.types.default_type(uow)
-            if share_type and share_type.dhss and not network_id and not snapshot and not group_id:
-                raise Invalid("Share network must be set when the driver_handles_share_servers is true.")
-            metadata = check_metadata(entity.get("metadata"))  # service-layer checks come after the type's
-            if snapshot is not None and snapshot.status != Status.AVAILABLE:
+            source = self._source(uow, ctx, cmd)
+            if source.network_id and uow.share_networks.get(source.network_id, ctx.scope()) is None:
+                raise NotFound(f"Share network {source.network_id} could not be found.")
+            share_type = self._requested_type(uow, ctx, cmd, source)
+            metadata = unwrap(cmd.metadata)  # service-layer checks come after the type's
+            if source.snapshot is not None and source.snapshot.status != Status.AVAILABLE:
                 raise InvalidState("Invalid share snapshot: status must be 'available'.")
-            size_raw = entity.get("size")
-            if snapshot is not None and not size_raw:
-                size: int | None = snapshot.size
-            else:
-                size = parse_size(size_raw)
-            if size is None or size <= 0:
-                raise Invalid(f"Invalid input received: Share size '{size_raw}' must be an integer and greater "
-                              "than 0.")
-            if size > MAX_SIZE:
-                raise Invalid(f"Invalid input received: Share size '{size_raw}' is larger than {MAX_SIZE} GiB.")
-            if snapshot is not None and size < snapshot.size:
-                raise Invalid(f"Invalid input received: Share size '{size}' must be equal or greater than "
-                              "snapshot size.")
-            if parent is not None:
-                if share_type is None and parent.share_type_id:
-                    share_type = uow.share_types.get(parent.share_type_id)
-                elif share_type is not None and share_type.id != parent.share_type_id:
-                    raise Invalid("Invalid input received: Invalid share type specified: the requested share "
-                                  "type must match the type of the source share. If a share type is not "
-                                  "specified when requesting a new share from a snapshot, the share type of "
-                                  "the source share will be applied to the new share.")
-            proto = entity["share_proto"]
-            if proto.upper() not in SHARE_PROTOCOLS:
-                raise Invalid(f"Invalid input received: Invalid share protocol provided: {proto}. It is either "
-                              f"disabled or unsupported. Available protocols: {list(SHARE_PROTOCOLS)}.")
-            try:
-                is_public = parse_bool(is_public_raw, strict=True)
-            except ValueError:
-                raise Invalid(f"Invalid input received: Invalid value for is_public: {is_public_raw}.") from None
-            group = None
-            if group_id:
-                group = uow.groups.get(group_id, ctx.scope())
-                if group is None:
-                    raise Invalid(f"ConsistencyGroup {group_id} could not be found.")
-                if group.status != Status.AVAILABLE:
-                    raise InvalidState(f"Consistency group status must be available, got{group.status}.")
-                if share_type is not None and share_type.id not in group.share_types:
-                    raise Invalid(f"The specified share type ({share_type.id}) is not supported by the "
-                                  f"specified consistency group ({group_id}).")
-                if (network_id or None) != (group.share_network_id or None):
-                    raise Invalid(f"The specified share network ({network_id}) is not supported by the "
-                                  f"specified consistency group ({group_id}).")
+            size = _size(cmd.size, source.snapshot)
+            share_type = _type_of_parent(uow, share_type, source.parent)
+            proto = unwrap(cmd.share_proto)
+            is_public = unwrap(cmd.is_public)
+            group = self._group(uow, ctx, cmd.consistency_group_id, share_type, source.network_id)
+            host = source.parent.host if source.parent is not None else ""
             if not host:
-                group_host = group.host if group_id and group is not None else None
-                self.scheduler.check_share_fits(uow, size, share_type, group_host)
+                self.scheduler.check_share_fits(uow, size, share_type, group.host if group is not None else None)
             now = utcnow()
             share_id = new_id()
             uow.shares.insert_row(
-                id=share_id, project_id=ctx.project_id, user_id=ctx.user_id, name=name, description=description,
-                size=size, share_proto=proto.upper(), status=Status.CREATING, host=host,
-                availability_zone=az or None, share_type_id=share_type.id if share_type else None,
-                share_network_id=network_id, snapshot_id=snapshot_id or None, is_public=is_public,
-                consistency_group_id=group_id or None, source_cgsnapshot_member_id=None, task_state=None,
-                snapshot_support=share_type.spec_bool("snapshot_support") if share_type else False,
-                create_share_from_snapshot_support=(
-                    share_type.spec_bool("create_share_from_snapshot_support") if share_type else False),
-                revert_to_snapshot_support=(
-                    share_type.spec_bool("revert_to_snapshot_support") if share_type else False),
-                created_at=now, updated_at=now,
+                id=share_id, project_id=ctx.project_id, user_id=ctx.user_id, name=cmd.name,
+                description=cmd.description, size=size, share_proto=proto, status=Status.CREATING, host=host,
+                availability_zone=cmd.availability_zone or None, share_type_id=share_type.id if share_type else None,
+                share_network_id=source.network_id, snapshot_id=cmd.snapshot_id or None, is_public=is_public,
+                consistency_group_id=cmd.consistency_group_id or None, source_cgsnapshot_member_id=None,
+                task_state=None, **_capabilities(share_type), created_at=now, updated_at=now,
             )
             if metadata:
                 uow.shares.set_metadata(share_id, metadata, replace=True)
@@ -195,18 +89,57 @@ class ShareService:
         assert created is not None
         return created
 
+    def _source(self, uow: UnitOfWork, ctx: RequestContext, cmd: CreateShare) -> _Source:
+        """The snapshot a share is created from, its parent share, and the network the share joins."""
+        if not cmd.snapshot_id:
+            return _Source(None, None, cmd.share_network_id)
+        snapshot_id = cmd.snapshot_id
+        snapshot = uow.snapshots.get(snapshot_id, ctx.scope())
+        parent = uow.shares.get(snapshot.share_id) if snapshot is not None else None
+        if snapshot is None or parent is None:
+            raise NotFound(f"ShareSnapshotNotFound: Snapshot {snapshot_id} could not be found.")
+        network_id = cmd.share_network_id
+        if network_id and network_id != parent.share_network_id:
+            raise Invalid("Share network ID should be the same as snapshot's parent share's or empty")
+        if cmd.snapshot_capability_required and not parent.create_share_from_snapshot_support:
+            raise Invalid(f"A new share may not be created from snapshot '{snapshot_id}', because the "
+                          "snapshot's parent share does not have that capability.")
+        return _Source(snapshot, parent, network_id or parent.share_network_id)
+
+    def _requested_type(self, uow: UnitOfWork, ctx: RequestContext, cmd: CreateShare,
+                        source: _Source) -> ShareType | None:
+        share_type: ShareType | None = None
+        if cmd.share_type:
+            share_type = self.types.resolve(uow, ctx, cmd.share_type)
+        elif source.parent is None:
+            share_type = self.types.default_type(uow)
+        if (share_type and share_type.dhss and not source.network_id and not source.snapshot
+                and not cmd.consistency_group_id):
+            raise Invalid("Share network must be set when the driver_handles_share_servers is true.")
+        return share_type
+
+    @staticmethod
+    def _group(uow: UnitOfWork, ctx: RequestContext, group_id: str | None, share_type: ShareType | None,
+               network_id: str | None) -> ConsistencyGroup | None:
+        """The consistency group the share joins, which must accept its type and network."""
+        if not group_id:
+            return None
+        group = uow.groups.get(group_id, ctx.scope())
+        if group is None:
+            raise Invalid(f"ConsistencyGroup {group_id} could not be found.")
+        if group.status != Status.AVAILABLE:
+            raise InvalidState(f"Consistency group status must be available, got{group.status}.")
+        if share_type is not None and share_type.id not in group.share_types:
+            raise Invalid(f"The specified share type ({share_type.id}) is not supported by the "
+                          f"specified consistency group ({group_id}).")
+        if (network_id or None) != (group.share_network_id or None):
+            raise Invalid(f"The specified share network ({network_id}) is not supported by the "
+                          f"specified consistency group ({group_id}).")
+        return group
+
     # update / delete ---------------------------------------------------------
-    def update(self, ctx: RequestContext, share_id: str, entity: dict[str, Any]) -> Share:
-        values: dict[str, Any] = {}
-        if "display_name" in entity:
-            values["name"] = optional_text(entity, "display_name", field="display_name")
-        if "display_description" in entity:
-            values["description"] = optional_text(entity, "display_description", field="display_description")
-        if "is_public" in entity:
-            try:
-                values["is_public"] = parse_bool(entity["is_public"], strict=True)
-            except ValueError:
-                raise Invalid(f"Invalid input received: Invalid value for is_public: {entity['is_public']}.") from None
+    def update(self, ctx: RequestContext, share_id: str, changes: ShareChanges) -> Share:
+        values = changes.values()
         with self.db.write() as uow:
             share = self.find(uow, ctx, share_id)
             self.policy.authorize(ctx, Rule.SHARE_UPDATE, share.project_id)
@@ -220,27 +153,15 @@ class ShareService:
     def delete(self, ctx: RequestContext, share_id: str, group_param: str | None, *, force: bool = False) -> None:
         with self.db.write() as uow:
             share = self.find(uow, ctx, share_id)
-            if not force and share.consistency_group_id:
-                if not group_param:
-                    raise Invalid("Must provide 'consistency_group_id' as a request parameter when deleting a "
-                                  "share in a consistency group.")
-                if group_param != share.consistency_group_id:
-                    raise Invalid("The specified 'consistency_group_id' does not match the consistency group id "
-                                  "of the share.")
             if force:
                 self.policy.authorize(ctx, Rule.SHARE_FORCE_DELETE, share.project_id)
             else:
+                _check_group_param(share, group_param)
                 self.policy.authorize(ctx, Rule.SHARE_DELETE, share.project_id)
                 if share.status not in SHARE_DELETABLE:
                     raise Forbidden("Invalid share: Share status must be one of ('available', 'error', "
                                     "'inactive').")
-            refusal = Invalid if force else Forbidden
-            snapshots = uow.shares.count_snapshots(share_id)
-            if snapshots:
-                raise refusal(f"Invalid share: Share still has {snapshots} dependent snapshots.")
-            members = uow.shares.count_cgsnapshot_members(share_id)
-            if members:
-                raise refusal(f"Invalid share: Share still has {members} dependent cgsnapshot members.")
+            _check_no_dependents(uow, share_id, Invalid if force else Forbidden)
             expected = None if force else SHARE_DELETABLE
             if not share.host and uow.operations.pending_for(share_id) == 0:
                 # Never placed: nothing exists on any backend.
@@ -254,19 +175,14 @@ class ShareService:
                                        backend=_backend_of(share.host), payload=Deletion(force))
             uow.commit()
 
-    def reset_status(self, ctx: RequestContext, share_id: str, status: object) -> None:
-        self.policy.authorize(ctx, Rule.SHARE_RESET_STATUS)
-        status = check_reset_status(status)
+    def reset_status(self, ctx: RequestContext, cmd: ResetStatus) -> None:
         with self.db.write() as uow:
-            self.find(uow, ctx, share_id)
-            uow.shares.cas(share_id, None, status=status)
+            self.find(uow, ctx, cmd.target_id)
+            uow.shares.cas(cmd.target_id, None, status=cmd.status)
             uow.commit()
 
-    def extend(self, ctx: RequestContext, share_id: str, body: object) -> None:
-        self.policy.authorize(ctx, Rule.SHARE_EXTEND)
-        new_size = parse_size(body.get("new_size")) if isinstance(body, dict) else None
-        if new_size is None:
-            raise Invalid("New share size must be specified as an integer.")
+    def extend(self, ctx: RequestContext, cmd: Resize) -> None:
+        share_id, new_size = cmd.share_id, cmd.new_size
         with self.db.write() as uow:
             share = self.find(uow, ctx, share_id)
             if share.status != Status.AVAILABLE:
@@ -281,14 +197,11 @@ class ShareService:
             if not uow.shares.cas(share_id, [Status.AVAILABLE], status=Status.EXTENDING):
                 raise InvalidState(f"Invalid share: Share {share_id} status must be 'available' to extend.")
             uow.operations.enqueue(OperationKind.EXTEND_SHARE, share_id,
-                                   backend=_backend_of(share.host), payload=Resize(new_size))
+                                   backend=_backend_of(share.host), payload=ResizeTo(new_size))
             uow.commit()
 
-    def shrink(self, ctx: RequestContext, share_id: str, body: object) -> None:
-        self.policy.authorize(ctx, Rule.SHARE_SHRINK)
-        new_size = parse_size(body.get("new_size")) if isinstance(body, dict) else None
-        if new_size is None:
-            raise Invalid("New share size must be specified as an integer.")
+    def shrink(self, ctx: RequestContext, cmd: Resize) -> None:
+        share_id, new_size = cmd.share_id, cmd.new_size
         with self.db.write() as uow:
             share = self.find(uow, ctx, share_id)
             if share.status not in SHRINKABLE:
@@ -301,7 +214,7 @@ class ShareService:
             if not uow.shares.cas(share_id, SHRINKABLE, status=Status.SHRINKING):
                 raise InvalidState(f"Invalid share: Share {share_id} status changed; try again.")
             uow.operations.enqueue(OperationKind.SHRINK_SHARE, share_id,
-                                   backend=_backend_of(share.host), payload=Resize(new_size))
+                                   backend=_backend_of(share.host), payload=ResizeTo(new_size))
             uow.commit()
 
     # metadata ----------------------------------------------------------------
@@ -316,14 +229,11 @@ class ShareService:
         with self.db.read() as uow:
             return self._metadata_share(uow, ctx, share_id, Rule.SHARE_GET_METADATA).metadata
 
-    def set_metadata(self, ctx: RequestContext, share_id: str, metadata: object, *, replace: bool) -> dict[str, str]:
-        if not isinstance(metadata, dict):
-            raise Invalid("Malformed request body")
-        checked = check_metadata(metadata)
+    def set_metadata(self, ctx: RequestContext, cmd: SetMetadata) -> dict[str, str]:
         with self.db.write() as uow:
-            self._metadata_share(uow, ctx, share_id, Rule.SHARE_UPDATE_METADATA)
-            uow.shares.set_metadata(share_id, checked, replace=replace)
-            share = uow.shares.get(share_id)
+            self._metadata_share(uow, ctx, cmd.share_id, Rule.SHARE_UPDATE_METADATA)
+            uow.shares.set_metadata(cmd.share_id, cmd.metadata, replace=cmd.replace)
+            share = uow.shares.get(cmd.share_id)
             uow.commit()
         assert share is not None
         return share.metadata
@@ -336,20 +246,67 @@ class ShareService:
             uow.commit()
 
 
-def check_reset_status(value: object) -> str:
-    status = value.get("status") if isinstance(value, dict) else None
-    if status is None:
-        raise Invalid("Must specify 'status'")
-    if status not in [str(s) for s in RESET_STATUSES]:
-        raise Invalid(f"Invalid state. Valid states: {', '.join(str(s) for s in RESET_STATUSES)}.")
-    return str(status)
+@dataclass(frozen=True)
+class _Source:
+    snapshot: Snapshot | None
+    parent: Share | None  # the snapshot's share
+    network_id: str | None
+
+
+def _size(requested: RequestedSize, snapshot: Snapshot | None) -> int:
+    size = snapshot.size if snapshot is not None and not requested.given else requested.value
+    if size is None or size <= 0:
+        raise Invalid(f"Invalid input received: Share size '{requested.text}' must be an integer and greater "
+                      "than 0.")
+    if size > MAX_SIZE:
+        raise Invalid(f"Invalid input received: Share size '{requested.text}' is larger than {MAX_SIZE} GiB.")
+    if snapshot is not None and size < snapshot.size:
+        raise Invalid(f"Invalid input received: Share size '{size}' must be equal or greater than "
+                      "snapshot size.")
+    return size
+
+
+def _type_of_parent(uow: UnitOfWork, share_type: ShareType | None, parent: Share | None) -> ShareType | None:
+    """A share from a snapshot has its parent's type: inherited if none was named, else it must match."""
+    if parent is None:
+        return share_type
+    if share_type is None and parent.share_type_id:
+        return uow.share_types.get(parent.share_type_id)
+    if share_type is not None and share_type.id != parent.share_type_id:
+        raise Invalid("Invalid input received: Invalid share type specified: the requested share "
+                      "type must match the type of the source share. If a share type is not "
+                      "specified when requesting a new share from a snapshot, the share type of "
+                      "the source share will be applied to the new share.")
+    return share_type
+
+
+def _capabilities(share_type: ShareType | None) -> dict[str, bool]:
+    """What a new share can do, copied from its type's extra specs when it is created."""
+    keys = ("snapshot_support", "create_share_from_snapshot_support", "revert_to_snapshot_support")
+    return {key: share_type.spec_bool(key) if share_type else False for key in keys}
+
+
+def _check_group_param(share: Share, group_param: str | None) -> None:
+    """A share in a consistency group is deleted only by naming the group too (Manila's guard)."""
+    if not share.consistency_group_id:
+        return
+    if not group_param:
+        raise Invalid("Must provide 'consistency_group_id' as a request parameter when deleting a "
+                      "share in a consistency group.")
+    if group_param != share.consistency_group_id:
+        raise Invalid("The specified 'consistency_group_id' does not match the consistency group id "
+                      "of the share.")
+
+
+def _check_no_dependents(uow: UnitOfWork, share_id: str, refusal: type[Invalid] | type[Forbidden]) -> None:
+    snapshots = uow.shares.count_snapshots(share_id)
+    if snapshots:
+        raise refusal(f"Invalid share: Share still has {snapshots} dependent snapshots.")
+    members = uow.shares.count_cgsnapshot_members(share_id)
+    if members:
+        raise refusal(f"Invalid share: Share still has {members} dependent cgsnapshot members.")
 
 
 def _backend_of(host: str | None) -> str | None:
     """`host@backend#pool` -> `host@backend` (the worker that owns it); None if unplaced."""
-    if not host:
-        return None
-    return host.split("#", 1)[0]
-
-
-__all__ = ["ShareService", "check_reset_status", "Conflict"]
+    return backend_key(host) or None

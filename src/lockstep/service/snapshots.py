@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from lockstep.domain.errors import Invalid, InvalidState, NotFound, SilentNotFound, Unprocessable
+from lockstep.domain.errors import InvalidState, NotFound, SilentNotFound, Unprocessable
 from lockstep.domain.model import SNAPSHOT_DELETABLE, Snapshot, Status, utcnow
 from lockstep.domain.operations import Deletion, OperationKind
+from lockstep.service.commands import CreateSnapshot, ResetStatus, TextChanges
 from lockstep.service.context import RequestContext
 from lockstep.service.policy import Policy, Rule
-from lockstep.service.shares import _backend_of, check_reset_status
+from lockstep.service.shares import _backend_of
 from lockstep.service.unit_of_work import Database, UnitOfWork
-from lockstep.service.validation import new_id, optional_text
+from lockstep.service.validation import new_id
 
 
 class SnapshotService:
@@ -26,16 +25,11 @@ class SnapshotService:
         return snapshot
 
     def get(self, ctx: RequestContext, snapshot_id: str) -> Snapshot:
-        self.policy.authorize(ctx, Rule.SNAPSHOT_GET)
         with self.db.read() as uow:
             return self._find(uow, ctx, snapshot_id)
 
-    def create(self, ctx: RequestContext, entity: dict[str, Any]) -> Snapshot:
-        share_id = entity.get("share_id")
-        if not isinstance(share_id, str) or not share_id:
-            raise Invalid("Invalid input received: 'share_id' must be given as a string.")
-        name = optional_text(entity, "name", "display_name", field="name") or None
-        description = optional_text(entity, "description", "display_description", field="description") or None
+    def create(self, ctx: RequestContext, cmd: CreateSnapshot) -> Snapshot:
+        share_id = cmd.share_id
         with self.db.write() as uow:
             share = uow.shares.get(share_id, ctx.scope())
             if share is None:
@@ -49,8 +43,8 @@ class SnapshotService:
             snapshot_id = new_id()
             now = utcnow()
             uow.snapshots.insert_row(
-                id=snapshot_id, project_id=ctx.project_id, user_id=ctx.user_id, share_id=share_id, name=name,
-                description=description, size=share.size, share_size=share.size, share_proto=share.share_proto,
+                id=snapshot_id, project_id=ctx.project_id, user_id=ctx.user_id, share_id=share_id, name=cmd.name,
+                description=cmd.description, size=share.size, share_size=share.size, share_proto=share.share_proto,
                 status=Status.CREATING, progress="0%", provider_location=None, created_at=now, updated_at=now,
             )
             uow.operations.enqueue(OperationKind.CREATE_SNAPSHOT, snapshot_id, backend=_backend_of(share.host))
@@ -59,13 +53,8 @@ class SnapshotService:
         assert created is not None
         return created
 
-    def update(self, ctx: RequestContext, snapshot_id: str, entity: dict[str, Any]) -> Snapshot:
-        self.policy.authorize(ctx, Rule.SHARE_SNAPSHOT_UPDATE)
-        values: dict[str, Any] = {}
-        if "display_name" in entity:
-            values["name"] = optional_text(entity, "display_name")
-        if "display_description" in entity:
-            values["description"] = optional_text(entity, "display_description")
+    def update(self, ctx: RequestContext, snapshot_id: str, changes: TextChanges) -> Snapshot:
+        values = changes.values()
         with self.db.write() as uow:
             self._find(uow, ctx, snapshot_id)
             if values:
@@ -91,10 +80,8 @@ class SnapshotService:
                                    backend=_backend_of(share.host if share else None), payload=Deletion(force))
             uow.commit()
 
-    def reset_status(self, ctx: RequestContext, snapshot_id: str, value: object) -> None:
-        self.policy.authorize(ctx, Rule.SNAPSHOT_RESET_STATUS)
-        status = check_reset_status(value)
+    def reset_status(self, ctx: RequestContext, cmd: ResetStatus) -> None:
         with self.db.write() as uow:
-            self._find(uow, ctx, snapshot_id)
-            uow.snapshots.cas(snapshot_id, None, status=status)
+            self._find(uow, ctx, cmd.target_id)
+            uow.snapshots.cas(cmd.target_id, None, status=cmd.status)
             uow.commit()

@@ -2,19 +2,142 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import re
+from typing import Any
 
-from lockstep.api import views
+from lockstep.api import bodies, views
 from lockstep.api.errors import GENERIC_400, HTTPFault
 from lockstep.api.routing import ApiRequest, Reply, Router
+from lockstep.domain.errors import Invalid
+from lockstep.domain.model import BOOLEAN_SPECS, DHSS, ShareType
+from lockstep.service.commands import ChangeTypeAccess, CreateShareType, SetExtraSpecs
 from lockstep.service.policy import Rule
+from lockstep.service.services import Services
 
-if TYPE_CHECKING:
-    from lockstep.service.services import Services
+_KEY_RE = re.compile(r"^[\w.\-:]+$")
+_PLAIN_BOOLS = frozenset({"true", "false", "1", "0", "yes", "no", "on", "off", "t", "f", "y", "n"})
+_PROJECT_RE = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
 
 
+# Bodies -------------------------------------------------------------------------------------
+def _spec_string(value: object) -> str:
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    return str(value)
+
+
+def _is_plain_bool(value: object) -> bool:
+    return isinstance(value, bool) or (isinstance(value, str) and value.strip().lower() in _PLAIN_BOOLS)
+
+
+def _is_spec_bool(value: object) -> bool:
+    if _is_plain_bool(value):
+        return True
+    if isinstance(value, str):
+        text = value.strip()
+        if text.lower().startswith("<is>"):
+            return text[4:].strip().lower() in ("true", "false")
+    return False
+
+
+def check_standard_specs(specs: dict[str, Any], *, message: str) -> None:
+    """Value checks of the specs Manila knows; `message` formats the failing key and value."""
+    for key, value in specs.items():
+        bad = False
+        if key == DHSS:
+            bad = not _is_plain_bool(value)
+        elif key in BOOLEAN_SPECS:
+            bad = not _is_spec_bool(value)
+        elif key == "replication_type":
+            bad = value not in ("writable", "readable", "dr")
+        if bad:
+            raise Invalid(message.format(key=key, value=value))
+
+
+def check_spec_items(specs: object) -> dict[str, str]:
+    if not isinstance(specs, dict):
+        raise Invalid("Malformed request body")
+    result: dict[str, str] = {}
+    for key, value in specs.items():
+        if not isinstance(key, str) or not 1 <= len(key) <= 255:
+            raise Invalid(f"Invalid extra_spec: {key}: {value}")
+        if not _KEY_RE.match(key):
+            raise Invalid("Key names can only contain alphanumeric characters, underscores, periods, colons "
+                          "and hyphens.")
+        if not isinstance(value, (str, bool)) or (isinstance(value, str) and not 1 <= len(value) <= 255):
+            raise Invalid(f"Invalid extra_spec: {key}: {value}")
+        result[key] = _spec_string(value)
+    check_standard_specs(specs, message="Invalid extra_spec: {key}: {value}")
+    return result
+
+
+def type_entity(body: object) -> dict[str, Any]:
+    """`share_type` (or its old name `volume_type`); checked after policy, as Manila did."""
+    entity = None
+    if isinstance(body, dict):
+        entity = body.get("share_type", body.get("volume_type"))
+    if not isinstance(entity, dict):
+        raise HTTPFault(400, GENERIC_400)
+    return entity
+
+
+def create_command(req: ApiRequest, entity: dict[str, Any]) -> CreateShareType:
+    name = entity.get("name")
+    if not isinstance(name, str) or not name.strip() or len(name) > 255:
+        raise Invalid("Type name is not valid.")
+    specs_in = entity.get("extra_specs") or {}
+    if not isinstance(specs_in, dict):
+        raise Invalid("Invalid input received: 'extra_specs' must be an object.")
+    specs_in = dict(specs_in)
+    if snapshot_support_required(req) and "snapshot_support" not in specs_in:
+        specs_in["snapshot_support"] = True
+    if DHSS not in specs_in:
+        raise Invalid(f"Invalid extra_spec: Required extra specs '{DHSS}' not specified..")
+    if not _is_plain_bool(specs_in[DHSS]):
+        raise Invalid(f"Invalid extra_spec: Value of required extra_spec {DHSS} is not valid.")
+    check_standard_specs(specs_in, message="Invalid share type: Invalid extra_spec: {key}: {value}.")
+    try:
+        specs = check_spec_items(specs_in)
+    except Invalid as exc:
+        raise Invalid(f"Invalid share type: {exc.message}") from None
+    public = entity.get("os-share-type-access:is_public", entity.get("share_type_access:is_public", True))
+    return CreateShareType(name=name, extra_specs=specs, is_public=bodies.strict_bool(public))
+
+
+def snapshot_support_required(req: ApiRequest) -> bool:
+    """Before 2.24 every share type had a snapshot_support spec (True unless given)."""
+    return not req.at_least(2, 24)
+
+
+def specs_body(req: ApiRequest) -> SetExtraSpecs:
+    if not isinstance(req.body, dict) or "extra_specs" not in req.body:
+        raise HTTPFault(400, "Malformed request body")
+    return SetExtraSpecs(req.params["id"], check_spec_items(req.body["extra_specs"]))
+
+
+def spec_body(req: ApiRequest) -> SetExtraSpecs:
+    """`PUT /types/{id}/extra_specs/{key}`: exactly the one spec the URL names."""
+    key = req.params["key"]
+    if not isinstance(req.body, dict) or not req.body:
+        raise HTTPFault(400, "Request body empty")
+    if key not in req.body:
+        raise HTTPFault(400, "Request body and URI mismatch")
+    if len(req.body) > 1:
+        raise HTTPFault(400, "Request body contains too many items")
+    return SetExtraSpecs(req.params["id"], check_spec_items(req.body))
+
+
+def access_command(req: ApiRequest, add: bool) -> ChangeTypeAccess:
+    body = req.action_body
+    project = body.get("project") if isinstance(body, dict) else None
+    if not isinstance(project, str) or not _PROJECT_RE.match(project):
+        raise Invalid(f"Bad project format: project is not in proper format ({project})")
+    return ChangeTypeAccess(req.params["id"], project, add)
+
+
+# Routes -------------------------------------------------------------------------------------
 def register(router: Router, s: Services) -> None:
-    def wrap(req: ApiRequest, st: Any) -> Reply:
+    def wrap(req: ApiRequest, st: ShareType) -> Reply:
         body = views.share_type(req, st)
         return Reply(200, {"share_type": body, "volume_type": body})
 
@@ -23,78 +146,66 @@ def register(router: Router, s: Services) -> None:
         return Reply(200, {"share_types": found, "volume_types": found})
 
     def create(req: ApiRequest) -> Reply:
-        s.policy.authorize(req.ctx, Rule.TYPE_CREATE)  # policy before body validation, as in Manila
-        entity = None
-        if isinstance(req.body, dict):
-            entity = req.body.get("share_type", req.body.get("volume_type"))
-        if not isinstance(entity, dict):
-            raise HTTPFault(400, GENERIC_400)
-        st = s.types.create(req.ctx, entity, req.version.tuple)
-        reply = wrap(req, st)
+        entity = type_entity(req.body)
+        reply = wrap(req, s.types.create(req.ctx, create_command(req, entity)))
         requested = entity.get("extra_specs") or {}
-        if isinstance(requested, dict) and "driver_handles_share_servers" in requested:
-            reply.body["share_type"]["required_extra_specs"] = {
-                "driver_handles_share_servers": requested["driver_handles_share_servers"]}
+        if isinstance(requested, dict) and DHSS in requested:
+            reply.body["share_type"]["required_extra_specs"] = {DHSS: requested[DHSS]}
         return reply
 
     def delete(req: ApiRequest) -> Reply:
         s.types.delete(req.ctx, req.params["id"])
         return Reply(202)
 
-    router.add("GET", "/types", index)
-    router.add("POST", "/types", create)
-    router.add("GET", "/types/default", lambda r: wrap(r, s.types.show_default(r.ctx)))
-    router.add("GET", "/types/{id}", lambda r: wrap(r, s.types.show(r.ctx, r.params["id"])))
-    router.add("DELETE", "/types/{id}", delete)
+    router.add("GET", "/types", index, rule=Rule.TYPE_INDEX)
+    router.add("POST", "/types", create, rule=Rule.TYPE_CREATE)
+    router.add("GET", "/types/default", lambda r: wrap(r, s.types.show_default(r.ctx)), rule=Rule.TYPE_DEFAULT)
+    router.add("GET", "/types/{id}", lambda r: wrap(r, s.types.show(r.ctx, r.params["id"])), rule=Rule.TYPE_SHOW)
+    router.add("DELETE", "/types/{id}", delete, rule=Rule.TYPE_DELETE)
+    _register_extra_specs(router, s)
+    _register_access(router, s)
 
-    # extra specs
-    def specs_body(req: ApiRequest) -> Any:
-        s.policy.authorize(req.ctx, Rule.EXTRA_SPEC_CREATE)
-        if not isinstance(req.body, dict) or "extra_specs" not in req.body:
-            raise HTTPFault(400, "Malformed request body")
-        return req.body["extra_specs"]
 
-    def spec_put(req: ApiRequest) -> Reply:
-        s.policy.authorize(req.ctx, Rule.EXTRA_SPEC_UPDATE)
-        key = req.params["key"]
-        if not isinstance(req.body, dict) or not req.body:
-            raise HTTPFault(400, "Request body empty")
-        if key not in req.body:
-            raise HTTPFault(400, "Request body and URI mismatch")
-        if len(req.body) > 1:
-            raise HTTPFault(400, "Request body contains too many items")
-        return Reply(200, s.types.set_specs(req.ctx, req.params["id"], req.body, Rule.EXTRA_SPEC_UPDATE))
+def _register_extra_specs(router: Router, s: Services) -> None:
+    def index(req: ApiRequest) -> Reply:
+        return Reply(200, {"extra_specs": s.types.specs(req.ctx, req.params["id"])})
 
-    def spec_delete(req: ApiRequest) -> Reply:
-        s.types.delete_spec(req.ctx, req.params["id"], req.params["key"], req.version.tuple)
+    def create(req: ApiRequest) -> Reply:
+        return Reply(200, {"extra_specs": s.types.set_specs(req.ctx, specs_body(req))})
+
+    def show(req: ApiRequest) -> Reply:
+        return Reply(200, s.types.spec(req.ctx, req.params["id"], req.params["key"]))
+
+    def put(req: ApiRequest) -> Reply:
+        return Reply(200, s.types.set_specs(req.ctx, spec_body(req)))
+
+    def delete(req: ApiRequest) -> Reply:
+        s.types.delete_spec(req.ctx, req.params["id"], req.params["key"],
+                            snapshot_support_required=snapshot_support_required(req))
         return Reply(202)
 
-    router.add("GET", "/types/{id}/extra_specs",
-               lambda r: Reply(200, {"extra_specs": s.types.specs(r.ctx, r.params["id"])}))
-    router.add("POST", "/types/{id}/extra_specs",
-               lambda r: Reply(200, {"extra_specs": s.types.set_specs(r.ctx, r.params["id"], specs_body(r),
-                                                                      Rule.EXTRA_SPEC_CREATE)}))
-    router.add("GET", "/types/{id}/extra_specs/{key}",
-               lambda r: Reply(200, s.types.spec(r.ctx, r.params["id"], r.params["key"])))
-    router.add("PUT", "/types/{id}/extra_specs/{key}", spec_put)
-    router.add("DELETE", "/types/{id}/extra_specs/{key}", spec_delete)
+    router.add("GET", "/types/{id}/extra_specs", index, rule=Rule.EXTRA_SPEC_INDEX)
+    router.add("POST", "/types/{id}/extra_specs", create, rule=Rule.EXTRA_SPEC_CREATE)
+    router.add("GET", "/types/{id}/extra_specs/{key}", show, rule=Rule.EXTRA_SPEC_SHOW)
+    router.add("PUT", "/types/{id}/extra_specs/{key}", put, rule=Rule.EXTRA_SPEC_UPDATE)
+    router.add("DELETE", "/types/{id}/extra_specs/{key}", delete, rule=Rule.EXTRA_SPEC_DELETE)
 
-    # project access
-    def access(req: ApiRequest) -> Reply:
+
+def _register_access(router: Router, s: Services) -> None:
+    def index(req: ApiRequest) -> Reply:
         projects = s.types.access_list(req.ctx, req.params["id"])
         return Reply(200, {"share_type_access": [{"share_type_id": req.params["id"], "project_id": p}
                                                  for p in projects]})
 
-    router.add("GET", "/types/{id}/share_type_access", access)
-    router.add("GET", "/types/{id}/os-share-type-access", access)
+    def add(req: ApiRequest) -> Reply:
+        s.types.change_access(req.ctx, access_command(req, add=True))
+        return Reply(202)
 
-    def change(add: bool) -> Any:
-        key = "addProjectAccess" if add else "removeProjectAccess"
+    def remove(req: ApiRequest) -> Reply:
+        s.types.change_access(req.ctx, access_command(req, add=False))
+        return Reply(202)
 
-        def handler(req: ApiRequest) -> Reply:
-            s.types.change_access(req.ctx, req.params["id"], req.body[key], add)
-            return Reply(202)
-        return handler
-
-    router.add("POST", "/types/{id}/action", change(True), action="addProjectAccess")
-    router.add("POST", "/types/{id}/action", change(False), action="removeProjectAccess")
+    router.add("GET", "/types/{id}/share_type_access", index, rule=Rule.TYPE_LIST_ACCESS)
+    router.add("GET", "/types/{id}/os-share-type-access", index, rule=Rule.TYPE_LIST_ACCESS)
+    router.add("POST", "/types/{id}/action", add, rule=Rule.TYPE_ADD_ACCESS, action="addProjectAccess")
+    router.add("POST", "/types/{id}/action", remove, rule=Rule.TYPE_REMOVE_ACCESS, action="removeProjectAccess")

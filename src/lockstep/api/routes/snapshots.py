@@ -2,58 +2,71 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from lockstep.api import queries, views
-from lockstep.api.routing import ApiRequest, Reply, Router
+from lockstep.api import bodies, queries, views
+from lockstep.api.paging import index_reply
+from lockstep.api.routing import ApiRequest, Envelope, OnTarget, Reply, Router
+from lockstep.domain.errors import Invalid
+from lockstep.service.commands import CreateSnapshot, TextChanges
+from lockstep.service.policy import Rule
+from lockstep.service.services import Services
 
-if TYPE_CHECKING:
-    from lockstep.service.services import Services
+SNAPSHOT = Envelope("snapshot")
+
+
+def create_command(entity: dict[str, Any]) -> CreateSnapshot:
+    share_id = entity.get("share_id")
+    if not isinstance(share_id, str) or not share_id:
+        raise Invalid("Invalid input received: 'share_id' must be given as a string.")
+    name = bodies.optional_text(entity, "name", "display_name", field="name") or None
+    description = bodies.optional_text(entity, "description", "display_description", field="description") or None
+    return CreateSnapshot(share_id, name, description)
+
+
+def update_changes(entity: dict[str, Any]) -> TextChanges:
+    return TextChanges(name=bodies.text_change(entity, "display_name"),
+                       description=bodies.text_change(entity, "display_description"))
 
 
 def register(router: Router, s: Services) -> None:
     def index(req: ApiRequest, detail: bool) -> Reply:
-        offset, limit = req.paging()
-        found = s.listing.snapshots(req.ctx, queries.snapshots(req, offset, limit))
-        body: dict[str, Any] = {"snapshots": [views.snapshot(req, sn, detail=detail) for sn in found]}
-        nxt = views.next_link(req, "snapshots", found, limit, found[-1].id if found else "")
-        if nxt:
-            body["share_snapshots_links"] = nxt
-        return Reply(200, body)
+        return index_reply(req, "snapshots",
+                           lambda offset, limit: s.listing.snapshots(req.ctx, queries.snapshots(req, offset, limit)),
+                           lambda snap: views.snapshot(req, snap, detail=detail),
+                           links=("share_snapshots_links", "snapshots"))
 
     def show(req: ApiRequest) -> Reply:
         return Reply(200, {"snapshot": views.snapshot(req, s.snapshots.get(req.ctx, req.params["id"]), detail=True)})
 
     def create(req: ApiRequest) -> Reply:
-        created = s.snapshots.create(req.ctx, req.entity("snapshot"))
+        created = s.snapshots.create(req.ctx, create_command(req.entity))
         return Reply(202, {"snapshot": views.snapshot(req, created, detail=True)})
 
     def update(req: ApiRequest) -> Reply:
-        updated = s.snapshots.update(req.ctx, req.params["id"], req.entity("snapshot"))
+        updated = s.snapshots.update(req.ctx, req.params["id"], update_changes(req.entity))
         return Reply(200, {"snapshot": views.snapshot(req, updated, detail=True)})
 
     def delete(req: ApiRequest) -> Reply:
         s.snapshots.delete(req.ctx, req.params["id"])
         return Reply(202)
 
-    router.add("GET", "/snapshots", lambda r: index(r, False))
-    router.add("GET", "/snapshots/detail", lambda r: index(r, True))
-    router.add("POST", "/snapshots", create)
-    router.add("GET", "/snapshots/{id}", show)
-    router.add("PUT", "/snapshots/{id}", update)
-    router.add("DELETE", "/snapshots/{id}", delete)
-
-    def reset(key: str) -> Any:
-        def handler(req: ApiRequest) -> Reply:
-            s.snapshots.reset_status(req.ctx, req.params["id"], req.body[key])
-            return Reply(202)
-        return handler
+    def reset_status(req: ApiRequest) -> Reply:
+        s.snapshots.reset_status(req.ctx, bodies.reset_status(req.params["id"], req.action_body))
+        return Reply(202)
 
     def force_delete(req: ApiRequest) -> Reply:
         s.snapshots.delete(req.ctx, req.params["id"], force=True)
         return Reply(202)
 
-    router.add("POST", "/snapshots/{id}/action", reset("os-reset_status"), max="2.6", action="os-reset_status")
-    router.add("POST", "/snapshots/{id}/action", reset("reset_status"), min="2.7", action="reset_status")
-    router.add("POST", "/snapshots/{id}/action", force_delete, max="2.6", action="os-force_delete")
-    router.add("POST", "/snapshots/{id}/action", force_delete, min="2.7", action="force_delete")
+    router.add("GET", "/snapshots", lambda r: index(r, False), rule=Rule.SNAPSHOT_GET_ALL, paged=True)
+    router.add("GET", "/snapshots/detail", lambda r: index(r, True), rule=Rule.SNAPSHOT_GET_ALL, paged=True)
+    # The share's owner decides, once the share is found.
+    router.add("POST", "/snapshots", create, rule=OnTarget(Rule.SHARE_CREATE_SNAPSHOT), envelope=SNAPSHOT)
+    router.add("GET", "/snapshots/{id}", show, rule=Rule.SNAPSHOT_GET)
+    router.add("PUT", "/snapshots/{id}", update, rule=Rule.SHARE_SNAPSHOT_UPDATE, envelope=SNAPSHOT)
+    router.add("DELETE", "/snapshots/{id}", delete, rule=OnTarget(Rule.SHARE_DELETE_SNAPSHOT))
+    path = "/snapshots/{id}/action"
+    router.add_admin_action(path, "reset_status", reset_status, rule=Rule.SNAPSHOT_RESET_STATUS)
+    # A missing snapshot answers 404 before the policy's 403.
+    router.add_admin_action(path, "force_delete", force_delete, rule=OnTarget(Rule.SNAPSHOT_FORCE_DELETE))
