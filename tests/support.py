@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -399,7 +398,3 @@ def fault(resp: httpx.Response) -> tuple[str, int, str]:
     name, inner = next(iter(body.items()))
     assert inner["code"] == resp.status_code
     return name, inner["code"], inner["message"]
-
-
-def rmtree(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)
