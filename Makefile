@@ -24,17 +24,18 @@ run: install system-deps
 	@$(PY) -m lockstep.cli db upgrade
 	@$(PY) -m lockstep.cli serve
 
-## The whole test suite: unit, API on SQLite and PostgreSQL, drivers on real filesystems.
+## The whole test suite: the API in-process on SQLite and PostgreSQL; durability, end-to-end and
+## real-storage tests against live `lockstep serve` processes; drivers on real filesystems.
 test: install system-deps
 	@$(PY) -m ruff check src tests $(wildcard bench)
-	@$(PY) -m mypy src
+	@$(PY) -m mypy src tests
 	@$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: install
 	@$(PY) -m ruff check src tests $(wildcard bench)
 
 typecheck: install
-	@$(PY) -m mypy src
+	@$(PY) -m mypy src tests
 
 bench-quick: install system-deps
 	@$(PY) bench/run.py --quick

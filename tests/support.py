@@ -1,22 +1,44 @@
-"""Test helpers: a live Lockstep server in a subprocess, a client with Manila's headers, PostgreSQL."""
+"""Test servers and their client: Lockstep in-process (the fast tier) or live in a subprocess, and PostgreSQL.
+
+Two kinds of server answer the same `Server` protocol, so a test module does not know which one it runs on:
+
+- `InProcessServer` calls the app's synchronous request handler through an httpx transport and runs the
+  worker only when asked (after each mutating request, and while a client waits), so a test never sleeps
+  waiting for a background thread. Every API test that is about behaviour runs on it.
+- `LiveServer` is a `lockstep serve` process (or several sharing one database), for the tests about the
+  process itself: kill -9, start-up errors, the README and client end-to-end runs, real storage.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
+
+from lockstep import config
+from lockstep.adapters.db.migrate import upgrade
+from lockstep.api.app import MAX_BODY, LockstepApp
+from lockstep.bootstrap import (
+    build_app,
+    build_drivers,
+    build_services,
+    build_worker,
+    create_default_share_type,
+    engine_for,
+)
+from lockstep.service.storage import ShareDriver
+from lockstep.service.worker import Worker
 
 PG_ADMIN_URL = os.environ.get("LOCKSTEP_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -72,8 +94,134 @@ def run_cli(env: dict[str, str], *args: str, check: bool = True) -> subprocess.C
                           check=check, timeout=120)
 
 
+class Server(Protocol):
+    """What an API test sees of a server, whichever kind it is."""
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def http(self) -> httpx.Client:
+        """A bare client (no token, no version headers) for requests outside a project's URL."""
+        ...
+
+    def client(self, project: str | None = None, user: str = "admin", version: str | None = "2.30",
+               experimental: bool = True) -> Client: ...
+
+
+def settings_env(data_dir: Path, database_url: str, **overrides: str) -> dict[str, str]:
+    """The LOCKSTEP_* settings every test server starts from: the fake backend, short leases, fast polling."""
+    env = {
+        "LOCKSTEP_DATA_DIR": str(data_dir), "LOCKSTEP_DATABASE_URL": database_url,
+        "LOCKSTEP_BACKEND": "fake", "LOCKSTEP_POLL_INTERVAL": "0.05", "LOCKSTEP_LEASE_SECONDS": "3",
+        "LOCKSTEP_LOG_LEVEL": "INFO",
+    }
+    env.update(overrides)
+    return env
+
+
+# in-process ---------------------------------------------------------------------------------------------
+Handler = Callable[[str, str, str, dict[str, str], bytes | None, str], tuple[int, list[tuple[str, str]], bytes]]
+
+
+class InProcessServer:
+    """The app and the worker in this process, driven deterministically.
+
+    With `settle_after_requests` (the default) the worker runs the queued operations after every
+    POST/PUT/DELETE, as a live server's worker would right after the reply; without it, operations stay
+    queued until a client waits or the test calls `settle()`, so transitional states can be observed
+    without a slow driver.
+    """
+
+    url = "http://lockstep.test"
+
+    def __init__(self, handle: Handler, run_worker: Callable[[], int], drivers: dict[str, ShareDriver], *,
+                 settle_after_requests: bool = True) -> None:
+        self._handle = handle
+        self._run_worker = run_worker
+        self.drivers = drivers
+        self.settle_after_requests = settle_after_requests
+        self._settling = False
+        self.transport = httpx.MockTransport(self._serve)
+        self._http = httpx.Client(transport=self.transport, base_url=self.url, timeout=30)
+
+    @property
+    def http(self) -> httpx.Client:
+        return self._http
+
+    def settle(self) -> int:
+        """Run every operation that is ready now; returns how many ran."""
+        if self._settling:
+            return 0  # a request made from inside a driver call (a test observing it) must not recurse
+        self._settling = True
+        try:
+            return self._run_worker()
+        finally:
+            self._settling = False
+
+    def _serve(self, request: httpx.Request) -> httpx.Response:
+        body = request.read()
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in request.headers.raw}
+        origin = f"{request.url.scheme}://{headers.get('host') or request.url.netloc.decode('ascii')}"
+        # As the ASGI entry does: the path decoded, the query raw, an oversized body refused as None.
+        status, out, payload = self._handle(request.method, request.url.path, request.url.query.decode("latin-1"),
+                                            headers, body if len(body) <= MAX_BODY else None, origin)
+        if self.settle_after_requests and request.method in ("POST", "PUT", "DELETE"):
+            self.settle()
+        return httpx.Response(status, headers=out, content=payload)
+
+    def client(self, project: str | None = None, user: str = "admin", version: str | None = "2.30",
+               experimental: bool = True) -> Client:
+        return Client(self.url, project or uuid.uuid4().hex, user, version, experimental,
+                      transport=self.transport, settle=self.settle)
+
+    def close(self) -> None:
+        self._http.close()
+
+
+@contextlib.contextmanager
+def in_process_server(data_dir: Path, database_url: str, *, settle_after_requests: bool = True,
+                      **overrides: str) -> Iterator[InProcessServer]:
+    """What `lockstep db upgrade` then `lockstep serve` build, in this process and without threads.
+
+    The one place the tests assemble Lockstep themselves: it follows cli.py step by step.
+    """
+    data_dir.mkdir(parents=True, exist_ok=True)
+    settings = config.load(env=settings_env(data_dir, database_url, **overrides))
+    upgrade(settings.effective_database_url)
+    engine = engine_for(settings)
+    try:
+        create_default_share_type(settings, engine)
+        app: LockstepApp = build_app(settings, build_services(settings, engine))
+        drivers = build_drivers(settings)
+        worker: Worker = build_worker(settings, engine, drivers)
+        worker.report_pools()
+        server = InProcessServer(app.handle, worker.run_once, drivers, settle_after_requests=settle_after_requests)
+        try:
+            yield server
+        finally:
+            server.close()
+    finally:
+        engine.dispose()
+
+
+@contextlib.contextmanager
+def configured_server(tmp: Path, db_kind: str, toml: str | None = None, *, settle_after_requests: bool = True,
+                      **env: str) -> Iterator[InProcessServer]:
+    """An in-process server with its own database and extra settings (a TOML config and/or environment)."""
+    overrides = dict(env)
+    if toml is not None:
+        path = tmp / "lockstep.toml"
+        path.write_text(toml)
+        overrides["LOCKSTEP_CONFIG"] = str(path)
+    with database(db_kind, tmp) as url, \
+            in_process_server(tmp / "data", url, settle_after_requests=settle_after_requests, **overrides) as srv:
+        yield srv
+
+
+# live ---------------------------------------------------------------------------------------------------
 @dataclass
-class Server:
+class LiveServer:
     """A `lockstep serve` process (or several processes sharing one database)."""
 
     data_dir: Path
@@ -81,10 +229,15 @@ class Server:
     env: dict[str, str]
     port: int
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    _http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=30))
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def http(self) -> httpx.Client:
+        return self._http
 
     def start(self, *extra: str) -> None:
         log = open(self.data_dir / f"serve-{len(self.procs)}.log", "ab")
@@ -120,57 +273,61 @@ class Server:
     def log_text(self) -> str:
         return "\n".join(p.read_text(errors="replace")[-4000:] for p in sorted(self.data_dir.glob("*.log")))
 
-    def client(self, project: str | None = None, user: str = "admin", version: str = "2.30",
+    def client(self, project: str | None = None, user: str = "admin", version: str | None = "2.30",
                experimental: bool = True) -> Client:
         return Client(self.url, project or uuid.uuid4().hex, user, version, experimental)
 
 
 def server_env(data_dir: Path, database_url: str, port: int, **overrides: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOCKSTEP_")}
-    env.update({
-        "LOCKSTEP_DATA_DIR": str(data_dir), "LOCKSTEP_DATABASE_URL": database_url,
-        "LOCKSTEP_LISTEN": f"127.0.0.1:{port}", "LOCKSTEP_BACKEND": "fake", "LOCKSTEP_POLL_INTERVAL": "0.05",
-        "LOCKSTEP_LEASE_SECONDS": "3", "LOCKSTEP_LOG_LEVEL": "INFO",
-    })
-    env.update(overrides)
+    env.update(settings_env(data_dir, database_url, LOCKSTEP_LISTEN=f"127.0.0.1:{port}", **overrides))
     return env
 
 
 @contextlib.contextmanager
-def live_server(data_dir: Path, database_url: str, *, start: bool = True, **overrides: str) -> Iterator[Server]:
+def live_server(data_dir: Path, database_url: str, *, start: bool = True, **overrides: str) -> Iterator[LiveServer]:
     data_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     env = server_env(data_dir, database_url, port, **overrides)
     run_cli(env, "db", "upgrade")
-    server = Server(data_dir, database_url, env, port)
+    server = LiveServer(data_dir, database_url, env, port)
     try:
         if start:
             server.start()
         yield server
     finally:
         server.kill(signal.SIGTERM)
+        server.http.close()
 
 
 class Client:
-    """httpx with Manila's headers; `project` is the token's (and the URL's) project."""
+    """httpx with Manila's headers; `project` is the token's (and the URL's) project.
 
-    def __init__(self, base: str, project: str, user: str, version: str | None, experimental: bool) -> None:
+    `transport` and `settle` come from an in-process server: the requests go to the app in this process,
+    and waiting runs the worker instead of sleeping.
+    """
+
+    def __init__(self, base: str, project: str, user: str, version: str | None, experimental: bool, *,
+                 transport: httpx.BaseTransport | None = None, settle: Callable[[], int] | None = None) -> None:
         self.base = base
         self.project = project
         self.user = user
+        self.transport = transport
+        self.settle = settle
         headers = {"X-Auth-Token": f"{user}:{project}", "Content-Type": "application/json"}
         if version is not None:
             headers["X-OpenStack-Manila-API-Version"] = version
         if experimental:
             headers["X-OpenStack-Manila-API-Experimental"] = "True"
-        self.http = httpx.Client(base_url=f"{base}/v2/{project}", headers=headers, timeout=30)
+        self.http = httpx.Client(base_url=f"{base}/v2/{project}", headers=headers, timeout=30, transport=transport)
 
     def with_(self, **kwargs: Any) -> Client:
         args = {"project": self.project, "user": self.user,
                 "version": self.http.headers.get("X-OpenStack-Manila-API-Version"),
                 "experimental": "X-OpenStack-Manila-API-Experimental" in self.http.headers}
         args.update(kwargs)
-        return Client(self.base, args["project"], args["user"], args["version"], args["experimental"])
+        return Client(self.base, args["project"], args["user"], args["version"], args["experimental"],
+                      transport=self.transport, settle=self.settle)
 
     def get(self, path: str, **kw: Any) -> httpx.Response:
         return self.http.get(path, **kw)
@@ -184,20 +341,42 @@ class Client:
     def delete(self, path: str, **kw: Any) -> httpx.Response:
         return self.http.delete(path, **kw)
 
+    def until(self, done: Callable[[], bool], failure: Callable[[], str], timeout: float = 30) -> None:
+        """Until `done()`: in-process, run the ready operations before each look; live, poll every 50 ms.
+
+        In-process a look that finds nothing done after a settle that ran nothing can only wait for an
+        operation released with a retry delay, so only then does it sleep.
+        """
+        deadline = time.time() + timeout
+        while True:
+            ran = self.settle() if self.settle is not None else 0
+            if done():
+                return
+            if time.time() >= deadline:
+                raise AssertionError(failure())
+            if not ran:
+                time.sleep(0.05)
+
     def wait(self, path: str, key: str, statuses: tuple[str, ...] = ("available", "error"),
              timeout: float = 30) -> dict[str, Any]:
-        """Poll until the resource's status is one of `statuses` (or it is gone, for 'deleted')."""
-        deadline = time.time() + timeout
-        body: dict[str, Any] = {}
-        while time.time() < deadline:
+        """Until the resource's status is one of `statuses` (or it is gone, for 'deleted')."""
+        seen: dict[str, Any] = {}
+
+        def settled() -> bool:
             resp = self.get(path)
             if resp.status_code == 404 and "deleted" in statuses:
-                return {"status": "deleted"}
-            body = resp.json()[key]
-            if body["status"] in statuses:
-                return body
-            time.sleep(0.05)
-        raise AssertionError(f"{path} stayed {body.get('status')} (wanted {statuses})")
+                seen.clear()
+                seen["status"] = "deleted"
+                return True
+            seen.clear()
+            seen.update(resp.json()[key])
+            return seen["status"] in statuses
+
+        self.until(settled, lambda: f"{path} stayed {seen.get('status')} (wanted {statuses})", timeout)
+        return seen
+
+    def wait_gone(self, path: str, timeout: float = 30) -> None:
+        self.until(lambda: self.get(path).status_code == 404, lambda: f"{path} still exists", timeout)
 
     # conveniences for the common setup ------------------------------------------------------------
     def create_group(self, **fields: Any) -> dict[str, Any]:
@@ -225,7 +404,3 @@ def fault(resp: httpx.Response) -> tuple[str, int, str]:
     name, inner = next(iter(body.items()))
     assert inner["code"] == resp.status_code
     return name, inner["code"], inner["message"]
-
-
-def rmtree(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)

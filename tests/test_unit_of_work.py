@@ -9,8 +9,11 @@ import pytest
 from lockstep.adapters.db.engine import make_engine
 from lockstep.adapters.db.migrate import upgrade
 from lockstep.adapters.db.unit_of_work import SqlAlchemyDatabase
+from lockstep.domain.operations import Entity, OperationKind, Reclaim
 from lockstep.service.unit_of_work import Database
 from tests.support import database
+
+RECLAIM_SHARE = Reclaim(Entity.SHARE)
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
@@ -22,7 +25,7 @@ def test_wakes_only_after_a_commit_that_enqueued(kind: str, tmp_path: Path) -> N
         try:
             db: Database = SqlAlchemyDatabase(engine, on_enqueued=lambda: woken.append(1))
             with db.write() as uow:
-                uow.operations.enqueue("reclaim", "never-committed", backend=None)
+                uow.operations.enqueue(OperationKind.RECLAIM, "never-committed", backend=None, payload=RECLAIM_SHARE)
             assert woken == []  # rolled back: nothing to do
             with db.read() as uow:
                 assert uow.operations.targets() == set()
@@ -31,8 +34,8 @@ def test_wakes_only_after_a_commit_that_enqueued(kind: str, tmp_path: Path) -> N
                 uow.commit()
             assert woken == []  # committed, but no work recorded
             with db.write() as uow:
-                uow.operations.enqueue("reclaim", "t1", backend=None)
-                uow.operations.enqueue("reclaim", "t2", backend=None)
+                uow.operations.enqueue(OperationKind.RECLAIM, "t1", backend=None, payload=RECLAIM_SHARE)
+                uow.operations.enqueue(OperationKind.RECLAIM, "t2", backend=None, payload=RECLAIM_SHARE)
                 assert woken == []  # not before the commit: the worker would find nothing
                 uow.commit()
             assert woken == [1]  # once per commit

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.foundation import (
+from tests.api.helpers import (
     GENERIC_404,
     create_network,
     create_snapshot,

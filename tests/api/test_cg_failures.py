@@ -1,19 +1,18 @@
 """State machines under driver failures, placement, the missing default type, intermediate states.
 
-Each fixture here is a server with its own database and fake-backend options.
+Each fixture here is an in-process server with its own database and fake-backend options.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.api.cg_helpers import configured_server, expect_fault, make_type, post_group, reset, wait_gone
+from tests.api.helpers import create_type, expect_fault, post_group, reset
 from tests.conftest import DATABASES
-from tests.support import Client, Server
+from tests.support import Client, InProcessServer, configured_server
 
 FAILING_OPS = "create_cgsnapshot,create_group_from_cgsnapshot,delete_group,delete_cgsnapshot"
 
@@ -24,33 +23,34 @@ def fake_backend(**options: str) -> str:
 
 
 def _server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, name: str,
-            toml: str, **env: str) -> Iterator[Server]:
+            toml: str, *, settle_after_requests: bool = True, **env: str) -> Iterator[InProcessServer]:
     tmp = tmp_path_factory.mktemp(f"{name}-{request.param}")
-    with configured_server(tmp, request.param, toml, **env) as srv:
+    with configured_server(tmp, request.param, toml, settle_after_requests=settle_after_requests, **env) as srv:
         yield srv
 
 
 @pytest.fixture(scope="module", params=DATABASES)
-def failing(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def failing(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessServer]:
     yield from _server(request, tmp_path_factory, "failing", fake_backend(fail=FAILING_OPS))
 
 
 @pytest.fixture(scope="module", params=DATABASES)
 def failing_create(request: pytest.FixtureRequest,
-                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessServer]:
     yield from _server(request, tmp_path_factory, "failing-create", fake_backend(fail="create_group"))
 
 
 @pytest.fixture(scope="module", params=DATABASES)
-def no_groups(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def no_groups(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessServer]:
     """Its only backend reports no consistency_group_support, and no default share type is configured."""
     yield from _server(request, tmp_path_factory, "no-groups", fake_backend(group_support="none"),
                        LOCKSTEP_DEFAULT_SHARE_TYPE="")
 
 
 @pytest.fixture(scope="module", params=DATABASES)
-def slow(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    yield from _server(request, tmp_path_factory, "slow", fake_backend(delay="0.6"))
+def held(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessServer]:
+    """Its worker runs only when a test waits or settles: what a slow backend shows, without the sleeps."""
+    yield from _server(request, tmp_path_factory, "held", fake_backend(), settle_after_requests=False)
 
 
 def group_shares(client: Client, group_id: str) -> list[dict[str, Any]]:
@@ -64,7 +64,7 @@ def status(client: Client, path: str, key: str) -> str:
 
 
 # -- driver failures ---------------------------------------------------------------------------------------
-def test_cgsnapshot_driver_failure_leaves_it_in_error(failing: Server) -> None:
+def test_cgsnapshot_driver_failure_leaves_it_in_error(failing: InProcessServer) -> None:
     client = failing.client()
     group = client.create_group()
     shares = [client.create_share(consistency_group_id=group["id"]) for _ in range(2)]
@@ -86,7 +86,7 @@ def test_cgsnapshot_driver_failure_leaves_it_in_error(failing: Server) -> None:
                  f"Consistency group snapshot {cgsnapshot['id']} not found.")
 
 
-def test_cgsnapshot_delete_failure_from_available(failing: Server) -> None:
+def test_cgsnapshot_delete_failure_from_available(failing: InProcessServer) -> None:
     client = failing.client()
     group = client.create_group()
     cgsnapshot = client.create_cgsnapshot(group["id"])
@@ -95,7 +95,7 @@ def test_cgsnapshot_delete_failure_from_available(failing: Server) -> None:
     assert client.wait(f"/cgsnapshots/{cgsnapshot['id']}", "cgsnapshot", ("error",))["status"] == "error"
 
 
-def test_group_delete_driver_failure_leaves_it_in_error(failing: Server) -> None:
+def test_group_delete_driver_failure_leaves_it_in_error(failing: InProcessServer) -> None:
     client = failing.client()
     group = client.create_group()
     assert group["status"] == "available"
@@ -107,7 +107,7 @@ def test_group_delete_driver_failure_leaves_it_in_error(failing: Server) -> None
                  f"Consistency group {group['id']} not found.")
 
 
-def test_group_from_cgsnapshot_failure_fails_its_shares(failing: Server) -> None:
+def test_group_from_cgsnapshot_failure_fails_its_shares(failing: InProcessServer) -> None:
     client = failing.client()
     source = client.create_group()
     for size in (1, 2):
@@ -127,10 +127,10 @@ def test_group_from_cgsnapshot_failure_fails_its_shares(failing: Server) -> None
     for clone in clones:
         resp = client.delete(f"/shares/{clone['id']}", params={"consistency_group_id": group["id"]})
         assert resp.status_code == 202, resp.text
-        wait_gone(client, f"/shares/{clone['id']}")
+        client.wait_gone(f"/shares/{clone['id']}")
 
 
-def test_group_create_driver_failure(failing_create: Server) -> None:
+def test_group_create_driver_failure(failing_create: InProcessServer) -> None:
     client = failing_create.client()
     group = client.create_group()
     assert group["status"] == "error"
@@ -141,13 +141,13 @@ def test_group_create_driver_failure(failing_create: Server) -> None:
     expect_fault(client.post("/cgsnapshots", {"cgsnapshot": {"consistency_group_id": group["id"]}}), 409,
                  "Invalid ConsistencyGroup: Consistency group status must be available")
     assert client.delete(f"/consistency-groups/{group['id']}").status_code == 202
-    wait_gone(client, f"/consistency-groups/{group['id']}")
+    client.wait_gone(f"/consistency-groups/{group['id']}")
 
 
 # -- placement ---------------------------------------------------------------------------------------------
-def test_group_needs_a_backend_with_group_support(no_groups: Server) -> None:
+def test_group_needs_a_backend_with_group_support(no_groups: InProcessServer) -> None:
     client = no_groups.client()
-    share_type = make_type(client)
+    share_type = create_type(client)
     group = client.create_group(share_types=[share_type["id"]])
     assert (group["status"], group["host"]) == ("error", None)
     # never placed: deleted at once
@@ -161,15 +161,15 @@ def test_group_needs_a_backend_with_group_support(no_groups: Server) -> None:
 
 
 @pytest.mark.parametrize("fields", [{}, {"share_types": []}, {"share_types": None}, {"name": "x"}])
-def test_create_without_types_and_without_default_type(no_groups: Server, fields: dict[str, Any]) -> None:
+def test_create_without_types_and_without_default_type(no_groups: InProcessServer, fields: dict[str, Any]) -> None:
     client = no_groups.client()
     expect_fault(post_group(client, **fields), 400,
                  "Must specify at least one share type as a default share type has not been configured.")
 
 
-# -- intermediate states (a slow backend) ------------------------------------------------------------------
-def test_busy_group_refuses_cgsnapshots_and_shares(slow: Server) -> None:
-    client = slow.client()
+# -- intermediate states (a held worker) -------------------------------------------------------------------
+def test_busy_group_refuses_cgsnapshots_and_shares(held: InProcessServer) -> None:
+    client = held.client()
     resp = post_group(client)
     assert resp.status_code == 202
     group_id = resp.json()["consistency_group"]["id"]
@@ -181,8 +181,8 @@ def test_busy_group_refuses_cgsnapshots_and_shares(slow: Server) -> None:
     assert client.wait(f"/consistency-groups/{group_id}", "consistency_group")["status"] == "available"
 
 
-def test_creating_share_blocks_cgsnapshot(slow: Server) -> None:
-    client = slow.client()
+def test_creating_share_blocks_cgsnapshot(held: InProcessServer) -> None:
+    client = held.client()
     group = client.create_group()
     share = {"size": 1, "share_proto": "NFS", "consistency_group_id": group["id"]}
     resp = client.post("/shares", {"share": share})
@@ -193,8 +193,9 @@ def test_creating_share_blocks_cgsnapshot(slow: Server) -> None:
     client.wait(f"/shares/{share_id}", "share")
 
 
-def test_clones_become_available_together_with_their_group(slow: Server) -> None:
-    client = slow.client()
+def test_clones_become_available_together_with_their_group(held: InProcessServer,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    client = held.client()
     source = client.create_group()
     for _ in range(3):
         client.create_share(consistency_group_id=source["id"])
@@ -203,15 +204,29 @@ def test_clones_become_available_together_with_their_group(slow: Server) -> None
     assert resp.status_code == 202
     group_id = resp.json()["consistency_group"]["id"]
     seen: list[tuple[str, frozenset[str]]] = []
-    deadline = time.time() + 30
-    while time.time() < deadline:
+
+    def look() -> None:
         # shares first: the group and its clones are settled in one transaction, so a group still
         # creating after this read means the shares read were still creating too
         share_statuses = frozenset(s["status"] for s in group_shares(client, group_id))
-        group_status = status(client, f"/consistency-groups/{group_id}", "consistency_group")
-        seen.append((group_status, share_statuses))
-        if group_status != "creating":
-            break
+        seen.append((status(client, f"/consistency-groups/{group_id}", "consistency_group"), share_statuses))
+
+    # look before the worker runs, on both sides of the driver's work, and after the records settle
+    driver = held.drivers["lockstep@default"]
+    clone = driver.create_group_from_cgsnapshot
+
+    def looking(*args: Any, **kwargs: Any) -> Any:
+        look()
+        try:
+            return clone(*args, **kwargs)
+        finally:
+            look()
+
+    monkeypatch.setattr(driver, "create_group_from_cgsnapshot", looking)
+    look()
+    held.settle()
+    look()
+    assert len(seen) == 4
     assert seen[0] == ("creating", frozenset({"creating"}))
     # the shares are never available while the group is still creating, and all are when it is
     for group_status, share_statuses in seen:

@@ -6,15 +6,14 @@ from typing import Any
 
 import pytest
 
-from tests.api.cg_helpers import (
+from tests.api.helpers import (
+    create_network,
+    create_type,
     default_type_id,
     expect_fault,
-    make_network,
-    make_type,
     post_group,
     reset,
     unknown_id,
-    wait_gone,
 )
 from tests.support import Client
 
@@ -63,7 +62,7 @@ def test_share_group_silently_dropped_below_2_4(client: Client, version: str) ->
 
 
 def test_share_type_must_be_one_of_the_groups(client: Client) -> None:
-    first, second, third = make_type(client), make_type(client), make_type(client)
+    first, second, third = create_type(client), create_type(client), create_type(client)
     group = client.create_group(share_types=[first["id"], second["id"]])
     assert post_share(client, consistency_group_id=group["id"], share_type=second["id"]).status_code == 200
     assert post_share(client, consistency_group_id=group["id"], share_type=first["name"]).status_code == 200
@@ -78,7 +77,7 @@ def test_share_type_must_be_one_of_the_groups(client: Client) -> None:
 
 def test_share_network_must_match_the_groups(client: Client) -> None:
     group = client.create_group()
-    network = make_network(client)
+    network = create_network(client, name="net")
     expect_fault(post_share(client, consistency_group_id=group["id"], share_network_id=network["id"]), 400,
                  f"The specified share network ({network['id']}) is not supported by the specified "
                  f"consistency group ({group['id']}).")
@@ -100,7 +99,7 @@ def test_share_unknown_group(client: Client) -> None:
 
 def test_dhss_share_in_group_needs_no_network_check(client: Client) -> None:
     """The 'share network required' check is skipped with consistency_group_id; the CG rules apply instead."""
-    with_servers = make_type(client, dhss=True)
+    with_servers = create_type(client, dhss=True)
     group = client.create_group()
     expect_fault(post_share(client, consistency_group_id=group["id"], share_type=with_servers["id"]), 400,
                  f"The specified share type ({with_servers['id']}) is not supported by the specified "
@@ -156,7 +155,7 @@ def test_share_delete_needs_the_group_id(client: Client, version: str) -> None:
     assert client.get(f"/shares/{share['id']}").json()["share"]["status"] == "available"
     resp = at.delete(f"/shares/{share['id']}", params={"consistency_group_id": group["id"]})
     assert resp.status_code == 202, resp.text
-    wait_gone(client, f"/shares/{share['id']}")
+    client.wait_gone(f"/shares/{share['id']}")
 
 
 def test_share_outside_group_ignores_the_parameter(client: Client) -> None:
@@ -175,23 +174,23 @@ def test_cgsnapshot_member_blocks_share_delete_and_force_delete(client: Client) 
                  "Invalid share: Share still has 2 dependent cgsnapshot members.")
     assert client.get(f"/shares/{share['id']}").json()["share"]["status"] == "available"
     assert client.delete(f"/cgsnapshots/{cgsnapshot['id']}").status_code == 202
-    wait_gone(client, f"/cgsnapshots/{cgsnapshot['id']}")
+    client.wait_gone(f"/cgsnapshots/{cgsnapshot['id']}")
     expect_fault(client.delete(f"/shares/{share['id']}", params={"consistency_group_id": group["id"]}), 403,
                  "Invalid share: Share still has 1 dependent cgsnapshot members.")
 
 
 def test_share_type_used_by_a_group_cannot_be_deleted(client: Client) -> None:
-    share_type = make_type(client)
+    share_type = create_type(client)
     group = client.create_group(share_types=[share_type["id"]])
     expect_fault(client.delete(f"/types/{share_type['id']}"), 400, "Target share type is still in use.")
     assert client.delete(f"/consistency-groups/{group['id']}").status_code == 202
-    wait_gone(client, f"/consistency-groups/{group['id']}")
+    client.wait_gone(f"/consistency-groups/{group['id']}")
     assert client.delete(f"/types/{share_type['id']}").status_code == 202
 
 
 def test_share_network_used_by_groups_cannot_be_deleted(client: Client) -> None:
-    with_servers = make_type(client, dhss=True)
-    network = make_network(client)
+    with_servers = create_type(client, dhss=True)
+    network = create_network(client, name="net")
     groups = [post_group(client, share_types=[with_servers["id"]], share_network_id=network["id"])
               for _ in range(2)]
     assert [g.status_code for g in groups] == [202, 202]
@@ -201,13 +200,13 @@ def test_share_network_used_by_groups_cannot_be_deleted(client: Client) -> None:
         group_id = resp.json()["consistency_group"]["id"]
         client.wait(f"/consistency-groups/{group_id}", "consistency_group")
         assert client.delete(f"/consistency-groups/{group_id}").status_code == 202
-        wait_gone(client, f"/consistency-groups/{group_id}")
+        client.wait_gone(f"/consistency-groups/{group_id}")
     assert client.delete(f"/share-networks/{network['id']}").status_code == 202
 
 
 # -- a group created from a cgsnapshot -------------------------------------------------------------------
 def test_group_from_cgsnapshot_clones_every_member(client: Client) -> None:
-    first, second = make_type(client), make_type(client)
+    first, second = create_type(client), create_type(client)
     source = client.create_group(share_types=[first["id"], second["id"]])
     a = client.create_share(size=2, consistency_group_id=source["id"], share_type=first["id"])
     b = client.create_share(size=3, proto="CIFS", consistency_group_id=source["id"], share_type=second["id"])

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.cg_helpers import GENERIC_404, RESET_STATES, expect_fault, follow, reset, unknown_id, wait_gone
+from tests.api.helpers import GENERIC_404, RESET_STATES, expect_fault, follow, reset, unknown_id
 from tests.support import Client, Server
 
 SNAPS = "/cgsnapshots"
@@ -237,7 +237,7 @@ def test_delete(client: Client, member: Client) -> None:
     cgsnapshot = client.create_cgsnapshot(group["id"])
     resp = member.delete(f"{SNAPS}/{cgsnapshot['id']}")
     assert resp.status_code == 202 and resp.content == b""
-    wait_gone(client, f"{SNAPS}/{cgsnapshot['id']}")
+    client.wait_gone(f"{SNAPS}/{cgsnapshot['id']}")
     expect_fault(client.get(f"{SNAPS}/{cgsnapshot['id']}/members"), 404, not_found(cgsnapshot["id"]))
 
 
@@ -245,7 +245,7 @@ def test_delete_error_snapshot(client: Client) -> None:
     cgsnapshot = client.create_cgsnapshot(client.create_group()["id"])
     reset(client, "cgsnapshots", cgsnapshot["id"], "error")
     assert client.delete(f"{SNAPS}/{cgsnapshot['id']}").status_code == 202
-    wait_gone(client, f"{SNAPS}/{cgsnapshot['id']}")
+    client.wait_gone(f"{SNAPS}/{cgsnapshot['id']}")
 
 
 @pytest.mark.parametrize("status", ["creating", "deleting", "error_deleting"])
@@ -287,7 +287,7 @@ def test_reset_status_validation(client: Client, member: Client) -> None:
     message = resp.json()["badRequest"]["message"]
     assert message.startswith("Invalid state. Valid states: ")
     states = message.removeprefix("Invalid state. Valid states: ").removesuffix(".")
-    assert set(states.split(", ")) == RESET_STATES
+    assert set(states.split(", ")) == set(RESET_STATES)
     expect_fault(client.post(f"{SNAPS}/{unknown_id()}/action", {"reset_status": {"status": "error"}}), 404,
                  GENERIC_404)
     expect_fault(member.post(action, {"reset_status": {"status": "error"}}), 403,
@@ -350,7 +350,7 @@ def test_other_projects_cgsnapshot_is_not_found_for_members(server: Server, clie
     reset(stranger_admin, "cgsnapshots", sid, "error")
     assert status_of(client, sid) == "error"
     assert stranger_admin.delete(f"{SNAPS}/{sid}").status_code == 202
-    wait_gone(client, f"{SNAPS}/{sid}")
+    client.wait_gone(f"{SNAPS}/{sid}")
 
 
 def test_admin_of_other_project_force_deletes(server: Server, client: Client) -> None:

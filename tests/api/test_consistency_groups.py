@@ -6,18 +6,17 @@ from typing import Any
 
 import pytest
 
-from tests.api.cg_helpers import (
+from tests.api.helpers import (
     GENERIC_404,
     RESET_STATES,
+    create_network,
+    create_type,
     default_type_id,
     expect_fault,
     follow,
-    make_network,
-    make_type,
     post_group,
     reset,
     unknown_id,
-    wait_gone,
 )
 from tests.support import Client, Server, fault
 
@@ -167,7 +166,7 @@ def test_create_unknown_share_type(client: Client) -> None:
 
 
 def test_create_private_type_invisible_to_member(client: Client, member: Client) -> None:
-    private = make_type(client, public=False)
+    private = create_type(client, public=False)
     expect_fault(post_group(member, share_types=[private["id"]]), 400,
                  f"Share type with id {private['id']} could not be found")
     # admins see every type
@@ -179,14 +178,14 @@ def test_create_private_type_invisible_to_member(client: Client, member: Client)
 
 
 def test_create_conflicting_dhss(client: Client) -> None:
-    with_servers = make_type(client, dhss=True)
+    with_servers = create_type(client, dhss=True)
     resp = post_group(client, share_types=[default_type_id(client), with_servers["id"]])
     expect_fault(resp, 400, "Invalid input received: The specified share_types cannot have conflicting "
                             "values for the driver_handles_share_servers extra spec.")
 
 
 def test_create_dhss_false_with_network(client: Client) -> None:
-    network = make_network(client)
+    network = create_network(client, name="net")
     resp = post_group(client, share_network_id=network["id"])
     expect_fault(resp, 400, "Invalid input received: When using a share types with the "
                             "driver_handles_share_servers extra spec as False, a share_network_id must not "
@@ -194,7 +193,7 @@ def test_create_dhss_false_with_network(client: Client) -> None:
 
 
 def test_create_service_checks_in_order(client: Client) -> None:
-    with_servers = make_type(client, dhss=True)
+    with_servers = create_type(client, dhss=True)
     missing_type, missing_net = unknown_id(), unknown_id()
     # source lookup before types; unknown type before the DHSS checks
     missing_source = unknown_id()
@@ -225,25 +224,25 @@ def test_create_from_cgsnapshot_whose_group_was_force_deleted(client: Client) ->
 
 
 def test_create_network_not_found(client: Client, member: Client) -> None:
-    with_servers = make_type(client, dhss=True)
+    with_servers = create_type(client, dhss=True)
     expect_fault(post_group(client, share_types=[with_servers["id"]], share_network_id=unknown_id()), 400,
                  "Invalid input received: The specified share network does not exist.")
     # another project's network does not exist for a member (decision 1)
-    foreign = make_network(client.with_(project=unknown_id().replace("-", "")))
+    foreign = create_network(client.with_(project=unknown_id().replace("-", "")), name="net")
     expect_fault(post_group(member, share_types=[with_servers["id"]], share_network_id=foreign["id"]), 400,
                  "Invalid input received: The specified share network does not exist.")
 
 
 def test_create_dhss_true_without_network(client: Client) -> None:
-    with_servers = make_type(client, dhss=True)
+    with_servers = create_type(client, dhss=True)
     expect_fault(post_group(client, share_types=[with_servers["id"]]), 400,
                  "Invalid input received: When using a share type with the driver_handles_share_servers "
                  "extra spec as True, a share_network_id must be provided.")
 
 
 def test_create_dhss_true_with_network_is_accepted(client: Client) -> None:
-    with_servers = make_type(client, dhss=True)
-    network = make_network(client)
+    with_servers = create_type(client, dhss=True)
+    network = create_network(client, name="net")
     resp = post_group(client, share_types=[with_servers["id"]], share_network_id=network["id"], name="n",
                       description="d")
     assert resp.status_code == 202, resp.text
@@ -411,7 +410,7 @@ def test_delete_available_group(client: Client, member: Client) -> None:
     group = client.create_group()
     resp = member.delete(f"/consistency-groups/{group['id']}")
     assert resp.status_code == 202 and resp.content == b""
-    wait_gone(client, f"/consistency-groups/{group['id']}")
+    client.wait_gone(f"/consistency-groups/{group['id']}")
     assert client.get("/consistency-groups").json()["consistency_groups"] == []
 
 
@@ -432,7 +431,7 @@ def test_delete_error_group_is_allowed(client: Client) -> None:
     group = client.create_group()
     reset(client, "consistency-groups", group["id"], "error")
     assert client.delete(f"/consistency-groups/{group['id']}").status_code == 202
-    wait_gone(client, f"/consistency-groups/{group['id']}")
+    client.wait_gone(f"/consistency-groups/{group['id']}")
 
 
 def test_delete_refused_with_cgsnapshots_then_shares(client: Client) -> None:
@@ -442,14 +441,14 @@ def test_delete_refused_with_cgsnapshots_then_shares(client: Client) -> None:
     expect_fault(client.delete(f"/consistency-groups/{group['id']}"), 409,
                  "Invalid ConsistencyGroup: Cannot delete a consistency group with cgsnapshots")
     assert client.delete(f"/cgsnapshots/{cgsnapshot['id']}").status_code == 202
-    wait_gone(client, f"/cgsnapshots/{cgsnapshot['id']}")
+    client.wait_gone(f"/cgsnapshots/{cgsnapshot['id']}")
     expect_fault(client.delete(f"/consistency-groups/{group['id']}"), 409,
                  "Invalid ConsistencyGroup: Cannot delete a consistency group with shares")
     resp = client.delete(f"/shares/{share['id']}", params={"consistency_group_id": group["id"]})
     assert resp.status_code == 202, resp.text
-    wait_gone(client, f"/shares/{share['id']}")
+    client.wait_gone(f"/shares/{share['id']}")
     assert client.delete(f"/consistency-groups/{group['id']}").status_code == 202
-    wait_gone(client, f"/consistency-groups/{group['id']}")
+    client.wait_gone(f"/consistency-groups/{group['id']}")
 
 
 def test_status_checked_before_contents(client: Client) -> None:
@@ -462,8 +461,8 @@ def test_status_checked_before_contents(client: Client) -> None:
 
 def test_unscheduled_group_is_deleted_at_once_in_any_state(client: Client) -> None:
     # DHSS=True: no pool of the fake backend can take it, so it is never placed (host stays null)
-    with_servers = make_type(client, dhss=True)
-    network = make_network(client)
+    with_servers = create_type(client, dhss=True)
+    network = create_network(client, name="net")
     group = client.create_group(share_types=[with_servers["id"]], share_network_id=network["id"])
     assert (group["status"], group["host"]) == ("error", None)
     reset(client, "consistency-groups", group["id"], "creating")
@@ -501,7 +500,7 @@ def test_reset_status_invalid_state(client: Client) -> None:
     assert (name, code) == ("badRequest", 400)
     prefix = "Invalid state. Valid states: "
     assert message.startswith(prefix) and message.endswith(".")
-    assert set(message[len(prefix):-1].split(", ")) == RESET_STATES
+    assert set(message[len(prefix):-1].split(", ")) == set(RESET_STATES)
 
 
 @pytest.mark.parametrize("status", sorted(RESET_STATES))
@@ -582,7 +581,7 @@ def test_other_projects_group_is_not_found_for_members(server: Server, client: C
     reset(stranger_admin, "consistency-groups", gid, "error")
     assert client.get(f"/consistency-groups/{gid}").json()["consistency_group"]["status"] == "error"
     assert stranger_admin.delete(f"/consistency-groups/{gid}").status_code == 202
-    wait_gone(client, f"/consistency-groups/{gid}")
+    client.wait_gone(f"/consistency-groups/{gid}")
 
 
 def test_other_projects_group_admin_force_delete(server: Server, client: Client) -> None:

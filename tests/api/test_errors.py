@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.foundation import (
+from tests.api.helpers import (
     GENERIC_400,
     create_network,
     create_snapshot,
@@ -23,7 +23,7 @@ UNPROCESSABLE = "Unable to process the contained instructions"
 
 # noauth -----------------------------------------------------------------------------------------
 def test_noauth_without_token_answers_204(server: Server) -> None:
-    resp = httpx.get(f"{server.url}/v2/someproject/shares")
+    resp = server.http.get(f"{server.url}/v2/someproject/shares")
     assert resp.status_code == 204
     assert resp.content == b""
     assert resp.headers["X-Auth-Token"] == "admin:admin"
@@ -32,26 +32,26 @@ def test_noauth_without_token_answers_204(server: Server) -> None:
 
 
 def test_noauth_204_names_the_given_user_and_project(server: Server) -> None:
-    resp = httpx.post(f"{server.url}/v2/", headers={"X-Auth-User": "bob", "X-Auth-Project-Id": "proj"})
+    resp = server.http.post(f"{server.url}/v2/", headers={"X-Auth-User": "bob", "X-Auth-Project-Id": "proj"})
     assert resp.status_code == 204
     assert resp.headers["X-Auth-Token"] == "bob:proj"
     assert resp.headers["X-Server-Management-Url"].endswith("/proj")
 
 
 def test_token_without_colon_uses_the_user_as_project(server: Server) -> None:
-    resp = httpx.get(f"{server.url}/v2/solo/shares", headers={"X-Auth-Token": "solo"})
+    resp = server.http.get(f"{server.url}/v2/solo/shares", headers={"X-Auth-Token": "solo"})
     assert resp.status_code == 200
-    resp = httpx.get(f"{server.url}/v2/solo/shares", headers={"X-Auth-Token": "solo:"})
+    resp = server.http.get(f"{server.url}/v2/solo/shares", headers={"X-Auth-Token": "solo:"})
     assert resp.status_code == 200
-    resp = httpx.get(f"{server.url}/v2/b:c/shares", headers={"X-Auth-Token": "a:b:c"})
+    resp = server.http.get(f"{server.url}/v2/b:c/shares", headers={"X-Auth-Token": "a:b:c"})
     assert resp.status_code == 200
 
 
 def test_url_project_must_match_token_project(client: Client, server: Server) -> None:
     for user in ("admin", "alice"):
-        resp = httpx.get(f"{server.url}/v2/other-project/shares", headers={"X-Auth-Token": f"{user}:mine"})
+        resp = server.http.get(f"{server.url}/v2/other-project/shares", headers={"X-Auth-Token": f"{user}:mine"})
         expect_fault(resp, 400, "Malformed request url")
-    resp = httpx.post(
+    resp = server.http.post(
         f"{server.url}/v2/other-project/shares",
         headers={"X-Auth-Token": "admin:mine"},
         json={"share": {"size": 1, "share_proto": "NFS"}},
@@ -84,7 +84,7 @@ def test_unmatched_route_is_plain_text_404(client: Client, method: str, path: st
 
 
 def test_unversioned_unknown_paths_are_plain_404(server: Server) -> None:
-    resp = httpx.get(f"{server.url}/v3/p/shares", headers={"X-Auth-Token": "admin:p"})
+    resp = server.http.get(f"{server.url}/v3/p/shares", headers={"X-Auth-Token": "admin:p"})
     assert resp.status_code == 404
     assert resp.headers["content-type"].startswith("text/plain")
 
@@ -218,6 +218,7 @@ def test_share_update_wrong_types_are_400(client: Client) -> None:
 
 def test_snapshot_wrong_types_are_400(client: Client) -> None:
     share = client.create_share()
+    value: object
     for field, value in (
         ("name", 1),
         ("name", "n" * 256),
@@ -321,6 +322,7 @@ def test_no_odd_body_answers_500(client: Client) -> None:
             ["name", "extra_specs", "share_type_access:is_public", "os-share-type-access:is_public"],
         ),
     }
+    value: object
     for path, (entity, fields) in creates.items():
         for value in ("x", 1, [], None, {}):
             _fields(client.post(path, {entity: value}))

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.support import fault, live_server
+from tests.support import fault, in_process_server, live_server
 
 
 def test_operator_policy_file_overrides_defaults(tmp_path: Path) -> None:
     policy = tmp_path / "policy.yaml"
     policy.write_text('"consistency_group:create": "rule:admin_api"\n"share:create": "role:storage"\n')
-    with live_server(tmp_path / "data", f"sqlite:///{tmp_path / 'db.sqlite'}",
-                     LOCKSTEP_POLICY_FILE=str(policy)) as server:
+    with in_process_server(tmp_path / "data", f"sqlite:///{tmp_path / 'db.sqlite'}",
+                           LOCKSTEP_POLICY_FILE=str(policy)) as server:
         admin = server.client()
         member = admin.with_(user="alice")
         resp = member.post("/consistency-groups", {"consistency_group": {}})
@@ -27,6 +27,7 @@ def test_operator_policy_file_overrides_defaults(tmp_path: Path) -> None:
 
 
 def test_missing_policy_file_is_a_clear_start_up_error(tmp_path: Path) -> None:
+    # live: what is checked is the process refusing to start, and what it says
     with live_server(tmp_path / "data", f"sqlite:///{tmp_path / 'db.sqlite'}", start=False,
                      LOCKSTEP_POLICY_FILE=str(tmp_path / "nope.yaml")) as server:
         try:

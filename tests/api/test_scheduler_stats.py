@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.foundation import create_type, expect_fault, policy_denied
+from tests.api.helpers import create_type, expect_fault, policy_denied
 from tests.support import Client
 
 CAPABILITY_KEYS = {

@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.api.foundation import create_type, expect_fault, start_share
+from tests.api.helpers import create_type, expect_fault, start_share
 from tests.support import Client
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.foundation import GENERIC_400, expect_fault
+from tests.api.helpers import GENERIC_400, expect_fault
 from tests.support import Client
 
 UNKNOWN = "1e6f8a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b"

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from tests.api.foundation import DATE, create_network, expect_fault, start_share
+from tests.api.helpers import DATE, create_network, expect_fault, start_share
 from tests.support import Client
 
 UNKNOWN = "7c3c0a7e-2b41-4c1b-a0a8-4bd0f2f9e8d1"
@@ -83,6 +83,7 @@ def test_create_stores_every_field(client: Client) -> None:
 
 
 def test_create_errors(client: Client) -> None:
+    value: object
     for version in ("2.0", "2.25", "2.26", "2.30"):
         for value in (None, "abc"):
             expect_fault(

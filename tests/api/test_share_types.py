@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.foundation import GENERIC_400, create_type, expect_fault, unique
+from tests.api.helpers import GENERIC_400, create_type, expect_fault, unique
 from tests.support import Client, Server
 
 UNKNOWN = "0d4e1b8c-8b4e-4f3a-9d6b-c6d1a8c5e0aa"
@@ -201,6 +201,7 @@ def test_create_spec_validation(client: Client) -> None:
         400,
         f"Invalid extra_spec: Required extra specs '{dhss}' not specified..",
     )
+    bad: object
     for bad in ("<is> True", "maybe", 1, None, [], "2"):
         expect_fault(
             create({dhss: bad}), 400, f"Invalid extra_spec: Value of required extra_spec {dhss} is not valid."

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from tests.api.foundation import DATE, GENERIC_404, expect_fault
+from tests.api.helpers import DATE, GENERIC_404, expect_fault
 from tests.support import Client
 
 BASE = {

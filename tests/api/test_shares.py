@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.foundation import (
+from tests.api.helpers import (
     DATE,
     GENERIC_404,
     RESET_STATES,
@@ -14,7 +14,7 @@ from tests.api.foundation import (
     create_snapshot,
     create_type,
     expect_fault,
-    reset_share,
+    reset,
     start_share,
 )
 from tests.support import Client
@@ -119,6 +119,7 @@ def test_create_messages(client: Client) -> None:
             400,
             f"Invalid input received: Invalid share protocol provided: {proto}. {PROTOCOLS}",
         )
+    bad: object
     for bad in ("maybe", "2", 3, []):
         expect_fault(_create(client, is_public=bad), 400)
 
@@ -259,7 +260,7 @@ def test_update_applies_display_fields_only(client: Client) -> None:
 
 def test_update_in_any_status(client: Client) -> None:
     share = client.create_share()
-    reset_share(client, share["id"], "error_deleting")
+    reset(client, "shares", share["id"], "error_deleting")
     resp = client.put(f"/shares/{share['id']}", {"share": {"display_name": "still"}})
     assert resp.status_code == 200 and resp.json()["share"]["name"] == "still"
 
@@ -279,7 +280,7 @@ def test_delete_settles_gone(client: Client) -> None:
 @pytest.mark.parametrize("status", ["creating", "deleting", "error_deleting", "migrating", "migrating_to"])
 def test_delete_refused_by_status(client: Client, status: str) -> None:
     share = client.create_share()
-    reset_share(client, share["id"], status)
+    reset(client, "shares", share["id"], status)
     expect_fault(
         client.delete(f"/shares/{share['id']}"),
         403,
@@ -290,7 +291,7 @@ def test_delete_refused_by_status(client: Client, status: str) -> None:
 
 def test_delete_from_error(client: Client) -> None:
     share = client.create_share()
-    reset_share(client, share["id"], "error")
+    reset(client, "shares", share["id"], "error")
     assert client.delete(f"/shares/{share['id']}").status_code == 202
     client.wait(f"/shares/{share['id']}", "share", ("deleted",))
 
@@ -341,12 +342,12 @@ def test_reset_status_messages(client: Client) -> None:
         expect_fault(
             client.post(path, {"reset_status": {"status": bad}}),
             400,
-            f"Invalid state. Valid states: {RESET_STATES}.",
+            f"Invalid state. Valid states: {', '.join(RESET_STATES)}.",
         )
     expect_fault(
         client.post(f"/shares/{UNKNOWN}/action", {"reset_status": {"status": "error"}}), 404, GENERIC_404
     )
-    for status in RESET_STATES.split(", "):
+    for status in RESET_STATES:
         assert client.post(path, {"reset_status": {"status": status}}).status_code == 202
         assert client.get(f"/shares/{share['id']}").json()["share"]["status"] == status
 
@@ -357,7 +358,7 @@ def test_reset_status_messages(client: Client) -> None:
 )
 def test_force_delete_from_any_status(client: Client, version: str, key: str, other: str) -> None:
     share = client.create_share()
-    reset_share(client, share["id"], "migrating")
+    reset(client, "shares", share["id"], "migrating")
     c = client.with_(version=version)
     expect_fault(c.post(f"/shares/{share['id']}/action", {other: None}), 404, GENERIC_404)
     resp = c.post(f"/shares/{share['id']}/action", {key: {}})
@@ -391,7 +392,7 @@ def test_extend(client: Client, version: str, key: str, other: str) -> None:
     assert status in ("extending", "available")
     settled = client.wait(f"/shares/{sid}", "share", ("available", "extending_error"))
     assert (settled["status"], settled["size"]) == ("available", 4)
-    reset_share(client, sid, "error")
+    reset(client, "shares", sid, "error")
     expect_fault(
         c.post(path, {key: {"new_size": 5}}),
         400,
@@ -424,7 +425,7 @@ def test_shrink(client: Client, version: str, key: str, other: str) -> None:
         f"/shares/{sid}", "share", ("available", "shrinking_error", "shrinking_possible_data_loss_error")
     )
     assert (settled["status"], settled["size"]) == ("available", 2)
-    reset_share(client, sid, "error")
+    reset(client, "shares", sid, "error")
     expect_fault(
         c.post(path, {key: {"new_size": 1}}),
         400,

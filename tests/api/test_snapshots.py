@@ -7,14 +7,14 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.api.foundation import (
+from tests.api.helpers import (
     DATE,
     GENERIC_404,
     RESET_STATES,
     create_snapshot,
     create_type,
     expect_fault,
-    reset_share,
+    reset,
 )
 from tests.support import Client
 
@@ -31,13 +31,6 @@ DETAIL = {
     "share_proto",
     "links",
 }
-
-
-def _reset(client: Client, snapshot_id: str, status: str) -> None:
-    assert (
-        client.post(f"/snapshots/{snapshot_id}/action", {"reset_status": {"status": status}}).status_code
-        == 202
-    )
 
 
 def test_create_answers_202_creating_then_available(client: Client) -> None:
@@ -125,7 +118,7 @@ def test_create_errors(client: Client) -> None:
     expect_fault(client.post("/snapshots", {"snapshot": {"share_id": share["id"]}}), 422)
     ok = client.create_share()
     for status in ("error", "creating", "migrating"):
-        reset_share(client, ok["id"], status)
+        reset(client, "shares", ok["id"], status)
         expect_fault(
             client.post("/snapshots", {"snapshot": {"share_id": ok["id"]}}),
             400,
@@ -168,13 +161,13 @@ def test_delete_refused_by_status(client: Client) -> None:
     share = client.create_share()
     snap = create_snapshot(client, share["id"])
     for status in ("creating", "deleting", "error_deleting", "migrating"):
-        _reset(client, snap["id"], status)
+        reset(client, "snapshots", snap["id"], status)
         expect_fault(
             client.delete(f"/snapshots/{snap['id']}"),
             400,
             "Invalid share snapshot: Share Snapshot status must be one of ('available', 'error').",
         )
-    _reset(client, snap["id"], "error")
+    reset(client, "snapshots", snap["id"], "error")
     assert client.delete(f"/snapshots/{snap['id']}").status_code == 202
     client.wait(f"/snapshots/{snap['id']}", "snapshot", ("deleted",))
 
@@ -198,7 +191,7 @@ def test_reset_and_force_delete(client: Client, version: str, reset: str, force:
     expect_fault(c.post(path, {other_force: None}), 404, GENERIC_404)
     expect_fault(c.post(path, {reset: {}}), 400, "Must specify 'status'")
     expect_fault(
-        c.post(path, {reset: {"status": "bogus"}}), 400, f"Invalid state. Valid states: {RESET_STATES}."
+        c.post(path, {reset: {"status": "bogus"}}), 400, f"Invalid state. Valid states: {', '.join(RESET_STATES)}."
     )
     expect_fault(c.post(f"/snapshots/{UNKNOWN}/action", {reset: {"status": "error"}}), 404, GENERIC_404)
     resp = c.post(path, {reset: {"status": "error_deleting"}})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.api.foundation import DATE, REQUEST_ID, expect_fault
+from tests.api.helpers import DATE, REQUEST_ID, expect_fault
 from tests.support import Client, Server
 
 VERSION = "X-OpenStack-Manila-API-Version"
@@ -34,19 +34,19 @@ def test_root_lists_both_versions_with_300_whatever_the_version_header(
     server: Server, header: str | None
 ) -> None:
     headers = {VERSION: header} if header is not None else {}
-    resp = httpx.get(server.url + "/", headers=headers)
+    resp = server.http.get(server.url + "/", headers=headers)
     assert resp.status_code == 300
     assert resp.json() == {"versions": [_version_doc(server.url, "v1.0"), _version_doc(server.url, "v2.0")]}
 
 
 def test_root_needs_no_token(server: Server) -> None:
-    resp = httpx.get(server.url + "/", headers={"X-Auth-Token": "nobody:nowhere"})
+    resp = server.http.get(server.url + "/", headers={"X-Auth-Token": "nobody:nowhere"})
     assert resp.status_code == 300
 
 
 @pytest.mark.parametrize("path", ["/v2/", "/v2"])
 def test_v2_root_lists_only_v2(server: Server, path: str) -> None:
-    resp = httpx.get(server.url + path, headers={"X-Auth-Token": "admin:p"})
+    resp = server.http.get(server.url + path, headers={"X-Auth-Token": "admin:p"})
     assert resp.status_code == 200
     assert resp.json() == {"versions": [_version_doc(server.url, "v2.0")]}
     assert resp.headers[VERSION] == "2.0"
@@ -75,7 +75,7 @@ def test_requested_version_is_echoed(client: Client, version: str) -> None:
 
 @pytest.mark.parametrize("name", ["x-openstack-manila-api-version", "X-OPENSTACK-MANILA-API-VERSION"])
 def test_version_header_name_is_case_insensitive(server: Server, name: str) -> None:
-    resp = httpx.get(f"{server.url}/v2/p1/shares", headers={"X-Auth-Token": "admin:p1", name: "2.16"})
+    resp = server.http.get(f"{server.url}/v2/p1/shares", headers={"X-Auth-Token": "admin:p1", name: "2.16"})
     assert resp.status_code == 200
     assert resp.headers[VERSION] == "2.16"
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import signal
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.support import Server, database, live_server
+from tests.support import LiveServer, database, live_server
 
 FINAL = ("available", "error")
 
@@ -24,7 +25,7 @@ def _config(tmp: Path, delay: float) -> Path:
     return path
 
 
-def _wait_claimed(server: Server, what: str) -> None:
+def _wait_claimed(server: LiveServer, what: str) -> None:
     """Wait until a worker has the operation (the driver is sleeping inside it)."""
     log = server.data_dir / "fake-calls.log"
     deadline = time.time() + 10
@@ -36,7 +37,7 @@ def _wait_claimed(server: Server, what: str) -> None:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def crashable(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
+def crashable(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LiveServer]:
     with database(request.param, tmp_path) as url:
         config = _config(tmp_path, delay=1.0)
         with open(config, "a") as fh:
@@ -45,12 +46,12 @@ def crashable(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[n
             yield server
 
 
-def _restart(server: Server) -> None:
+def _restart(server: LiveServer) -> None:
     server.kill(signal.SIGKILL)
     server.start()
 
 
-def test_cgsnapshot_survives_a_kill_mid_cut(crashable: Server) -> None:
+def test_cgsnapshot_survives_a_kill_mid_cut(crashable: LiveServer) -> None:
     client = crashable.client()
     group = client.create_group(name="db")
     for _ in range(2):
@@ -66,7 +67,7 @@ def test_cgsnapshot_survives_a_kill_mid_cut(crashable: Server) -> None:
     assert len(members) == 2
 
 
-def test_restore_survives_a_kill(crashable: Server) -> None:
+def test_restore_survives_a_kill(crashable: LiveServer) -> None:
     client = crashable.client()
     group = client.create_group()
     client.create_share(consistency_group_id=group["id"])
@@ -82,7 +83,7 @@ def test_restore_survives_a_kill(crashable: Server) -> None:
     assert [s["status"] for s in shares] == ["available"]
 
 
-def test_work_accepted_but_not_started_is_done_after_restart(crashable: Server) -> None:
+def test_work_accepted_but_not_started_is_done_after_restart(crashable: LiveServer) -> None:
     """Kill right after the 202s: the recorded operations are still there for the next process."""
     client = crashable.client()
     group_resp = client.post("/consistency-groups", {"consistency_group": {}})
@@ -95,7 +96,7 @@ def test_work_accepted_but_not_started_is_done_after_restart(crashable: Server) 
     assert (group["status"], share["status"]) == ("available", "available")
 
 
-def test_delete_survives_a_kill(crashable: Server) -> None:
+def test_delete_survives_a_kill(crashable: LiveServer) -> None:
     client = crashable.client()
     share = client.create_share()
     assert client.delete(f"/shares/{share['id']}").status_code == 202

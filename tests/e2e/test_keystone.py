@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from tests.e2e.keystone_stub import Stub
-from tests.support import Server, live_server
+from tests.support import LiveServer, live_server
 
 pytest.importorskip("keystonemiddleware")
 
 
 @pytest.fixture(scope="module")
-def keystone_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Stub]]:
+def keystone_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, Stub]]:
     stub = Stub()
     stub.users["tok-alice"] = ("alice", "p1", ["member"])
     stub.users["tok-root"] = ("root", "p1", ["admin"])
@@ -43,21 +44,21 @@ def keystone_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[
     stub.server.shutdown()
 
 
-def call(server: Server, method: str, path: str, token: str | None, **kw: object) -> httpx.Response:
+def call(server: LiveServer, method: str, path: str, token: str | None, **kw: Any) -> httpx.Response:
     headers = {"X-OpenStack-Manila-API-Version": "2.30", "X-OpenStack-Manila-API-Experimental": "True"}
     if token:
         headers["X-Auth-Token"] = token
-    return httpx.request(method, f"{server.url}/v2{path}", headers=headers, timeout=30, **kw)  # type: ignore[arg-type]
+    return httpx.request(method, f"{server.url}/v2{path}", headers=headers, timeout=30, **kw)
 
 
-def test_valid_member_token_reaches_its_project(keystone_server: tuple[Server, Stub]) -> None:
+def test_valid_member_token_reaches_its_project(keystone_server: tuple[LiveServer, Stub]) -> None:
     server, _ = keystone_server
     resp = call(server, "GET", "/p1/consistency-groups", "tok-alice")
     assert resp.status_code == 200, resp.text
     assert resp.json() == {"consistency_groups": []}
 
 
-def test_roles_come_from_the_token(keystone_server: tuple[Server, Stub]) -> None:
+def test_roles_come_from_the_token(keystone_server: tuple[LiveServer, Stub]) -> None:
     server, _ = keystone_server
     member = call(server, "GET", "/p1/scheduler-stats/pools", "tok-alice")
     admin = call(server, "GET", "/p1/scheduler-stats/pools", "tok-root")
@@ -65,7 +66,7 @@ def test_roles_come_from_the_token(keystone_server: tuple[Server, Stub]) -> None
     assert admin.status_code == 200 and admin.json()["pools"]
 
 
-def test_project_comes_from_the_token(keystone_server: tuple[Server, Stub]) -> None:
+def test_project_comes_from_the_token(keystone_server: tuple[LiveServer, Stub]) -> None:
     server, _ = keystone_server
     created = call(server, "POST", "/p2/consistency-groups", "tok-bob", json={"consistency_group": {"name": "b"}})
     assert created.status_code == 202
@@ -78,7 +79,7 @@ def test_project_comes_from_the_token(keystone_server: tuple[Server, Stub]) -> N
 
 
 @pytest.mark.parametrize("token", [None, "not-a-token"])
-def test_missing_or_invalid_token_is_401(keystone_server: tuple[Server, Stub], token: str | None) -> None:
+def test_missing_or_invalid_token_is_401(keystone_server: tuple[LiveServer, Stub], token: str | None) -> None:
     server, _ = keystone_server
     resp = call(server, "GET", "/p1/consistency-groups", token)
     assert resp.status_code == 401

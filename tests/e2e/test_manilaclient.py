@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.support import live_server
+from tests.support import LiveServer, live_server
+
+Run = Callable[..., str]  # the manila CLI: arguments in, its table out
 
 CLIENT_VERSION = "1.12.0"
 VENV = Path(os.environ.get("LOCKSTEP_TEST_CACHE", Path.home() / ".cache" / "lockstep-tests")) / (
@@ -26,7 +29,7 @@ def manila_binary() -> Path:
 
 
 @pytest.fixture(scope="module")
-def manila(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+def manila(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Run, LiveServer]]:
     binary = manila_binary()
     tmp = tmp_path_factory.mktemp("manilaclient")
     with live_server(tmp / "data", f"sqlite:///{tmp / 'db.sqlite'}") as server:
@@ -46,14 +49,14 @@ def table_value(output: str, key: str) -> str:
     raise AssertionError(f"{key} not in {output}")
 
 
-def wait_status(run, command: str, name: str, status: str = "available") -> None:  # type: ignore[no-untyped-def]
+def wait_status(run: Run, command: str, name: str, status: str = "available") -> None:
     for _ in range(200):
         if table_value(run(command, name), "status") == status:
             return
     raise AssertionError(f"{name} did not become {status}")
 
 
-def test_consistency_group_lifecycle_with_the_manila_cli(manila) -> None:  # type: ignore[no-untyped-def]
+def test_consistency_group_lifecycle_with_the_manila_cli(manila: tuple[Run, LiveServer]) -> None:
     run, server = manila
     created = run("cg-create", "--name", "reports")
     assert table_value(created, "status") == "creating"

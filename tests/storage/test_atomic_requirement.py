@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from lockstep.adapters.drivers import loopfs
-from tests.support import Client, Server, fault, live_server
+from tests.support import Client, LiveServer, fault, live_server
 
 
 def atomic_type(client: Client, name: str) -> str:
@@ -21,12 +21,12 @@ def atomic_type(client: Client, name: str) -> str:
 
 
 @pytest.fixture
-def posix_server(tmp_path: Path) -> Iterator[Server]:
+def posix_server(tmp_path: Path) -> Iterator[LiveServer]:
     with live_server(tmp_path / "data", f"sqlite:///{tmp_path / 'db.sqlite'}", LOCKSTEP_BACKEND="posix") as srv:
         yield srv
 
 
-def test_atomic_share_type_is_refused_where_no_backend_cuts_atomically(posix_server: Server) -> None:
+def test_atomic_share_type_is_refused_where_no_backend_cuts_atomically(posix_server: LiveServer) -> None:
     client = posix_server.client()
     type_id = atomic_type(client, "atomic-only")
     resp = client.post("/consistency-groups", {"consistency_group": {"share_types": [type_id]}})
@@ -78,7 +78,7 @@ def test_atomic_share_type_lands_on_btrfs(tmp_path: Path) -> None:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def test_a_share_that_does_not_fit_is_refused_with_a_clear_error(posix_server: Server) -> None:
+def test_a_share_that_does_not_fit_is_refused_with_a_clear_error(posix_server: LiveServer) -> None:
     client = posix_server.client()
     resp = client.post("/shares", {"share": {"size": 10**7, "share_proto": "NFS"}})
     assert resp.status_code == 400

@@ -18,7 +18,7 @@ from lockstep.adapters.drivers import loopfs
 from lockstep.adapters.drivers.btrfs import BtrfsDriver
 from lockstep.adapters.drivers.posix import PosixDriver
 from lockstep.service.storage import Inventory, ShareDriver, ShareSpec
-from tests.support import Client, Server, live_server
+from tests.support import Client, LiveServer, live_server
 
 
 def _btrfs_ok() -> bool:
@@ -26,7 +26,7 @@ def _btrfs_ok() -> bool:
 
 
 @pytest.fixture(params=["posix", pytest.param("btrfs", marks=pytest.mark.root)])
-def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Server, ShareDriver]]:
+def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[LiveServer, ShareDriver]]:
     kind = request.param
     # Mounts live outside pytest's temporary directories: pytest prunes old ones, and must never
     # walk into a mounted filesystem.
@@ -79,7 +79,7 @@ def export_path(client: Client, share_id: str) -> Path:
     return Path(client.get(f"/shares/{share_id}/export_locations").json()["export_locations"][0]["path"])
 
 
-def test_force_deleted_cgsnapshot_is_reclaimed(storage: tuple[Server, ShareDriver]) -> None:
+def test_force_deleted_cgsnapshot_is_reclaimed(storage: tuple[LiveServer, ShareDriver]) -> None:
     server, driver = storage
     client = server.client()
     group = client.create_group()
@@ -93,7 +93,7 @@ def test_force_deleted_cgsnapshot_is_reclaimed(storage: tuple[Server, ShareDrive
     assert (export_path(client, share["id"]) / "f").read_text() == "kept"
 
 
-def test_force_deleted_group_keeps_its_shares_data_until_they_go(storage: tuple[Server, ShareDriver]) -> None:
+def test_force_deleted_group_keeps_its_shares_data_until_they_go(storage: tuple[LiveServer, ShareDriver]) -> None:
     server, driver = storage
     client = server.client()
     group = client.create_group()
@@ -112,7 +112,7 @@ def test_force_deleted_group_keeps_its_shares_data_until_they_go(storage: tuple[
     assert group["id"] not in inv.groups and not inv.shares
 
 
-def test_force_deleted_share_and_snapshot_are_reclaimed(storage: tuple[Server, ShareDriver]) -> None:
+def test_force_deleted_share_and_snapshot_are_reclaimed(storage: tuple[LiveServer, ShareDriver]) -> None:
     server, driver = storage
     client = server.client()
     share = client.create_share()
@@ -127,7 +127,7 @@ def test_force_deleted_share_and_snapshot_are_reclaimed(storage: tuple[Server, S
     assert not inv.shares and not inv.snapshots
 
 
-def test_restored_group_outlives_its_force_deleted_source(storage: tuple[Server, ShareDriver]) -> None:
+def test_restored_group_outlives_its_force_deleted_source(storage: tuple[LiveServer, ShareDriver]) -> None:
     server, driver = storage
     client = server.client()
     group = client.create_group()
@@ -144,7 +144,7 @@ def test_restored_group_outlives_its_force_deleted_source(storage: tuple[Server,
     assert (export_path(client, clone["id"]) / "f").read_text() == "at the cut"
 
 
-def test_orphans_left_on_storage_are_swept(storage: tuple[Server, ShareDriver]) -> None:
+def test_orphans_left_on_storage_are_swept(storage: tuple[LiveServer, ShareDriver]) -> None:
     server, driver = storage
     client = server.client()
     orphan = str(uuid.uuid4())

@@ -1,4 +1,4 @@
-"""Helpers for the foundation API tests (shares, types, networks, snapshots, pools)."""
+"""The API tests' helpers: Manila's fixed messages, fault assertions and the common setup calls."""
 
 from __future__ import annotations
 
@@ -27,17 +27,22 @@ FAULT_NAMES = {
     415: "badMediaType",
     501: "notImplemented",
     503: "serviceUnavailable",
-}
-RESET_STATES = "creating, available, deleting, error, error_deleting, migrating, migrating_to"
+}  # any other status is Manila's catch-all computeFault (422 among them)
+# The states reset_status accepts, in the order Manila's "Invalid state" message lists them.
+RESET_STATES = ("creating", "available", "deleting", "error", "error_deleting", "migrating", "migrating_to")
 
 
 def unique(prefix: str = "t") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
+def unknown_id() -> str:
+    return str(uuid.uuid4())
+
+
 def expect_fault(resp: httpx.Response, status: int, message: str | None = None) -> str:
     """Assert a JSON fault with the status's fault name (and exact message if given); returns the message."""
-    assert resp.status_code == status, resp.text
+    assert resp.status_code == status, (resp.status_code, resp.text)
     assert resp.headers["content-type"].startswith("application/json")
     name, code, text = fault(resp)
     assert name == FAULT_NAMES.get(status, "computeFault"), resp.text
@@ -66,8 +71,20 @@ def create_type(
     return dict(resp.json()["share_type"])
 
 
-def start_share(client: Client, size: int = 1, proto: str = "NFS", **fields: Any) -> dict[str, Any]:
-    """POST /shares without waiting."""
+def default_type_id(client: Client) -> str:
+    resp = client.get("/types/default")
+    assert resp.status_code == 200, resp.text
+    return str(resp.json()["share_type"]["id"])
+
+
+def create_network(client: Client, **fields: Any) -> dict[str, Any]:
+    resp = client.post("/share-networks", {"share_network": fields})
+    assert resp.status_code == 200, resp.text
+    return dict(resp.json()["share_network"])
+
+
+def start_share(client: Client, size: int | None = 1, proto: str = "NFS", **fields: Any) -> dict[str, Any]:
+    """POST /shares without waiting (a null size is allowed for a share from a snapshot)."""
     resp = client.post("/shares", {"share": {"size": size, "share_proto": proto, **fields}})
     assert resp.status_code == 200, resp.text
     return dict(resp.json()["share"])
@@ -79,16 +96,26 @@ def create_snapshot(client: Client, share_id: str, **fields: Any) -> dict[str, A
     return client.wait(f"/snapshots/{resp.json()['snapshot']['id']}", "snapshot")
 
 
-def create_network(client: Client, **fields: Any) -> dict[str, Any]:
-    resp = client.post("/share-networks", {"share_network": fields})
-    assert resp.status_code == 200, resp.text
-    return dict(resp.json()["share_network"])
+def post_group(client: Client, **fields: Any) -> httpx.Response:
+    return client.post("/consistency-groups", {"consistency_group": fields})
 
 
-def reset_share(client: Client, share_id: str, status: str) -> None:
-    resp = client.post(f"/shares/{share_id}/action", {"reset_status": {"status": status}})
+def reset(admin: Client, collection: str, item_id: str, status: str) -> None:
+    """reset_status on /<collection>/<id>/action, which must be accepted."""
+    resp = admin.post(f"/{collection}/{item_id}/action", {"reset_status": {"status": status}})
     assert resp.status_code == 202, resp.text
 
 
-def action(client: Client, path: str, key: str, value: Any = None) -> httpx.Response:
-    return client.post(f"{path}/action", {key: value})
+def follow(client: Client, first: httpx.Response, items_key: str, links_key: str) -> list[dict[str, Any]]:
+    """Every item of a paged list, following `next` links until there is none."""
+    items: list[dict[str, Any]] = []
+    resp = first
+    for _ in range(100):
+        assert resp.status_code == 200, resp.text
+        body = resp.json()
+        items.extend(body[items_key])
+        nxt = [link["href"] for link in body.get(links_key, []) if link["rel"] == "next"]
+        if not nxt:
+            return items
+        resp = client.http.get(nxt[0])
+    raise AssertionError("next links never ended")
