@@ -10,8 +10,8 @@ from __future__ import annotations
 import ast
 import datetime as dt
 import json
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Container, Mapping
+from typing import Any, TypeVar
 
 from lockstep.api.routing import ApiRequest
 from lockstep.domain.errors import Invalid
@@ -30,6 +30,8 @@ from lockstep.domain.queries import (
 )
 from lockstep.service.context import RequestContext
 
+F = TypeVar("F", ShareField, SnapshotField)
+
 PAGING_KEYS = ("limit", "offset", "marker")
 _MAX_INT = 2**31 - 1  # the INTEGER columns' range: larger filter values match nothing
 _SHARE_SORT = {"id", "created_at", "updated_at", "size", "name", "project_id", "user_id", "share_proto",
@@ -43,8 +45,6 @@ _SNAPSHOT_SORT = {"id", "created_at", "updated_at", "size", "share_id", "status"
                   "share_size", "share_proto", "progress", "name", "description"}
 _SNAPSHOT_NON_ADMIN = ("name", "status", "share_id", "size")
 _SORT_ALIASES = {"display_name": "name", "share_type": "share_type_id", "volume_type_id": "share_type_id"}
-_SHARE_FIELDS = {str(f) for f in ShareField}
-_SNAPSHOT_FIELDS = {str(f) for f in SnapshotField}
 _NETWORK_FIELDS = {str(f) for f in ShareNetworkField}
 _NETWORK_INTS = {ShareNetworkField.SEGMENTATION_ID, ShareNetworkField.IP_VERSION, ShareNetworkField.MTU}
 _NETWORK_IGNORED = ("limit", "offset", "marker", "sort_key", "sort_dir")
@@ -127,7 +127,7 @@ def shares(req: ApiRequest, offset: int, limit: int) -> ShareQuery:
     specs = params.pop("extra_specs", None)
     spec_pairs = () if specs is None else tuple(
         (str(k), _spec_spellings(v)) for k, v in _literal_dict(specs, "extra_specs").items())
-    equals, unmatched = _share_equals(params)
+    equals, unmatched = _equals(params, ShareField, (ShareField.SIZE,), _SHARE_ALIASES)
     return ShareQuery(page=_page(req, offset, limit, sort), scope=scope,
                       include_public=include_public and scope is not None, by_share_server=by_share_server,
                       matches_nothing=nothing or unmatched, equals=equals, metadata=metadata_pairs,
@@ -143,24 +143,24 @@ def _is_public(value: str | None) -> bool:
         raise Invalid(f"Invalid input received: Invalid value for is_public: {value}.") from None
 
 
-def _share_equals(params: Mapping[str, str]) -> tuple[tuple[tuple[ShareField, str | int], ...], bool]:
+def _equals(params: Mapping[str, str], field_type: type[F], numeric: Container[F],
+            aliases: Mapping[str, str] | None = None) -> tuple[tuple[tuple[F, str | int], ...], bool]:
     """Equality filters, and whether one can match nothing (Manila answers unknown filters with [])."""
-    equals: list[tuple[ShareField, str | int]] = []
+    names = {str(f) for f in field_type}
+    equals: list[tuple[F, str | int]] = []
     unmatched = False
     for key, value in params.items():
-        name = _SHARE_ALIASES.get(key, key)
-        if name not in _SHARE_FIELDS:
+        name = (aliases or {}).get(key, key)
+        if name not in names:
             unmatched = True
             continue
-        field = ShareField(name)
-        if field is ShareField.SIZE:
-            number = _small_int(value)
-            if number is None:
-                unmatched = True
-                continue
+        field = field_type(name)
+        if field not in numeric:
+            equals.append((field, value))
+        elif (number := _small_int(value)) is not None:
             equals.append((field, number))
         else:
-            equals.append((field, value))
+            unmatched = True
     return tuple(equals), unmatched
 
 
@@ -181,30 +181,12 @@ def snapshots(req: ApiRequest, offset: int, limit: int) -> SnapshotQuery:
     used = {None: None, "any": None, "used": True, "unused": False}
     if usage not in used:
         raise Invalid(f"Invalid input received: Wrong 'usage' filter provided: '{usage}'.")
-    equals, unmatched = _snapshot_equals(params)
-    return SnapshotQuery(page=_page(req, offset, limit, sort), scope=None if scope_all else ctx.project_id,
-                         used=used[usage], matches_nothing=unmatched, equals=equals)
-
-
-def _snapshot_equals(params: Mapping[str, str]) -> tuple[tuple[tuple[SnapshotField, str | int], ...], bool]:
-    equals: list[tuple[SnapshotField, str | int]] = []
-    unmatched = False
     for key, value in params.items():
         if not value:
             raise Invalid(f"Invalid input received: Wrong '{key}' filter provided: '{value}'.")
-        if key not in _SNAPSHOT_FIELDS:
-            unmatched = True
-            continue
-        field = SnapshotField(key)
-        if field in (SnapshotField.SIZE, SnapshotField.SHARE_SIZE):
-            number = _small_int(value)
-            if number is None:
-                unmatched = True
-                continue
-            equals.append((field, number))
-        else:
-            equals.append((field, value))
-    return tuple(equals), unmatched
+    equals, unmatched = _equals(params, SnapshotField, (SnapshotField.SIZE, SnapshotField.SHARE_SIZE))
+    return SnapshotQuery(page=_page(req, offset, limit, sort), scope=None if scope_all else ctx.project_id,
+                         used=used[usage], matches_nothing=unmatched, equals=equals)
 
 
 # consistency groups and cgsnapshots -----------------------------------------------------------------

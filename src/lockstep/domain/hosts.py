@@ -45,3 +45,9 @@ def backend_key(pool_name: str | None) -> str:
 def pool_of(pool_name: str | None) -> str:
     """The pool part of a stored `host@backend#pool` (empty if none)."""
     return PoolRef.parse(pool_name).pool
+
+
+def owning_backend(pool_name: str | None) -> str | None:
+    """Which worker's backend must run work on a record: its `host@backend`, or None while the record
+    is unplaced (then any worker may place it)."""
+    return backend_key(pool_name) or None

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from lockstep.domain.errors import Conflict, Invalid, NotFound, SilentNotFound
+from lockstep.domain.hosts import owning_backend
 from lockstep.domain.model import CGSNAPSHOT_DELETABLE, CGSnapshot, CGSnapshotMember, Status, utcnow
 from lockstep.domain.operations import Entity, OperationKind, Reclaim
 from lockstep.domain.queries import CGSnapshotQuery, Page
 from lockstep.service.commands import CreateCGSnapshot, ResetStatus, TextChanges
 from lockstep.service.context import RequestContext
-from lockstep.service.shares import _backend_of
 from lockstep.service.unit_of_work import Database, UnitOfWork
 from lockstep.service.validation import new_id
 
@@ -62,7 +62,7 @@ class CGSnapshotService:
                     size=share.size, share_proto=share.share_proto, status=Status.CREATING,
                     project_id=ctx.project_id, user_id=ctx.user_id, created_at=now,
                 ))
-            uow.operations.enqueue(OperationKind.CREATE_CGSNAPSHOT, cgsnapshot_id, backend=_backend_of(group.host))
+            uow.operations.enqueue(OperationKind.CREATE_CGSNAPSHOT, cgsnapshot_id, backend=owning_backend(group.host))
             created = uow.cgsnapshots.get(cgsnapshot_id)
             uow.commit()
         assert created is not None
@@ -93,11 +93,11 @@ class CGSnapshotService:
     def _backend(uow: UnitOfWork, cgsnapshot: CGSnapshot) -> str | None:
         group = uow.groups.get(cgsnapshot.consistency_group_id)
         if group is not None:
-            return _backend_of(group.host)
+            return owning_backend(group.host)
         for member in uow.cgsnapshots.members(cgsnapshot.id):
             share = uow.shares.get(member.share_id)
             if share is not None and share.host:
-                return _backend_of(share.host)
+                return owning_backend(share.host)
         return None
 
     def reset_status(self, ctx: RequestContext, cmd: ResetStatus) -> None:

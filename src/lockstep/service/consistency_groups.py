@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lockstep.domain.errors import Conflict, Invalid, NotFound, SilentNotFound
+from lockstep.domain.hosts import owning_backend
 from lockstep.domain.model import (
     ATOMIC_CGSNAPSHOT_SPEC,
     GROUP_DELETABLE,
@@ -20,7 +21,6 @@ from lockstep.service.commands import CreateConsistencyGroup, ResetStatus, TextC
 from lockstep.service.context import RequestContext
 from lockstep.service.scheduler import Scheduler
 from lockstep.service.share_types import ShareTypeService
-from lockstep.service.shares import _backend_of
 from lockstep.service.unit_of_work import Database, UnitOfWork
 from lockstep.service.validation import new_id
 
@@ -79,10 +79,10 @@ class ConsistencyGroupService:
             )
             uow.groups.create(group)
             if source is not None:
-                host = group.host
                 for member in source.members:
                     self._insert_member_share(uow, ctx, group, member)
-                uow.operations.enqueue(OperationKind.CREATE_GROUP_FROM_CGSNAPSHOT, group.id, backend=_backend_of(host))
+                uow.operations.enqueue(OperationKind.CREATE_GROUP_FROM_CGSNAPSHOT, group.id,
+                                       backend=owning_backend(group.host))
             else:
                 uow.operations.enqueue(OperationKind.CREATE_GROUP, group.id,
                                        backend=None, payload=GroupPlacement(needs_atomic))
@@ -196,7 +196,7 @@ class ConsistencyGroupService:
             if not uow.groups.cas(group_id, GROUP_DELETABLE, status=Status.DELETING):
                 raise Conflict("Invalid ConsistencyGroup: Consistency group status must be one of ('available', "
                                "'error')")
-            uow.operations.enqueue(OperationKind.DELETE_GROUP, group_id, backend=_backend_of(group.host))
+            uow.operations.enqueue(OperationKind.DELETE_GROUP, group_id, backend=owning_backend(group.host))
             uow.commit()
 
     def reset_status(self, ctx: RequestContext, cmd: ResetStatus) -> None:
@@ -215,5 +215,5 @@ class ConsistencyGroupService:
             uow.groups.delete(group_id)
             if group.host:
                 uow.operations.enqueue(OperationKind.RECLAIM, group_id,
-                                       backend=_backend_of(group.host), payload=Reclaim(Entity.GROUP))
+                                       backend=owning_backend(group.host), payload=Reclaim(Entity.GROUP))
             uow.commit()

@@ -20,11 +20,6 @@ STALE_AFTER = dt.timedelta(seconds=120)
 _NOT_CAPABILITIES = {DHSS, ATOMIC_CGSNAPSHOT_SPEC, "replication_type"}
 
 
-def backend_of(pool_name: str) -> str:
-    """The `host@backend` part of a pool name (see `lockstep.domain.hosts`)."""
-    return backend_key(pool_name)
-
-
 def matches_type(pool: PoolRecord, share_type: ShareType | None) -> bool:
     caps = pool.capabilities
     if share_type is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lockstep.domain.errors import Forbidden, Invalid, InvalidState, NotFound, SilentNotFound
-from lockstep.domain.hosts import backend_key
+from lockstep.domain.hosts import owning_backend
 from lockstep.domain.model import (
     SHARE_DELETABLE,
     SHRINKABLE,
@@ -83,7 +83,7 @@ class ShareService:
             )
             if metadata:
                 uow.shares.set_metadata(share_id, metadata, replace=True)
-            uow.operations.enqueue(OperationKind.CREATE_SHARE, share_id, backend=_backend_of(host))
+            uow.operations.enqueue(OperationKind.CREATE_SHARE, share_id, backend=owning_backend(host))
             created = uow.shares.get(share_id)
             uow.commit()
         assert created is not None
@@ -172,7 +172,7 @@ class ShareService:
                     raise Forbidden("Invalid share: Share status must be one of ('available', 'error', "
                                     "'inactive').")
                 uow.operations.enqueue(OperationKind.DELETE_SHARE, share_id,
-                                       backend=_backend_of(share.host), payload=Deletion(force))
+                                       backend=owning_backend(share.host), payload=Deletion(force))
             uow.commit()
 
     def reset_status(self, ctx: RequestContext, cmd: ResetStatus) -> None:
@@ -197,7 +197,7 @@ class ShareService:
             if not uow.shares.cas(share_id, [Status.AVAILABLE], status=Status.EXTENDING):
                 raise InvalidState(f"Invalid share: Share {share_id} status must be 'available' to extend.")
             uow.operations.enqueue(OperationKind.EXTEND_SHARE, share_id,
-                                   backend=_backend_of(share.host), payload=ResizeTo(new_size))
+                                   backend=owning_backend(share.host), payload=ResizeTo(new_size))
             uow.commit()
 
     def shrink(self, ctx: RequestContext, cmd: Resize) -> None:
@@ -214,7 +214,7 @@ class ShareService:
             if not uow.shares.cas(share_id, SHRINKABLE, status=Status.SHRINKING):
                 raise InvalidState(f"Invalid share: Share {share_id} status changed; try again.")
             uow.operations.enqueue(OperationKind.SHRINK_SHARE, share_id,
-                                   backend=_backend_of(share.host), payload=ResizeTo(new_size))
+                                   backend=owning_backend(share.host), payload=ResizeTo(new_size))
             uow.commit()
 
     # metadata ----------------------------------------------------------------
@@ -306,7 +306,3 @@ def _check_no_dependents(uow: UnitOfWork, share_id: str, refusal: type[Invalid] 
     if members:
         raise refusal(f"Invalid share: Share still has {members} dependent cgsnapshot members.")
 
-
-def _backend_of(host: str | None) -> str | None:
-    """`host@backend#pool` -> `host@backend` (the worker that owns it); None if unplaced."""
-    return backend_key(host) or None

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from lockstep.domain.errors import InvalidState, NotFound, SilentNotFound, Unprocessable
+from lockstep.domain.hosts import owning_backend
 from lockstep.domain.model import SNAPSHOT_DELETABLE, Snapshot, Status, utcnow
 from lockstep.domain.operations import Deletion, OperationKind
 from lockstep.service.commands import CreateSnapshot, ResetStatus, TextChanges
 from lockstep.service.context import RequestContext
 from lockstep.service.policy import Policy, Rule
-from lockstep.service.shares import _backend_of
 from lockstep.service.unit_of_work import Database, UnitOfWork
 from lockstep.service.validation import new_id
 
@@ -47,7 +47,7 @@ class SnapshotService:
                 description=cmd.description, size=share.size, share_size=share.size, share_proto=share.share_proto,
                 status=Status.CREATING, progress="0%", provider_location=None, created_at=now, updated_at=now,
             )
-            uow.operations.enqueue(OperationKind.CREATE_SNAPSHOT, snapshot_id, backend=_backend_of(share.host))
+            uow.operations.enqueue(OperationKind.CREATE_SNAPSHOT, snapshot_id, backend=owning_backend(share.host))
             created = uow.snapshots.get(snapshot_id)
             uow.commit()
         assert created is not None
@@ -77,7 +77,7 @@ class SnapshotService:
                                    "'error').")
             share = uow.shares.get(snapshot.share_id)
             uow.operations.enqueue(OperationKind.DELETE_SNAPSHOT, snapshot_id,
-                                   backend=_backend_of(share.host if share else None), payload=Deletion(force))
+                                   backend=owning_backend(share.host if share else None), payload=Deletion(force))
             uow.commit()
 
     def reset_status(self, ctx: RequestContext, cmd: ResetStatus) -> None:
