@@ -29,9 +29,14 @@ def iso(value: dt.datetime | None) -> str | None:
     return value.isoformat(timespec="microseconds") if value is not None else None
 
 
+def _under(base: str, req: ApiRequest) -> str:
+    """Links name the project only when the request's URL did (Manila's rule since 2.60)."""
+    return f"{base}/{req.project_id}" if req.project_id else base
+
+
 def links(req: ApiRequest, collection: str, item_id: str) -> list[dict[str, str]]:
-    self_href = f"{req.app_url}/{req.project_id}/{collection}/{item_id}"
-    bookmark = f"{req.app_url.rsplit('/v2', 1)[0]}/{req.project_id}/{collection}/{item_id}"
+    self_href = f"{_under(req.app_url, req)}/{collection}/{item_id}"
+    bookmark = f"{_under(req.app_url.rsplit('/v2', 1)[0], req)}/{collection}/{item_id}"
     return [{"rel": "self", "href": self_href}, {"rel": "bookmark", "href": bookmark}]
 
 
@@ -43,7 +48,7 @@ def next_link(req: ApiRequest, collection: str, items: Sequence[Any], limit: int
     query = "&".join(part for part in req.raw_query.split("&")
                      if part and not part.startswith(("marker=", "offset=")))
     sep = "&" if query else ""
-    return [{"rel": "next", "href": f"{req.app_url}/{req.project_id}/{collection}?{query}{sep}marker={marker}"}]
+    return [{"rel": "next", "href": f"{_under(req.app_url, req)}/{collection}?{query}{sep}marker={marker}"}]
 
 
 # Shares -----------------------------------------------------------------------------
