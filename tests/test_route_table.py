@@ -12,8 +12,11 @@ from lockstep.service.policy import Rule
 
 # Rules other rules are written in terms of.
 BASE = {Rule.CONTEXT_IS_ADMIN, Rule.ADMIN_OR_OWNER, Rule.DEFAULT, Rule.ADMIN_API}
-# Checked by a list use case only when the query asks for it (other projects, a share server).
-CONDITIONAL = {Rule.SHARE_LIST_BY_SERVER, Rule.NETWORK_GET_ALL}
+# Checked by a list use case only when the query asks for it (other projects, a share server), or by a
+# use case only when the body asks for it (a forced extend, an admin-only metadata key) or the share's
+# type limits it (extending past provisioning:max_share_size).
+CONDITIONAL = {Rule.SHARE_LIST_BY_SERVER, Rule.NETWORK_GET_ALL, Rule.SHARE_FORCE_EXTEND,
+               Rule.SHARE_EXTEND_BEYOND_MAX_SIZE, Rule.SHARE_UPDATE_ADMIN_ONLY_METADATA}
 
 
 def route_table() -> Router:

@@ -22,6 +22,7 @@ from lockstep.service.defaults import ensure_default_share_type
 from lockstep.service.listing import ListingService
 from lockstep.service.policy import Policy
 from lockstep.service.pools import PoolService
+from lockstep.service.recycle_bin import RecycleBinService
 from lockstep.service.scheduler import Scheduler
 from lockstep.service.services import Services
 from lockstep.service.share_networks import ShareNetworkService
@@ -48,6 +49,7 @@ def build_services(settings: Settings, engine: Engine, *,
         groups=ConsistencyGroupService(db, types, scheduler, settings.require_atomic_cgsnapshots),
         cgsnapshots=CGSnapshotService(db),
         pools=PoolService(db, scheduler),
+        recycle_bin=RecycleBinService(db, policy, settings.soft_delete_retention),
         availability_zone=settings.availability_zone,
         availability_zone_id=str(uuid.uuid5(uuid.NAMESPACE_DNS, f"lockstep-az-{settings.availability_zone}")),
     )
@@ -83,7 +85,8 @@ def build_drivers(settings: Settings) -> dict[str, ShareDriver]:
 def build_worker(settings: Settings, engine: Engine, drivers: dict[str, ShareDriver]) -> Worker:
     return Worker(SqlAlchemyDatabase(engine), drivers, availability_zone=settings.availability_zone,
                   lease_seconds=settings.lease_seconds, poll_interval=settings.poll_interval,
-                  max_attempts=settings.max_attempts, sweep_interval=settings.reclaim_interval)
+                  max_attempts=settings.max_attempts, sweep_interval=settings.reclaim_interval,
+                  recycle_bin_interval=settings.recycle_bin_interval)
 
 
 @dataclass

@@ -66,6 +66,8 @@ class Settings:
     poll_interval: float = 0.5
     max_attempts: int = 5
     reclaim_interval: float = 600.0  # seconds between sweeps for orphaned storage
+    soft_delete_retention: float = 604800.0  # seconds a share stays in the recycle bin (2.69)
+    recycle_bin_interval: float = 3600.0  # seconds between a worker's looks for shares whose time is up
     policy_file: Path | None = None
     max_limit: int = 1000
     base_url: str | None = None  # osapi_share_base_URL
@@ -167,6 +169,8 @@ def load(config_file: str | os.PathLike[str] | None = None, env: dict[str, str] 
         poll_interval=float(pick("poll_interval", 0.5)),
         max_attempts=int(pick("max_attempts", 5)),
         reclaim_interval=float(pick("reclaim_interval", 600.0)),
+        soft_delete_retention=float(pick("soft_delete_retention", 604800.0)),
+        recycle_bin_interval=float(pick("recycle_bin_interval", 3600.0)),
         policy_file=Path(str(policy_file)) if policy_file else None,
         max_limit=int(pick("max_limit", 1000)),
         base_url=pick("base_url", None),

@@ -74,19 +74,17 @@ def test_url_project_must_match_token_project(client: Client, server: Server) ->
         ("GET", "/snapshots/x/action"),
     ],
 )
-def test_unmatched_route_is_plain_text_404(client: Client, method: str, path: str) -> None:
+def test_unmatched_route_is_a_json_404(client: Client, method: str, path: str) -> None:
     resp = client.http.request(method, path)
-    assert resp.status_code == 404
-    assert resp.headers["content-type"].startswith("text/plain")
-    with pytest.raises(ValueError):
-        resp.json()
-    assert b"The resource could not be found." in resp.content
+    expect_fault(resp, 404, "The resource could not be found.")
+    assert resp.headers["X-OpenStack-Manila-API-Version"] == "2.30"
 
 
-def test_unversioned_unknown_paths_are_plain_404(server: Server) -> None:
-    resp = server.http.get(f"{server.url}/v3/p/shares", headers={"X-Auth-Token": "admin:p"})
-    assert resp.status_code == 404
-    assert resp.headers["content-type"].startswith("text/plain")
+def test_unversioned_unknown_paths_are_json_404(server: Server) -> None:
+    for path in ("/v3/p/shares", "/v1/p/shares", "/healthcheck", "/v2x"):
+        resp = server.http.get(f"{server.url}{path}", headers={"X-Auth-Token": "admin:p"})
+        expect_fault(resp, 404, "The resource could not be found.")
+        assert "X-OpenStack-Manila-API-Version" not in resp.headers
 
 
 def test_fault_body_shape(client: Client) -> None:

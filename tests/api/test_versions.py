@@ -13,30 +13,28 @@ EXPERIMENTAL = "X-OpenStack-Manila-API-Experimental"
 MEDIA = [{"base": "application/json", "type": "application/vnd.openstack.share+json;version=1"}]
 
 
-def _version_doc(base: str, vid: str) -> dict[str, object]:
-    current = vid == "v2.0"
+def _version_doc(base: str) -> dict[str, object]:
     return {
-        "id": vid,
-        "status": "CURRENT" if current else "SUPPORTED",
-        "version": "2.30" if current else "",
-        "min_version": "2.0" if current else "",
+        "id": "v2.0",
+        "status": "CURRENT",
+        "version": "2.99",
+        "min_version": "2.0",
         "updated": "2015-08-27T11:33:21Z",
         "links": [
             {"rel": "describedby", "type": "text/html", "href": "http://docs.openstack.org/"},
-            {"rel": "self", "href": f"{base}/{vid.split('.')[0]}/"},
+            {"rel": "self", "href": f"{base}/v2/"},
         ],
         "media-types": MEDIA,
     }
 
 
-@pytest.mark.parametrize("header", [None, "2.0", "2.30", "latest", "9.9", "bogus"])
-def test_root_lists_both_versions_with_300_whatever_the_version_header(
-    server: Server, header: str | None
-) -> None:
+@pytest.mark.parametrize("header", [None, "2.0", "2.30", "2.99", "latest", "9.9", "bogus"])
+def test_root_lists_v2_with_300_whatever_the_version_header(server: Server, header: str | None) -> None:
     headers = {VERSION: header} if header is not None else {}
     resp = server.http.get(server.url + "/", headers=headers)
     assert resp.status_code == 300
-    assert resp.json() == {"versions": [_version_doc(server.url, "v1.0"), _version_doc(server.url, "v2.0")]}
+    # As Manila 23: v1 is gone, v2.0 is CURRENT from 2.0 to 2.99.
+    assert resp.json() == {"versions": [_version_doc(server.url)]}
 
 
 def test_root_needs_no_token(server: Server) -> None:
@@ -48,7 +46,7 @@ def test_root_needs_no_token(server: Server) -> None:
 def test_v2_root_lists_only_v2(server: Server, path: str) -> None:
     resp = server.http.get(server.url + path, headers={"X-Auth-Token": "admin:p"})
     assert resp.status_code == 200
-    assert resp.json() == {"versions": [_version_doc(server.url, "v2.0")]}
+    assert resp.json() == {"versions": [_version_doc(server.url)]}
     assert resp.headers[VERSION] == "2.0"
 
 
@@ -59,14 +57,16 @@ def test_missing_version_header_means_2_0(client: Client) -> None:
     assert resp.headers["Vary"] == VERSION
 
 
-def test_latest_means_2_30(client: Client) -> None:
-    for value in ("latest", "LATEST"):
-        resp = client.with_(version=value).get("/shares")
-        assert resp.status_code == 200
-        assert resp.headers[VERSION] == "2.30"
+@pytest.mark.parametrize("value", ["latest", "LATEST"])
+def test_latest_is_not_a_version(client: Client, value: str) -> None:
+    """Manila 23 parses the header as MajorNum.MinorNum only; clients resolve `latest` themselves."""
+    resp = client.with_(version=value).get("/shares")
+    expect_fault(
+        resp, 400, f"API Version String {value} is of invalid format. Must be of format MajorNum.MinorNum."
+    )
 
 
-@pytest.mark.parametrize("version", ["2.0", "2.6", "2.7", "2.29", "2.30"])
+@pytest.mark.parametrize("version", ["2.0", "2.6", "2.7", "2.29", "2.30", "2.31", "2.60", "2.98", "2.99"])
 def test_requested_version_is_echoed(client: Client, version: str) -> None:
     resp = client.with_(version=version).get("/types")
     assert resp.status_code == 200
@@ -88,11 +88,11 @@ def test_bad_version_format_is_400(client: Client, value: str) -> None:
     )
 
 
-@pytest.mark.parametrize("value", ["2.31", "1.0", "1.9", "3.0", "2.100"])
+@pytest.mark.parametrize("value", ["2.100", "1.0", "1.9", "3.0", "2.999"])
 def test_version_out_of_range_is_406_without_version_headers(client: Client, value: str) -> None:
     resp = client.with_(version=value).get("/shares")
     expect_fault(
-        resp, 406, f"Version {value} is not supported by the API. Minimum is 2.0 and maximum is 2.30."
+        resp, 406, f"Version {value} is not supported by the API. Minimum is 2.0 and maximum is 2.99."
     )
     assert VERSION not in resp.headers
     assert "Vary" not in resp.headers

@@ -84,3 +84,12 @@ def test_missing_or_invalid_token_is_401(keystone_server: tuple[LiveServer, Stub
     resp = call(server, "GET", "/p1/consistency-groups", token)
     assert resp.status_code == 401
     assert "unauthorized" in resp.json()
+
+
+@pytest.mark.parametrize("path", ["", "/", "/p1", "/p1/"])
+def test_versions_documents_need_no_token(keystone_server: tuple[LiveServer, Stub], path: str) -> None:
+    """Decision 11: keystoneauth discovers the microversion before it has a token."""
+    server, _ = keystone_server
+    resp = call(server, "GET", path, None)
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["versions"][0]["version"] == "2.99"

@@ -16,6 +16,7 @@ from lockstep.api.auth import Keystone, NoAuth, Unauthenticated
 from lockstep.api.errors import GENERIC_400, GENERIC_500, HTTPFault, fault_body, status_of
 from lockstep.api.microversions import (
     EXPERIMENTAL_HEADER,
+    PROJECTLESS_URLS,
     VERSION_HEADER,
     APIVersion,
     VersionFormatError,
@@ -33,6 +34,7 @@ Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
+NOT_FOUND = "The resource could not be found."
 MAX_BODY = 112 * 1024  # Manila's sizelimit filter default (osapi_max_request_body_size)
 
 
@@ -73,9 +75,9 @@ class LockstepApp:
             return _fault(413, "Request is too large.", request_id, None, False)
         base = self.base_url or origin
         if path in ("/", ""):
-            return _json(300, versions.document(base, None), [])
+            return _json(300, versions.document(base), [])
         if not (path == "/v2" or path.startswith("/v2/")):
-            return _plain_404()
+            return _fault(404, NOT_FOUND, request_id, None, False)
         experimental = experimental_requested(headers.get(EXPERIMENTAL_HEADER.lower()))
         try:
             version = negotiate(headers.get(VERSION_HEADER.lower()))
@@ -83,29 +85,49 @@ class LockstepApp:
             return _fault(400, str(exc), request_id, None, experimental)
         except VersionNotSupported as exc:
             return _fault(406, str(exc), request_id, None, experimental, version_headers=False)
-        extra = _version_headers(version, experimental)
+        if method == "HEAD":
+            # No route answers HEAD (Manila's router matched none either); the fault is JSON like any other.
+            return _fault(404, NOT_FOUND, request_id, version, experimental)
+        rest = path[len("/v2"):]
+        if self._is_version_document(rest):
+            if self._legacy_auth_handshake(headers):
+                return 204, _token_headers(headers, origin + path), b""
+            # Decision 11: no token needed, so that keystoneauth can discover the microversion.
+            return _json(200, versions.document(base), _version_headers(version, experimental)
+                         + _request_ids(request_id))
         try:
             ctx = self._authenticate(headers, request_id, origin + path)
         except _NoToken as missing:
             return 204, missing.headers, b""
         except Unauthenticated as exc:
             return _fault(401, f"Authentication required: {exc}", request_id, version, experimental)
-        if path in ("/v2", "/v2/"):
-            return _json(200, versions.document(base, "v2.0"), extra + _request_ids(request_id))
         return self._serve(method, path, raw_query, headers, body, base + "/v2", ctx, version, experimental)
+
+    def _is_version_document(self, rest: str) -> bool:
+        """`/v2`, `/v2/` and `/v2/{project_id}[/]`; a single segment that names a collection
+        (`/v2/shares`, a 2.60 URL without a project id) is that collection instead."""
+        segments = [s for s in rest.split("/") if s]
+        return not segments or (len(segments) == 1 and not self.router.knows("/" + segments[0]))
+
+    def _legacy_auth_handshake(self, headers: dict[str, str]) -> bool:
+        """noauth's emulation of the auth 1.1 handshake (`X-Auth-User`/`X-Auth-Key` in, a token out).
+
+        Manila's noauth answered every request without a token this way; on the version documents
+        only clients that present those credentials get it, the others (keystoneauth's discovery,
+        which sends no credentials at all) get the document.
+        """
+        return (isinstance(self.auth, NoAuth) and "x-auth-token" not in headers
+                and ("x-auth-user" in headers or "x-auth-key" in headers))
 
     def _serve(self, method: str, path: str, raw_query: str, headers: dict[str, str], body: bytes, app_url: str,
                ctx: RequestContext, version: APIVersion,
                experimental: bool) -> tuple[int, list[tuple[str, str]], bytes]:
-        """A /v2/{project_id}/... request of an authenticated caller, as a fault or the handler's reply."""
+        """A /v2/[{project_id}/]... request of an authenticated caller, as a fault or the handler's reply."""
         request_id = ctx.request_id
-        rest = path[len("/v2/"):]
-        project_id, _, sub = rest.partition("/")
         try:
-            reply = self._dispatch(method, "/" + sub, project_id, ctx, version, experimental, raw_query, headers,
+            project_id, routes, params = self._locate(method, path[len("/v2/"):], ctx, version)
+            reply = self._dispatch(routes, params, project_id, ctx, version, experimental, raw_query, headers,
                                    body, app_url)
-        except _PlainNotFound:
-            return _plain_404()
         except HTTPFault as fault:
             return _fault(fault.status, fault.message, request_id, version, experimental)
         except LockstepError as error:
@@ -120,30 +142,45 @@ class LockstepApp:
             return reply.status, out + _request_ids(request_id) + [("Content-Length", "0")], b""
         return _json(reply.status, reply.body, out + _request_ids(request_id))
 
+    def _locate(self, method: str, rest: str, ctx: RequestContext,
+                version: APIVersion) -> tuple[str, list[Route], dict[str, str]]:
+        """The project id the URL names ("" for a URL without one) and the routes of its path.
+
+        `/v2/{project_id}/shares` and, from 2.60, `/v2/shares`. Lockstep's project ids are free-form
+        (noauth tokens), so the caller's own project is tried first; a first segment that is neither
+        the caller's project nor the start of a route is taken as someone else's project (400).
+        """
+        project, _, tail = rest.partition("/")
+        routes, params = self.router.match(method, "/" + tail)
+        if routes and project == ctx.project_id:
+            return project, routes, params
+        if version >= PROJECTLESS_URLS:
+            whole, whole_params = self.router.match(method, "/" + rest)
+            if whole:
+                return "", whole, whole_params
+        if routes:
+            return project, routes, params
+        raise HTTPFault(404, NOT_FOUND)
+
     def _authenticate(self, headers: dict[str, str], request_id: str, url: str) -> RequestContext:
         if isinstance(self.auth, NoAuth):
             ctx = self.auth.context(headers, request_id)
             if ctx is None:
-                user = headers.get("x-auth-user", "admin")
-                project = headers.get("x-auth-project-id", "admin")
-                raise _NoToken([("X-Auth-Token", f"{user}:{project}"),
-                                ("X-Server-Management-Url", f"{url.rstrip('/')}/{project}"),
-                                ("Content-Type", "text/plain; charset=UTF-8"), ("Content-Length", "0")])
+                # Manila's noauth: a request without a token is answered with one to use.
+                raise _NoToken(_token_headers(headers, url))
             return ctx
         return self.auth.context(headers, request_id)
 
-    def _dispatch(self, method: str, sub: str, project_id: str, ctx: RequestContext, version: APIVersion,
-                  experimental: bool, raw_query: str, headers: dict[str, str], body: bytes, app_url: str) -> Reply:
-        routes, params = self.router.match(method, sub)
-        if not routes:
-            raise _PlainNotFound()
+    def _dispatch(self, routes: list[Route], params: dict[str, str], project_id: str, ctx: RequestContext,
+                  version: APIVersion, experimental: bool, raw_query: str, headers: dict[str, str], body: bytes,
+                  app_url: str) -> Reply:
         is_json = headers.get("content-type", "").split(";")[0].strip().lower() == "application/json"
         parsed: Any = None
         if routes[0].action is not None:
             parsed, routes = _action(body, routes)
         elif body and is_json:
             parsed = _load(body)
-        if project_id != ctx.project_id:
+        if project_id and project_id != ctx.project_id:
             raise HTTPFault(400, "Malformed request url")
         route = _select(routes, version, experimental)
         query: dict[str, str] = {}
@@ -188,8 +225,11 @@ class _NoToken(Exception):
         self.headers = headers
 
 
-class _PlainNotFound(Exception):
-    pass
+def _token_headers(headers: dict[str, str], url: str) -> list[tuple[str, str]]:
+    user = headers.get("x-auth-user", "admin")
+    project = headers.get("x-auth-project-id", "admin")
+    return [("X-Auth-Token", f"{user}:{project}"), ("X-Server-Management-Url", f"{url.rstrip('/')}/{project}"),
+            ("Content-Type", "text/plain; charset=UTF-8"), ("Content-Length", "0")]
 
 
 def _has_nul(value: Any) -> bool:
@@ -206,7 +246,7 @@ def _select(routes: list[Route], version: APIVersion, experimental: bool) -> Rou
     for route in routes:
         if route.serves(version, experimental):
             return route
-    raise HTTPFault(404, "The resource could not be found.")
+    raise HTTPFault(404, NOT_FOUND)
 
 
 def _version_headers(version: APIVersion, experimental: bool) -> list[tuple[str, str]]:
@@ -231,11 +271,6 @@ def _fault(status: int, message: str, request_id: str, version: APIVersion | Non
     if version_headers and version is not None:
         headers = _version_headers(version, experimental) + headers
     return _json(status, fault_body(status, message), headers)
-
-
-def _plain_404() -> tuple[int, list[tuple[str, str]], bytes]:
-    text = b"404 Not Found\n\nThe resource could not be found.\n\n   "
-    return 404, [("Content-Type", "text/plain; charset=UTF-8"), ("Content-Length", str(len(text)))], text
 
 
 def _origin(scope: Scope, headers: dict[str, str]) -> str:

@@ -33,8 +33,10 @@ class APIVersion:
 
 
 MIN_VERSION = APIVersion(2, 0)
-MAX_VERSION = APIVersion(2, 30)
+MAX_VERSION = APIVersion(2, 99)
 CG_VERSION = APIVersion(2, 4)
+# From 2.60 a URL may leave out the project id (`/v2/shares`); below, such a URL is not found.
+PROJECTLESS_URLS = APIVersion(2, 60)
 # Manila renamed the admin actions in 2.7: `os-reset_status` up to 2.6, `reset_status` from 2.7.
 LAST_OS_ACTIONS = APIVersion(2, 6)
 PLAIN_ACTIONS = APIVersion(2, 7)
@@ -49,12 +51,14 @@ class VersionNotSupported(Exception):
 
 
 def negotiate(header: str | None) -> APIVersion:
-    """The version a /v2 request is served at; raises on a bad or unsupported header."""
+    """The version a /v2 request is served at; raises on a bad or unsupported header.
+
+    `latest` is not a version: Manila answers it with the 400 of any malformed header (clients
+    such as keystoneauth resolve it from the versions document before they send it).
+    """
     if header is None:
         return MIN_VERSION
     value = header.strip()
-    if value.lower() == "latest":
-        return MAX_VERSION
     match = _FORMAT.match(value)
     if not match:
         raise VersionFormatError(

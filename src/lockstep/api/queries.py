@@ -11,6 +11,7 @@ import ast
 import datetime as dt
 import json
 from collections.abc import Container, Mapping
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from lockstep.api.routing import ApiRequest
@@ -40,10 +41,21 @@ _SHARE_SORT = {"id", "created_at", "updated_at", "size", "name", "project_id", "
 _SHARE_NON_ADMIN = {"name", "status", "share_server_id", "volume_type_id", "share_type_id", "snapshot_id", "host",
                     "share_network_id", "is_public", "metadata", "extra_specs", "sort_key", "sort_dir",
                     "consistency_group_id", "cgsnapshot_id", "all_tenants", "display_name"}
-_SHARE_ALIASES = {"display_name": "name", "volume_type_id": "share_type_id"}
+_SHARE_ALIASES = {"display_name": "name", "volume_type_id": "share_type_id", "display_description": "description"}
+# Filters Manila added after 2.30: below its version a key is dropped, as if it had not been sent.
+_SHARE_FILTERS_SINCE = {
+    "export_location_id": (2, 35), "export_location_path": (2, 35),
+    "name~": (2, 36), "description~": (2, 36), "description": (2, 36),
+    "is_soft_deleted": (2, 69), "encryption_key_ref": (2, 90), "availability_zone": (2, 97),
+}
+# ... and the ones a non-admin may use (Manila 23's list; `display_description` at every version).
+_SHARE_NON_ADMIN_LATER = {"export_location_id", "export_location_path", "name~", "description~", "description",
+                          "display_description", "is_soft_deleted", "mount_point_name", "availability_zone"}
+_SNAPSHOT_FILTERS_SINCE = {"name~": (2, 36), "description~": (2, 36), "description": (2, 36)}
 _SNAPSHOT_SORT = {"id", "created_at", "updated_at", "size", "share_id", "status", "project_id", "user_id",
                   "share_size", "share_proto", "progress", "name", "description"}
-_SNAPSHOT_NON_ADMIN = ("name", "status", "share_id", "size")
+_SNAPSHOT_NON_ADMIN = ("name", "status", "share_id", "size", "name~", "description~", "description",
+                       "display_description")
 _SORT_ALIASES = {"display_name": "name", "share_type": "share_type_id", "volume_type_id": "share_type_id"}
 _NETWORK_FIELDS = {str(f) for f in ShareNetworkField}
 _NETWORK_INTS = {ShareNetworkField.SEGMENTATION_ID, ShareNetworkField.IP_VERSION, ShareNetworkField.MTU}
@@ -75,7 +87,7 @@ def _sort(params: dict[str, str], allowed: set[str]) -> tuple[str, str]:
     return key, direction
 
 
-def _literal_dict(value: str, what: str) -> dict[Any, Any]:
+def literal_dict(value: str, what: str) -> dict[Any, Any]:
     try:
         parsed = json.loads(value)
     except ValueError:
@@ -88,7 +100,7 @@ def _literal_dict(value: str, what: str) -> dict[Any, Any]:
     return parsed
 
 
-def _spec_spellings(value: object) -> tuple[str, ...]:
+def spec_spellings(value: object) -> tuple[str, ...]:
     text = str(value)
     if isinstance(value, bool) or text.lower() in ("true", "false"):
         word = "True" if (value is True or text.lower() == "true") else "False"
@@ -104,11 +116,13 @@ def _small_int(value: str) -> int | None:
 
 
 # shares ---------------------------------------------------------------------------------------------
-def shares(req: ApiRequest, offset: int, limit: int) -> ShareQuery:
+def shares(req: ApiRequest, offset: int, limit: int, *, zones: tuple[str, str] = ("", "")) -> ShareQuery:
+    """`zones`: the name and id of the one availability zone served (the 2.97 filter takes either)."""
     ctx = req.ctx
-    params = {k: v for k, v in req.query.items() if k not in PAGING_KEYS}
+    params = _since(req, {k: v for k, v in req.query.items() if k not in PAGING_KEYS}, _SHARE_FILTERS_SINCE)
+    params.pop("with_count", None)  # not a filter (the route reads it)
     if not ctx.is_admin:
-        params = {k: v for k, v in params.items() if k in _SHARE_NON_ADMIN}
+        params = {k: v for k, v in params.items() if k in _SHARE_NON_ADMIN or k in _SHARE_NON_ADMIN_LATER}
     sort = _sort(params, _SHARE_SORT)
     scope_all = all_tenants(ctx, params)
     params.pop("all_tenants", None)
@@ -121,17 +135,62 @@ def shares(req: ApiRequest, offset: int, limit: int) -> ShareQuery:
     by_share_server = params.pop("share_server_id", None) is not None
     # Lockstep's drivers use no share servers, and no share attribute carries a cgsnapshot (as in Manila).
     nothing = by_share_server or params.pop("cgsnapshot_id", None) is not None
+    later = _later_share_filters(params, zones)
     metadata = params.pop("metadata", None)
     metadata_pairs = () if metadata is None else tuple(
-        (str(k), str(v)) for k, v in _literal_dict(metadata, "metadata").items())
+        (str(k), str(v)) for k, v in literal_dict(metadata, "metadata").items())
     specs = params.pop("extra_specs", None)
     spec_pairs = () if specs is None else tuple(
-        (str(k), _spec_spellings(v)) for k, v in _literal_dict(specs, "extra_specs").items())
+        (str(k), spec_spellings(v)) for k, v in literal_dict(specs, "extra_specs").items())
     equals, unmatched = _equals(params, ShareField, (ShareField.SIZE,), _SHARE_ALIASES)
-    return ShareQuery(page=_page(req, offset, limit, sort), scope=scope,
-                      include_public=include_public and scope is not None, by_share_server=by_share_server,
-                      matches_nothing=nothing or unmatched, equals=equals, metadata=metadata_pairs,
-                      extra_specs=spec_pairs)
+    return replace(later, page=_page(req, offset, limit, sort), scope=scope,
+                   include_public=include_public and scope is not None, by_share_server=by_share_server,
+                   matches_nothing=later.matches_nothing or nothing or unmatched, equals=equals,
+                   metadata=metadata_pairs, extra_specs=spec_pairs)
+
+
+def _since(req: ApiRequest, params: dict[str, str], since: Mapping[str, tuple[int, int]]) -> dict[str, str]:
+    return {k: v for k, v in params.items() if k not in since or req.version.tuple >= since[k]}
+
+
+def _later_share_filters(params: dict[str, str], zones: tuple[str, str]) -> ShareQuery:
+    """The filters of 2.35-2.97, taken out of `params` (a ShareQuery holding only them)."""
+    location_id = params.pop("export_location_id", None) or None
+    location_path = params.pop("export_location_path", None) or None
+    name_like = params.pop("name~", None) or None
+    description_like = params.pop("description~", None) or None
+    soft_deleted = _strict_bool(params.pop("is_soft_deleted", None), "is_soft_deleted")
+    zone = params.pop("availability_zone", None)
+    # No share has an encryption key or a mount point name (both are refused at create).
+    nothing = bool(params.pop("encryption_key_ref", None)) | bool(params.pop("mount_point_name", None))
+    if zone:
+        if zone in zones:
+            params["availability_zone"] = zones[0]
+        else:
+            nothing = True
+    named = "name" in params or "display_name" in params
+    described = "description" in params or "display_description" in params
+    return ShareQuery(page=Page(limit=0), scope=None, matches_nothing=nothing,
+                      export_location_id=location_id, export_location_path=location_path,
+                      name_contains=None if named else name_like,
+                      description_contains=None if described else description_like,
+                      soft_deleted=bool(soft_deleted))
+
+
+def with_count(req: ApiRequest, since: tuple[int, int] | None) -> bool:
+    """`with_count=<bool>` (shares 2.42, snapshots 2.79; None: every version, as Manila's detail lists)."""
+    if since is not None and req.version.tuple < since:
+        return False
+    return bool(_strict_bool(req.query.get("with_count"), "with_count"))
+
+
+def _strict_bool(value: str | None, key: str) -> bool | None:
+    if value is None:
+        return None
+    try:
+        return parse_bool(value, strict=True)
+    except ValueError:
+        raise Invalid(f"Invalid value {value} for {key}. Expecting a boolean.") from None
 
 
 def _is_public(value: str | None) -> bool:
@@ -167,7 +226,8 @@ def _equals(params: Mapping[str, str], field_type: type[F], numeric: Container[F
 # snapshots ------------------------------------------------------------------------------------------
 def snapshots(req: ApiRequest, offset: int, limit: int) -> SnapshotQuery:
     ctx = req.ctx
-    params = {k: v for k, v in req.query.items() if k not in PAGING_KEYS}
+    params = _since(req, {k: v for k, v in req.query.items() if k not in PAGING_KEYS}, _SNAPSHOT_FILTERS_SINCE)
+    params.pop("with_count", None)  # not a filter (the route reads it)
     if params.get("sort_key") == "name":  # Manila maps no `name` sort key for snapshots (display_name works)
         raise Invalid("Invalid input received: Wrong sorting key provided - 'name'.")
     sort = _sort(params, _SNAPSHOT_SORT)
@@ -184,9 +244,14 @@ def snapshots(req: ApiRequest, offset: int, limit: int) -> SnapshotQuery:
     for key, value in params.items():
         if not value:
             raise Invalid(f"Invalid input received: Wrong '{key}' filter provided: '{value}'.")
+    name_like, description_like = params.pop("name~", None), params.pop("description~", None)
+    if "display_description" in params:
+        params["description"] = params.pop("display_description")
     equals, unmatched = _equals(params, SnapshotField, (SnapshotField.SIZE, SnapshotField.SHARE_SIZE))
     return SnapshotQuery(page=_page(req, offset, limit, sort), scope=None if scope_all else ctx.project_id,
-                         used=used[usage], matches_nothing=unmatched, equals=equals)
+                         used=used[usage], matches_nothing=unmatched, equals=equals,
+                         name_contains=None if "name" in params else name_like,
+                         description_contains=None if "description" in params else description_like)
 
 
 # consistency groups and cgsnapshots -----------------------------------------------------------------

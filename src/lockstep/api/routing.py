@@ -35,7 +35,7 @@ class ApiRequest:
     raw_query: str
     body: Any
     app_url: str  # scheme://host[:port]/v2 (or the configured base URL)
-    project_id: str
+    project_id: str  # as the URL names it; "" for a URL without one (2.60)
     max_limit: int
     # Filled in by the router from what the route declares (see `Route`).
     entity: dict[str, Any] = field(default_factory=dict)
@@ -185,6 +185,10 @@ class Router:
                 same = [r for r in self.routes if r.template == route.template and r.method in ("*", method)]
                 return same, found.groupdict()
         return [], {}
+
+    def knows(self, path: str) -> bool:
+        """Whether any route, of any method, has this path."""
+        return any(route.pattern.match(path) for route in self.routes)
 
     def admit(self, route: Route, request: ApiRequest) -> None:
         """What the route declares, in Manila's order: the body's envelope, paging, then the policy rule."""

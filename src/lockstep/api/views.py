@@ -29,9 +29,14 @@ def iso(value: dt.datetime | None) -> str | None:
     return value.isoformat(timespec="microseconds") if value is not None else None
 
 
+def _under(base: str, req: ApiRequest) -> str:
+    """Links name the project only when the request's URL did (Manila's rule since 2.60)."""
+    return f"{base}/{req.project_id}" if req.project_id else base
+
+
 def links(req: ApiRequest, collection: str, item_id: str) -> list[dict[str, str]]:
-    self_href = f"{req.app_url}/{req.project_id}/{collection}/{item_id}"
-    bookmark = f"{req.app_url.rsplit('/v2', 1)[0]}/{req.project_id}/{collection}/{item_id}"
+    self_href = f"{_under(req.app_url, req)}/{collection}/{item_id}"
+    bookmark = f"{_under(req.app_url.rsplit('/v2', 1)[0], req)}/{collection}/{item_id}"
     return [{"rel": "self", "href": self_href}, {"rel": "bookmark", "href": bookmark}]
 
 
@@ -43,7 +48,7 @@ def next_link(req: ApiRequest, collection: str, items: Sequence[Any], limit: int
     query = "&".join(part for part in req.raw_query.split("&")
                      if part and not part.startswith(("marker=", "offset=")))
     sep = "&" if query else ""
-    return [{"rel": "next", "href": f"{req.app_url}/{req.project_id}/{collection}?{query}{sep}marker={marker}"}]
+    return [{"rel": "next", "href": f"{_under(req.app_url, req)}/{collection}?{query}{sep}marker={marker}"}]
 
 
 # Shares -----------------------------------------------------------------------------
@@ -63,6 +68,12 @@ SHARE_KEYS: list[Key] = [
     ("user_id", (2, 16), None, lambda r, s: s.user_id),
     ("create_share_from_snapshot_support", (2, 24), None, lambda r, s: s.create_share_from_snapshot_support),
     ("revert_to_snapshot_support", (2, 27), None, lambda r, s: s.revert_to_snapshot_support),
+    ("progress", (2, 54), None, lambda r, s: s.progress),
+    ("is_soft_deleted", (2, 69), None, lambda r, s: s.is_soft_deleted),
+    ("scheduled_to_be_deleted_at", (2, 69), None, lambda r, s: iso(s.scheduled_to_be_deleted_at)),
+    ("source_backup_id", (2, 80), None, lambda r, s: None),  # backups are not served
+    ("encryption_key_ref", (2, 90), None, lambda r, s: None),  # no backend encrypts
+    ("snapshot_inherit_share_access_support", (2, 99), None, lambda r, s: s.snapshot_inherit_share_access_support),
 ]
 
 
@@ -132,21 +143,35 @@ def export_location(req: ApiRequest, location: ExportLocation, share_id: str, *,
 
 
 # Share types ----------------------------------------------------------------------------
-def share_type(req: ApiRequest, st: ShareType) -> dict[str, Any]:
+# Specs a non-admin sees with their default (false) when the type does not set them, from a version.
+INFERRED_SPECS: list[tuple[str, tuple[int, int]]] = [
+    ("snapshot_support", (2, 24)),
+    ("create_share_from_snapshot_support", (2, 24)),
+    ("revert_to_snapshot_support", (2, 24)),
+    ("snapshot_inherit_share_access_support", (2, 99)),
+]
+
+
+def share_type(req: ApiRequest, st: ShareType, *, is_default: bool = False) -> dict[str, Any]:
     specs: dict[str, Any] = dict(st.extra_specs)
     if not req.ctx.is_admin:
         specs = {k: v for k, v in specs.items() if k in TENANT_VISIBLE_SPECS}
-        if req.at_least(2, 24):
-            for key in ("snapshot_support", "create_share_from_snapshot_support", "revert_to_snapshot_support"):
+        for key, since in INFERRED_SPECS:
+            if req.version.tuple >= since:
                 specs.setdefault(key, False)
     public_key = "share_type_access:is_public" if req.at_least(2, 7) else "os-share-type-access:is_public"
-    return {
+    body = {
         "id": st.id,
         "name": st.name,
         "extra_specs": specs,
         "required_extra_specs": {"driver_handles_share_servers": st.extra_specs.get("driver_handles_share_servers")},
         public_key: st.is_public,
     }
+    if req.at_least(2, 41):
+        body["description"] = st.description
+    if req.at_least(2, 46):
+        body["is_default"] = is_default
+    return body
 
 
 # Share networks -------------------------------------------------------------------------

@@ -54,6 +54,17 @@ TENANT_VISIBLE_SPECS = (
     "create_share_from_snapshot_support",
     "revert_to_snapshot_support",
     "replication_type",
+    # Manila 23's standard optional specs are tenant-visible too.
+    "mount_snapshot_support",
+    "mount_point_name_support",
+    "snapshot_inherit_share_access_support",
+    "availability_zones",
+    "encryption_support",
+    "provisioning:max_share_size",
+    "provisioning:min_share_size",
+    "provisioning:max_share_extend_size",
+    "provisioning:mount_point_prefix",
+    "default_qos_type",
 )
 BOOLEAN_SPECS = (
     "snapshot_support",
@@ -63,6 +74,13 @@ BOOLEAN_SPECS = (
 )
 DHSS = "driver_handles_share_servers"
 ATOMIC_CGSNAPSHOT_SPEC = "lockstep:atomic_cgsnapshot"
+AVAILABILITY_ZONES_SPEC = "availability_zones"  # 2.48: the zones shares of the type may be created in
+MAX_SHARE_SIZE_SPEC = "provisioning:max_share_size"  # 2.61
+MIN_SHARE_SIZE_SPEC = "provisioning:min_share_size"  # 2.61
+MAX_SHARE_EXTEND_SIZE_SPEC = "provisioning:max_share_extend_size"  # what admins may extend to
+SNAPSHOT_INHERIT_ACCESS_SPEC = "snapshot_inherit_share_access_support"  # 2.99
+MOUNT_POINT_NAME_SPEC = "mount_point_name_support"  # 2.84
+ENCRYPTION_SPEC = "encryption_support"  # 2.90
 
 
 def utcnow() -> dt.datetime:
@@ -77,6 +95,7 @@ class ShareType:
     is_public: bool
     extra_specs: dict[str, str] = field(default_factory=dict)
     created_at: dt.datetime | None = None
+    description: str | None = None
 
     @property
     def dhss(self) -> bool:
@@ -145,6 +164,24 @@ class Share:
     metadata: dict[str, str] = field(default_factory=dict)
     export_locations: list[ExportLocation] = field(default_factory=list)
     share_type_name: str | None = None
+    progress: str | None = None  # "100%" once created
+    is_soft_deleted: bool = False  # in the recycle bin (2.69)
+    scheduled_to_be_deleted_at: dt.datetime | None = None
+    snapshot_inherit_share_access_support: bool = False
+    scheduler_hints: SchedulerHints | None = None
+
+
+@dataclass(frozen=True)
+class SchedulerHints:
+    """Where a share may be placed (2.65, 2.67): on the pool of every share in `same_host`, on none
+    of the pools of `different_host`, and, for admins, on exactly the `only_host` pool."""
+
+    same_host: tuple[str, ...] = ()
+    different_host: tuple[str, ...] = ()
+    only_host: str | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.same_host or self.different_host or self.only_host)
 
 
 @dataclass

@@ -60,6 +60,14 @@ class ShareQuery:
     metadata: tuple[tuple[str, str], ...] = ()
     # extra-spec key with the stored spellings that match the asked value ("True", "true", "<is> True")
     extra_specs: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # 2.35: shares with an export location of this id / path
+    export_location_id: str | None = None
+    export_location_path: str | None = None
+    # 2.36: `name~` / `description~`, a substring (case-insensitive)
+    name_contains: str | None = None
+    description_contains: str | None = None
+    # 2.69: the recycle bin is listed only when asked for (`is_soft_deleted=true`)
+    soft_deleted: bool = False
 
 
 class SnapshotField(enum.StrEnum):
@@ -88,6 +96,9 @@ class SnapshotQuery:
     used: bool | None = None  # True: a share was created from it; False: none was; None: either
     matches_nothing: bool = False
     equals: tuple[tuple[SnapshotField, str | int], ...] = ()
+    # 2.36: `name~` / `description~`, a substring (case-insensitive)
+    name_contains: str | None = None
+    description_contains: str | None = None
 
 
 @dataclass(frozen=True)

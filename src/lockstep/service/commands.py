@@ -15,7 +15,7 @@ from dataclasses import dataclass, fields
 from typing import Literal, TypeAlias, TypeVar
 
 from lockstep.domain.errors import Invalid
-from lockstep.domain.model import Status
+from lockstep.domain.model import SchedulerHints, Status
 
 T = TypeVar("T")
 
@@ -81,6 +81,12 @@ class CreateShare:
     is_public: Checked[bool]
     # From 2.24 a share may be created from a snapshot only if its parent share has that capability.
     snapshot_capability_required: bool
+    # From 2.48 the type's `availability_zones` must include the zone the share is created in: this
+    # one (the zone asked for, else the zone this service serves); None below 2.48.
+    zone_for_type_check: str | None = None
+    scheduler_hints: SchedulerHints | None = None  # 2.65 (only_host from 2.67, for admins)
+    mount_point_name: str | None = None  # 2.84
+    encryption_key_ref: str | None = None  # 2.90
 
 
 @dataclass(frozen=True)
@@ -92,6 +98,7 @@ class ShareChanges(TextChanges):
 class Resize:
     share_id: str
     new_size: int
+    force: bool = False  # extend (2.64): an admin skips the capacity check of the share's pool
 
 
 @dataclass(frozen=True)
@@ -133,6 +140,16 @@ class CreateShareType:
     name: str
     extra_specs: dict[str, str]
     is_public: bool
+    description: str | None = None  # 2.41
+
+
+@dataclass(frozen=True)
+class ShareTypeChanges(Changes):
+    """`PUT /types/{id}` (2.50)."""
+
+    name: Change[str] = KEEP
+    description: Change[str | None] = KEEP
+    is_public: Change[bool] = KEEP
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,15 @@ class ListingService:
         with self.db.read() as uow:
             return uow.shares.find(query, detail=detail)
 
+    def count_shares(self, ctx: RequestContext, query: ShareQuery) -> int:
+        """How many shares the list's filters select, over all its pages (`with_count`)."""
+        with self.db.read() as uow:
+            return uow.shares.count(query)
+
     def snapshots(self, ctx: RequestContext, query: SnapshotQuery) -> list[Snapshot]:
         with self.db.read() as uow:
             return uow.snapshots.find(query)
+
+    def count_snapshots(self, ctx: RequestContext, query: SnapshotQuery) -> int:
+        with self.db.read() as uow:
+            return uow.snapshots.count(query)

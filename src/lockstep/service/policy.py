@@ -37,6 +37,11 @@ class Rule(enum.StrEnum):
     SHARE_UPDATE_METADATA = "share:update_share_metadata"
     SHARE_DELETE_METADATA = "share:delete_share_metadata"
     SHARE_LIST_BY_SERVER = "share:list_by_share_server_id"
+    SHARE_SOFT_DELETE = "share:soft_delete"
+    SHARE_RESTORE = "share:restore"
+    SHARE_FORCE_EXTEND = "share:force_extend"
+    SHARE_EXTEND_BEYOND_MAX_SIZE = "share:extend_beyond_max_share_size_spec"
+    SHARE_UPDATE_ADMIN_ONLY_METADATA = "share:update_admin_only_metadata"
     EXPORT_LOCATION_INDEX = "share_export_location:index"
     EXPORT_LOCATION_SHOW = "share_export_location:show"
 
@@ -50,6 +55,7 @@ class Rule(enum.StrEnum):
     TYPE_DEFAULT = "share_type:default"
     TYPE_CREATE = "share_type:create"
     TYPE_DELETE = "share_type:delete"
+    TYPE_UPDATE = "share_type:update"
     TYPE_ADD_ACCESS = "share_type:add_project_access"
     TYPE_REMOVE_ACCESS = "share_type:remove_project_access"
     TYPE_LIST_ACCESS = "share_type:list_project_access"
@@ -96,6 +102,8 @@ _ADMIN = {
     Rule.EXTRA_SPEC_DELETE, Rule.NETWORK_GET_ALL,
     Rule.CG_RESET_STATUS, Rule.CG_FORCE_DELETE, Rule.CGSNAPSHOT_RESET_STATUS, Rule.CGSNAPSHOT_FORCE_DELETE,
     Rule.POOLS_INDEX, Rule.POOLS_DETAIL,
+    Rule.SHARE_FORCE_EXTEND, Rule.SHARE_EXTEND_BEYOND_MAX_SIZE, Rule.SHARE_UPDATE_ADMIN_ONLY_METADATA,
+    Rule.TYPE_UPDATE,
 }
 _ANYONE = {Rule.SHARE_CREATE, Rule.SHARE_GET_ALL, Rule.SHARE_EXTEND, Rule.SHARE_SHRINK,
            Rule.EXPORT_LOCATION_INDEX, Rule.EXPORT_LOCATION_SHOW, Rule.TYPE_INDEX, Rule.TYPE_SHOW,

@@ -7,6 +7,7 @@ win. List queries take the typed values of `lockstep.domain.queries`.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -58,6 +59,9 @@ class ShareTypeRepository(Rows, Protocol):
 
     def create(self, share_type: ShareType) -> None: ...
 
+    def update(self, type_id: str, **values: Any) -> bool:
+        """Set name, description and/or is_public; False if the type does not exist."""
+
     def set_specs(self, type_id: str, specs: Mapping[str, str]) -> None: ...
 
     def delete_spec(self, type_id: str, key: str) -> bool: ...
@@ -87,6 +91,12 @@ class ShareRepository(Rows, Protocol):
     def find(self, query: ShareQuery, *, detail: bool) -> list[Share]:
         """detail: with metadata, export locations and the type's name."""
 
+    def count(self, query: ShareQuery) -> int:
+        """How many shares the query's filters select, whatever its page."""
+
+    def soft_deleted_before(self, moment: dt.datetime, limit: int = 100) -> list[Share]:
+        """Shares in the recycle bin whose time there ended by `moment`."""
+
     def settle_created(self, ids: Sequence[str], availability_zone: str) -> list[str]:
         """Move many `creating` shares to `available` at once; returns the ids that moved."""
 
@@ -112,6 +122,9 @@ class SnapshotRepository(Rows, Protocol):
     def get(self, snapshot_id: str, project_id: str | None = None) -> Snapshot | None: ...
 
     def find(self, query: SnapshotQuery) -> list[Snapshot]: ...
+
+    def count(self, query: SnapshotQuery) -> int:
+        """How many snapshots the query's filters select, whatever its page."""
 
 
 class GroupRepository(Rows, Protocol):

@@ -12,7 +12,15 @@ from collections.abc import Iterable
 
 from lockstep.domain.errors import Invalid, NoValidHost
 from lockstep.domain.hosts import backend_key
-from lockstep.domain.model import ATOMIC_CGSNAPSHOT_SPEC, BOOLEAN_SPECS, DHSS, ShareType, spec_value_true, utcnow
+from lockstep.domain.model import (
+    ATOMIC_CGSNAPSHOT_SPEC,
+    BOOLEAN_SPECS,
+    DHSS,
+    SchedulerHints,
+    ShareType,
+    spec_value_true,
+    utcnow,
+)
 from lockstep.domain.pools import PoolRecord
 from lockstep.service.unit_of_work import UnitOfWork
 
@@ -37,6 +45,22 @@ def matches_type(pool: PoolRecord, share_type: ShareType | None) -> bool:
         elif str(reported) != value:
             return False
     return True
+
+
+def _as_hinted(uow: UnitOfWork, pools: list[PoolRecord], hints: SchedulerHints) -> list[PoolRecord]:
+    """The pools the scheduler hints allow (Manila's OnlyHost, Affinity and AntiAffinity filters:
+    a pool is the `host@backend#pool` a share lives on)."""
+    if hints.only_host is not None:
+        pools = [p for p in pools if p.name == hints.only_host]
+    named = uow.shares.get_many(list({*hints.same_host, *hints.different_host}))
+    if hints.same_host:
+        hosts = [named[i].host if i in named else None for i in hints.same_host]
+        pools = [p for p in pools if all(host == p.name for host in hosts)]
+    forbidden = {named[i].host for i in hints.different_host if i in named}
+    pools = [p for p in pools if p.name not in forbidden]
+    if not pools:
+        raise NoValidHost("No valid host was found: no pool satisfies the share's scheduler hints.")
+    return pools
 
 
 class Scheduler:
@@ -76,13 +100,13 @@ class Scheduler:
                           "share types. Use a share type without that requirement or add a btrfs or zfs backend.")
 
     def check_share_fits(self, uow: UnitOfWork, size: int, share_type: ShareType | None,
-                         group_host: str | None) -> None:
+                         group_host: str | None, *, hints: SchedulerHints | None = None) -> None:
         """Refuse at once a share no reporting pool could hold (when pools are reporting at all)."""
         pools = self._pools_for_check(uow)
         if not pools:
             return  # no worker has reported yet (scale-out start-up): the worker decides
         try:
-            self.place_share(uow, size, share_type, group_host, pools)
+            self.place_share(uow, size, share_type, group_host, pools, hints=hints)
         except NoValidHost as exc:
             if "GiB" in exc.message:
                 raise Invalid(f"Invalid input received: {exc.message.removeprefix('No valid host was found: ')} "
@@ -95,10 +119,21 @@ class Scheduler:
                               + (" and atomic cgsnapshots" if atomic else "") + " serves these share types.")
         return pools[0]
 
+    def check_extend_fits(self, uow: UnitOfWork, host: str, increase: int) -> None:
+        """Refuse at once an extend the share's pool has no room for (when it is reporting); an admin's
+        forced extend (2.64) skips this, as Manila's skips its scheduler."""
+        pool = next((p for p in self._pools_for_check(uow) if p.name == host), None)
+        if pool is not None and pool.free_capacity_gb < increase:
+            raise Invalid(f"Invalid input received: the share's pool {host} has {pool.free_capacity_gb:g} GiB "
+                          f"free, and extending the share needs {increase} GiB more.")
+
     def place_share(self, uow: UnitOfWork, size: int, share_type: ShareType | None,
-                    group_host: str | None, pools: list[PoolRecord] | None = None) -> PoolRecord:
+                    group_host: str | None, pools: list[PoolRecord] | None = None, *,
+                    hints: SchedulerHints | None = None) -> PoolRecord:
         if pools is None:
             pools = self.live_pools(uow)
+        if hints:
+            pools = _as_hinted(uow, pools, hints)
         if group_host is not None:
             group_pool = next((p for p in pools if p.name == group_host), None)
             level = group_pool.capabilities.get("consistency_group_support") if group_pool else None

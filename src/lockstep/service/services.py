@@ -9,6 +9,7 @@ from lockstep.service.consistency_groups import ConsistencyGroupService
 from lockstep.service.listing import ListingService
 from lockstep.service.policy import Policy
 from lockstep.service.pools import PoolService
+from lockstep.service.recycle_bin import RecycleBinService
 from lockstep.service.scheduler import Scheduler
 from lockstep.service.share_networks import ShareNetworkService
 from lockstep.service.share_types import ShareTypeService
@@ -28,5 +29,6 @@ class Services:
     groups: ConsistencyGroupService
     cgsnapshots: CGSnapshotService
     pools: PoolService
+    recycle_bin: RecycleBinService
     availability_zone: str
     availability_zone_id: str

@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from lockstep.domain.errors import Conflict, Forbidden, Invalid, NotFound
-from lockstep.domain.model import DHSS, ShareType, parse_bool, utcnow
-from lockstep.service.commands import ChangeTypeAccess, CreateShareType, SetExtraSpecs
+from lockstep.domain.model import AVAILABILITY_ZONES_SPEC, DHSS, ShareType, parse_bool, utcnow
+from lockstep.service.commands import ChangeTypeAccess, CreateShareType, SetExtraSpecs, ShareTypeChanges
 from lockstep.service.context import RequestContext
 from lockstep.service.unit_of_work import Database, UnitOfWork
 from lockstep.service.validation import is_uuid_like, new_id
+
+
+@dataclass(frozen=True)
+class TypeSpecFilter:
+    """The `extra_specs` filter of the type list (2.43): every named spec holds one of the spellings
+    of the asked value; `availability_zones` asks for types usable in all of the given zones."""
+
+    specs: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    zones: tuple[str, ...] = ()
+
+    def matches(self, share_type: ShareType) -> bool:
+        specs = share_type.extra_specs
+        if any(specs.get(key) not in spellings for key, spellings in self.specs):
+            return False
+        allowed = [zone.strip() for zone in specs.get(AVAILABILITY_ZONES_SPEC, "").split(",") if zone.strip()]
+        return not allowed or set(self.zones) <= set(allowed)
 
 
 class ShareTypeService:
@@ -40,17 +58,25 @@ class ShareTypeService:
         return found
 
     # use cases -------------------------------------------------------------
-    def list_all(self, ctx: RequestContext, is_public: str | None) -> list[ShareType]:
+    def list_all(self, ctx: RequestContext, is_public: str | None,
+                 extra_specs: TypeSpecFilter | None = None) -> list[ShareType]:
         with self.db.read() as uow:
-            if not ctx.is_admin or is_public is None:
-                return uow.share_types.find(public=True, project_id=ctx.project_id)
-            if is_public.lower() == "all":
-                return uow.share_types.find(public=None, project_id=None)
-            try:
-                public = parse_bool(is_public, strict=True)
-            except ValueError:
-                raise Invalid(f"Invalid is_public filter [{is_public}]") from None
-            return uow.share_types.find(public=True if public else False, project_id=ctx.project_id)
+            found = self._listed(uow, ctx, is_public)
+        if extra_specs is None:
+            return found
+        return [share_type for share_type in found if extra_specs.matches(share_type)]
+
+    @staticmethod
+    def _listed(uow: UnitOfWork, ctx: RequestContext, is_public: str | None) -> list[ShareType]:
+        if not ctx.is_admin or is_public is None:
+            return uow.share_types.find(public=True, project_id=ctx.project_id)
+        if is_public.lower() == "all":
+            return uow.share_types.find(public=None, project_id=None)
+        try:
+            public = parse_bool(is_public, strict=True)
+        except ValueError:
+            raise Invalid(f"Invalid is_public filter [{is_public}]") from None
+        return uow.share_types.find(public=True if public else False, project_id=ctx.project_id)
 
     def show(self, ctx: RequestContext, type_id: str) -> ShareType:
         with self.db.read() as uow:
@@ -68,7 +94,7 @@ class ShareTypeService:
 
     def create(self, ctx: RequestContext, cmd: CreateShareType) -> ShareType:
         share_type = ShareType(id=new_id(), name=cmd.name, is_public=cmd.is_public, extra_specs=dict(cmd.extra_specs),
-                               created_at=utcnow())
+                               created_at=utcnow(), description=cmd.description)
         with self.db.write() as uow:
             if uow.share_types.get_by_name(cmd.name) is not None:
                 raise Conflict(f"Share Type {cmd.name} already exists.")
@@ -76,6 +102,26 @@ class ShareTypeService:
             uow.commit()
         share_type.extra_specs = dict(cmd.extra_specs)
         return share_type
+
+    def update(self, ctx: RequestContext, type_id: str, changes: ShareTypeChanges) -> ShareType:
+        """`PUT /types/{id}` (2.50): name, description, is_public."""
+        values = changes.values()
+        with self.db.write() as uow:
+            found = uow.share_types.get(type_id)
+            if found is None:
+                raise NotFound(f"Share type {type_id} could not be found.")
+            name = values.get("name")
+            if isinstance(name, str) and name != found.name and uow.share_types.get_by_name(name) is not None:
+                raise Conflict(f"Share Type {name} already exists.")
+            uow.share_types.update(type_id, **values)
+            updated = uow.share_types.get(type_id)
+            uow.commit()
+        assert updated is not None
+        return updated
+
+    def is_default(self, share_type: ShareType) -> bool:
+        """2.46: the type the configuration names as the default (`default_share_type`)."""
+        return self.default_type_name is not None and share_type.name == self.default_type_name
 
     def delete(self, ctx: RequestContext, type_id: str) -> None:
         with self.db.write() as uow:

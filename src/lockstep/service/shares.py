@@ -9,7 +9,9 @@ from lockstep.domain.hosts import owning_backend
 from lockstep.domain.model import (
     SHARE_DELETABLE,
     SHRINKABLE,
+    SNAPSHOT_INHERIT_ACCESS_SPEC,
     ConsistencyGroup,
+    SchedulerHints,
     Share,
     ShareType,
     Snapshot,
@@ -18,10 +20,13 @@ from lockstep.domain.model import (
 )
 from lockstep.domain.operations import Deletion, OperationKind
 from lockstep.domain.operations import Resize as ResizeTo
+from lockstep.service import affinity
+from lockstep.service.affinity import ADMIN_ONLY_METADATA
 from lockstep.service.commands import CreateShare, RequestedSize, ResetStatus, Resize, SetMetadata, ShareChanges, unwrap
 from lockstep.service.context import RequestContext
 from lockstep.service.policy import Policy, Rule
 from lockstep.service.scheduler import Scheduler
+from lockstep.service.share_rules import SizeCheck, check_encryption, check_mount_point_name, check_size, check_zone
 from lockstep.service.share_types import ShareTypeService
 from lockstep.service.unit_of_work import Database, UnitOfWork
 from lockstep.service.validation import new_id
@@ -60,17 +65,22 @@ class ShareService:
             if source.network_id and uow.share_networks.get(source.network_id, ctx.scope()) is None:
                 raise NotFound(f"Share network {source.network_id} could not be found.")
             share_type = self._requested_type(uow, ctx, cmd, source)
+            _check_type_rules(uow, cmd, share_type, source.parent)
             metadata = unwrap(cmd.metadata)  # service-layer checks come after the type's
             if source.snapshot is not None and source.snapshot.status != Status.AVAILABLE:
                 raise InvalidState("Invalid share snapshot: status must be 'available'.")
             size = _size(cmd.size, source.snapshot)
             share_type = _type_of_parent(uow, share_type, source.parent)
+            check_size(share_type, size, SizeCheck.CREATE)
             proto = unwrap(cmd.share_proto)
+            check_mount_point_name(share_type, cmd.mount_point_name)
             is_public = unwrap(cmd.is_public)
+            hints = affinity.resolve(uow, ctx, cmd.scheduler_hints)
             group = self._group(uow, ctx, cmd.consistency_group_id, share_type, source.network_id)
             host = source.parent.host if source.parent is not None else ""
             if not host:
-                self.scheduler.check_share_fits(uow, size, share_type, group.host if group is not None else None)
+                self.scheduler.check_share_fits(uow, size, share_type, group.host if group is not None else None,
+                                                hints=hints)
             now = utcnow()
             share_id = new_id()
             uow.shares.insert_row(
@@ -80,9 +90,11 @@ class ShareService:
                 share_network_id=source.network_id, snapshot_id=cmd.snapshot_id or None, is_public=is_public,
                 consistency_group_id=cmd.consistency_group_id or None, source_cgsnapshot_member_id=None,
                 task_state=None, **_capabilities(share_type), created_at=now, updated_at=now,
+                **_later_attributes(share_type, hints),
             )
             if metadata:
                 uow.shares.set_metadata(share_id, metadata, replace=True)
+            affinity.record(uow, share_id, hints)
             uow.operations.enqueue(OperationKind.CREATE_SHARE, share_id, backend=owning_backend(host))
             created = uow.shares.get(share_id)
             uow.commit()
@@ -142,6 +154,8 @@ class ShareService:
         values = changes.values()
         with self.db.write() as uow:
             share = self.find(uow, ctx, share_id)
+            if share.is_soft_deleted:
+                raise Forbidden(f"Share '{share_id} cannot be updated, since it has been soft deleted.")
             self.policy.authorize(ctx, Rule.SHARE_UPDATE, share.project_id)
             if values:
                 uow.shares.cas(share_id, None, **values)
@@ -161,23 +175,15 @@ class ShareService:
                 if share.status not in SHARE_DELETABLE:
                     raise Forbidden("Invalid share: Share status must be one of ('available', 'error', "
                                     "'inactive').")
-            _check_no_dependents(uow, share_id, Invalid if force else Forbidden)
-            expected = None if force else SHARE_DELETABLE
-            if not share.host and uow.operations.pending_for(share_id) == 0:
-                # Never placed: nothing exists on any backend.
-                if not uow.shares.delete(share_id, expected):
-                    raise Forbidden("Invalid share: Share status changed while deleting it; try again.")
-            else:
-                if not uow.shares.cas(share_id, expected, status=Status.DELETING):
-                    raise Forbidden("Invalid share: Share status must be one of ('available', 'error', "
-                                    "'inactive').")
-                uow.operations.enqueue(OperationKind.DELETE_SHARE, share_id,
-                                       backend=owning_backend(share.host), payload=Deletion(force))
+            check_no_dependents(uow, share_id, Invalid if force else Forbidden)
+            begin_deletion(uow, share, force=force)
             uow.commit()
 
     def reset_status(self, ctx: RequestContext, cmd: ResetStatus) -> None:
         with self.db.write() as uow:
-            self.find(uow, ctx, cmd.target_id)
+            share = self.find(uow, ctx, cmd.target_id)
+            if share.is_soft_deleted:
+                raise Forbidden(f"status cannot be reset for share '{share.id}' since it has been soft deleted.")
             uow.shares.cas(cmd.target_id, None, status=cmd.status)
             uow.commit()
 
@@ -185,6 +191,10 @@ class ShareService:
         share_id, new_size = cmd.share_id, cmd.new_size
         with self.db.write() as uow:
             share = self.find(uow, ctx, share_id)
+            if share.is_soft_deleted:
+                raise Forbidden(f"Cannot extend share '{share_id}' since it has been soft deleted.")
+            if cmd.force:
+                self.policy.authorize(ctx, Rule.SHARE_FORCE_EXTEND, share.project_id)
             if share.status != Status.AVAILABLE:
                 raise InvalidState(f"Invalid share: Share {share_id} status must be 'available' to extend, but "
                                    f"current status is: {share.status}..")
@@ -194,6 +204,10 @@ class ShareService:
             if new_size > MAX_SIZE:
                 raise Invalid(f"Invalid input received: New size for extend must not be larger than {MAX_SIZE} "
                               "GiB.")
+            beyond_max = self.policy.allowed(ctx, Rule.SHARE_EXTEND_BEYOND_MAX_SIZE, share.project_id)
+            check_size(_type_of(uow, share), new_size, SizeCheck.ADMIN_EXTEND if beyond_max else SizeCheck.EXTEND)
+            if not cmd.force:
+                self.scheduler.check_extend_fits(uow, share.host, new_size - share.size)
             if not uow.shares.cas(share_id, [Status.AVAILABLE], status=Status.EXTENDING):
                 raise InvalidState(f"Invalid share: Share {share_id} status must be 'available' to extend.")
             uow.operations.enqueue(OperationKind.EXTEND_SHARE, share_id,
@@ -204,6 +218,8 @@ class ShareService:
         share_id, new_size = cmd.share_id, cmd.new_size
         with self.db.write() as uow:
             share = self.find(uow, ctx, share_id)
+            if share.is_soft_deleted:
+                raise Forbidden(f"Cannot shrink share '{share_id}' since it has been soft deleted.")
             if share.status not in SHRINKABLE:
                 raise InvalidState(f"Invalid share: Share {share_id} status must in (available, "
                                    f"shrinking_possible_data_loss_error) to shrink, but current status is: "
@@ -211,6 +227,7 @@ class ShareService:
             if new_size >= share.size or new_size <= 0:
                 raise Invalid(f"Invalid input received: New size for shrink must be less than current size and "
                               f"greater than 0 (current: {share.size}, new: {new_size}).")
+            check_size(_type_of(uow, share), new_size, SizeCheck.SHRINK)
             if not uow.shares.cas(share_id, SHRINKABLE, status=Status.SHRINKING):
                 raise InvalidState(f"Invalid share: Share {share_id} status changed; try again.")
             uow.operations.enqueue(OperationKind.SHRINK_SHARE, share_id,
@@ -231,19 +248,51 @@ class ShareService:
 
     def set_metadata(self, ctx: RequestContext, cmd: SetMetadata) -> dict[str, str]:
         with self.db.write() as uow:
-            self._metadata_share(uow, ctx, cmd.share_id, Rule.SHARE_UPDATE_METADATA)
-            uow.shares.set_metadata(cmd.share_id, cmd.metadata, replace=cmd.replace)
-            share = uow.shares.get(cmd.share_id)
+            share = self._metadata_share(uow, ctx, cmd.share_id, Rule.SHARE_UPDATE_METADATA)
+            metadata = self._guard_admin_only(ctx, share, cmd)
+            uow.shares.set_metadata(cmd.share_id, metadata, replace=cmd.replace)
+            updated = uow.shares.get(cmd.share_id)
             uow.commit()
-        assert share is not None
-        return share.metadata
+        assert updated is not None
+        return updated.metadata
+
+    def _guard_admin_only(self, ctx: RequestContext, share: Share, cmd: SetMetadata) -> dict[str, str]:
+        """Only admins set the admin-only keys (2.68, applied at every version as Manila does); a
+        replacement that does not name them keeps the ones the share has."""
+        if set(cmd.metadata) & set(ADMIN_ONLY_METADATA):
+            if not self.policy.allowed(ctx, Rule.SHARE_UPDATE_ADMIN_ONLY_METADATA, share.project_id):
+                raise Forbidden("Cannot set or update admin only metadata.")
+            return cmd.metadata
+        kept = {k: v for k, v in share.metadata.items() if k in ADMIN_ONLY_METADATA} if cmd.replace else {}
+        return {**cmd.metadata, **kept}
 
     def delete_metadata(self, ctx: RequestContext, share_id: str, key: str) -> None:
         with self.db.write() as uow:
-            self._metadata_share(uow, ctx, share_id, Rule.SHARE_DELETE_METADATA)
+            share = self._metadata_share(uow, ctx, share_id, Rule.SHARE_DELETE_METADATA)
+            if key in ADMIN_ONLY_METADATA:
+                self.policy.authorize(ctx, Rule.SHARE_UPDATE_ADMIN_ONLY_METADATA, share.project_id)
             if not uow.shares.delete_metadata(share_id, key):
                 raise NotFound("Metadata item was not found")
             uow.commit()
+
+
+def begin_deletion(uow: UnitOfWork, share: Share, *, force: bool) -> None:
+    """Delete a share whose checks passed: at once if it was never placed, else through its backend."""
+    affinity.forget(uow, share)
+    expected = None if force else SHARE_DELETABLE
+    if not share.host and uow.operations.pending_for(share.id) == 0:
+        # Never placed: nothing exists on any backend.
+        if not uow.shares.delete(share.id, expected):
+            raise Forbidden("Invalid share: Share status changed while deleting it; try again.")
+        return
+    if not uow.shares.cas(share.id, expected, status=Status.DELETING):
+        raise Forbidden("Invalid share: Share status must be one of ('available', 'error', 'inactive').")
+    uow.operations.enqueue(OperationKind.DELETE_SHARE, share.id, backend=owning_backend(share.host),
+                           payload=Deletion(force))
+
+
+def _type_of(uow: UnitOfWork, share: Share) -> ShareType | None:
+    return uow.share_types.get(share.share_type_id) if share.share_type_id else None
 
 
 @dataclass(frozen=True)
@@ -280,6 +329,24 @@ def _type_of_parent(uow: UnitOfWork, share_type: ShareType | None, parent: Share
     return share_type
 
 
+def _check_type_rules(uow: UnitOfWork, cmd: CreateShare, share_type: ShareType | None, parent: Share | None) -> None:
+    """What the type (or, from a snapshot, its parent's type) must allow: the zone (2.48), encryption (2.90)."""
+    chosen, label = share_type, cmd.share_type or ""
+    if chosen is None and parent is not None and parent.share_type_id:
+        chosen = uow.share_types.get(parent.share_type_id)
+        label = f"{chosen.name if chosen else parent.share_type_id} (from source snapshot)"
+    if cmd.zone_for_type_check is not None:
+        check_zone(chosen, label or (chosen.name if chosen else ""), cmd.zone_for_type_check,
+                   asked=bool(cmd.availability_zone))
+    check_encryption(share_type, cmd.encryption_key_ref)
+
+
+def _later_attributes(share_type: ShareType | None, hints: SchedulerHints | None) -> dict[str, object]:
+    """Columns of a new share that versions after 2.30 added."""
+    inherit = share_type.spec_bool(SNAPSHOT_INHERIT_ACCESS_SPEC) if share_type else False
+    return {"progress": None, "snapshot_inherit_share_access_support": inherit, "scheduler_hints": hints}
+
+
 def _capabilities(share_type: ShareType | None) -> dict[str, bool]:
     """What a new share can do, copied from its type's extra specs when it is created."""
     keys = ("snapshot_support", "create_share_from_snapshot_support", "revert_to_snapshot_support")
@@ -298,11 +365,13 @@ def _check_group_param(share: Share, group_param: str | None) -> None:
                       "of the share.")
 
 
-def _check_no_dependents(uow: UnitOfWork, share_id: str, refusal: type[Invalid] | type[Forbidden]) -> None:
+def check_no_dependents(uow: UnitOfWork, share_id: str, refusal: type[Invalid] | type[Forbidden], *,
+                        members: str = "cgsnapshot members") -> None:
+    """No snapshot and no group snapshot member still needs the share (`members`: what they are called)."""
     snapshots = uow.shares.count_snapshots(share_id)
     if snapshots:
         raise refusal(f"Invalid share: Share still has {snapshots} dependent snapshots.")
-    members = uow.shares.count_cgsnapshot_members(share_id)
-    if members:
-        raise refusal(f"Invalid share: Share still has {members} dependent cgsnapshot members.")
+    count = uow.shares.count_cgsnapshot_members(share_id)
+    if count:
+        raise refusal(f"Invalid share: Share still has {count} dependent {members}.")
 

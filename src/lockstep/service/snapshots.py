@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lockstep.domain.errors import InvalidState, NotFound, SilentNotFound, Unprocessable
+from lockstep.domain.errors import Forbidden, InvalidState, NotFound, SilentNotFound, Unprocessable
 from lockstep.domain.hosts import owning_backend
 from lockstep.domain.model import SNAPSHOT_DELETABLE, Snapshot, Status, utcnow
 from lockstep.domain.operations import Deletion, OperationKind
@@ -38,6 +38,9 @@ class SnapshotService:
             if not share.snapshot_support:
                 raise Unprocessable(f"Snapshot cannot be created from share '{share_id}', because share back end "
                                     "does not support it.")
+            if share.is_soft_deleted:
+                raise Forbidden(f"Snapshots cannot be created for share '{share_id}' since it has been soft "
+                                "deleted.")
             if share.status != Status.AVAILABLE:
                 raise InvalidState("Invalid share: Source share status must be available.")
             snapshot_id = new_id()

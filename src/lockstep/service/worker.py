@@ -22,6 +22,7 @@ from lockstep.domain.hosts import PoolRef
 from lockstep.domain.operations import Operation
 from lockstep.domain.pools import PoolRecord
 from lockstep.service.operations import HANDLERS, Context, Handoff, RetryLater, give_up, sweep
+from lockstep.service.recycle_bin import purge_expired
 from lockstep.service.scheduler import Scheduler
 from lockstep.service.storage import ShareDriver
 from lockstep.service.unit_of_work import Database
@@ -69,7 +70,7 @@ def capabilities(driver: ShareDriver, backend: str, pool_name: str) -> dict[str,
 class Worker:
     def __init__(self, db: Database, drivers: Mapping[str, ShareDriver], *, availability_zone: str,
                  lease_seconds: float = 30.0, poll_interval: float = 0.5, max_attempts: int = 5,
-                 threads: int = 2, sweep_interval: float = 600.0) -> None:
+                 threads: int = 2, sweep_interval: float = 600.0, recycle_bin_interval: float = 3600.0) -> None:
         self.db = db
         self.drivers = dict(drivers)
         self.context = Context(db, self.drivers, Scheduler(), availability_zone)
@@ -87,6 +88,8 @@ class Worker:
         self.sweep_interval = sweep_interval
         self._last_sweep = time.monotonic()
         self._sweep_lock = threading.Lock()
+        self.recycle_bin_interval = recycle_bin_interval
+        self._last_purge = float("-inf")
 
     # pools --------------------------------------------------------------------
     def report_pools(self) -> None:
@@ -112,6 +115,7 @@ class Worker:
 
     def run_once(self) -> int:
         """Claim and run every operation that is ready now; returns how many ran."""
+        self._maybe_purge_recycle_bin()
         ran = 0
         while not self._stop.is_set():
             now = time.time()
@@ -164,6 +168,17 @@ class Worker:
         with self.db.write() as uow:
             uow.operations.finish(op.id, self.owner)
             uow.commit()
+
+    def _maybe_purge_recycle_bin(self) -> None:
+        """Begin deleting the shares whose time in the recycle bin is up (any worker may; the
+        deletions are compare-and-set, so two workers never both begin one)."""
+        if time.monotonic() - self._last_purge < self.recycle_bin_interval:
+            return
+        self._last_purge = time.monotonic()
+        try:
+            purge_expired(self.db)
+        except Exception:  # noqa: BLE001 - retried at the next interval; the loop must survive
+            log.exception("could not purge the recycle bin")
 
     def _maybe_sweep(self) -> None:
         if time.monotonic() - self._last_sweep < self.sweep_interval or not self._sweep_lock.acquire(False):

@@ -24,8 +24,13 @@ def _equal(table: Table, pairs: tuple[tuple[str, str | int], ...]) -> Conditions
     return [table.c[str(field)] == value for field, value in pairs]
 
 
+def _contains(table: Table, column: str, text: str | None) -> Conditions:
+    """A substring, whatever its case; `%` and `_` in it are literal."""
+    return [] if text is None else [table.c[column].icontains(text, autoescape=True)]
+
+
 def shares(query: ShareQuery) -> Conditions:
-    conditions: Conditions = []
+    conditions: Conditions = [t.shares.c.is_soft_deleted.is_(query.soft_deleted)]
     if query.scope is not None:
         own = t.shares.c.project_id == query.scope
         conditions.append(or_(own, t.shares.c.is_public.is_(True)) if query.include_public else own)
@@ -40,6 +45,16 @@ def shares(query: ShareQuery) -> Conditions:
         conditions.append(exists(select(specs.c.share_type_id).where(
             specs.c.share_type_id == t.shares.c.share_type_id, specs.c.key == key,
             specs.c.value.in_(spellings))))
+    locations = t.export_locations
+    if query.export_location_id is not None or query.export_location_path is not None:
+        located = [locations.c.share_id == t.shares.c.id]
+        if query.export_location_id is not None:
+            located.append(locations.c.id == query.export_location_id)
+        if query.export_location_path is not None:
+            located.append(locations.c.path == query.export_location_path)
+        conditions.append(exists(select(locations.c.id).where(*located)))
+    conditions += _contains(t.shares, "name", query.name_contains)
+    conditions += _contains(t.shares, "description", query.description_contains)
     return conditions + _equal(t.shares, query.equals)
 
 
@@ -50,6 +65,8 @@ def snapshots(query: SnapshotQuery) -> Conditions:
         conditions.append(used if query.used else ~used)
     if query.matches_nothing:
         conditions.append(false())
+    conditions += _contains(t.snapshots, "name", query.name_contains)
+    conditions += _contains(t.snapshots, "description", query.description_contains)
     return conditions + _equal(t.snapshots, query.equals)
 
 

@@ -6,6 +6,8 @@ The service layer calls these inside a unit of work. Status changes go through
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -20,6 +22,7 @@ from lockstep.domain.model import (
     CGSnapshotMember,
     ConsistencyGroup,
     ExportLocation,
+    SchedulerHints,
     Share,
     ShareNetwork,
     ShareType,
@@ -72,7 +75,7 @@ class ShareTypeRepo(_Repo):
                 specs[row["share_type_id"]][row["key"]] = row["value"]
         return [
             ShareType(id=r["id"], name=r["name"], is_public=r["is_public"], extra_specs=specs[r["id"]],
-                      created_at=r["created_at"])
+                      created_at=r["created_at"], description=r["description"])
             for r in rows
         ]
 
@@ -111,8 +114,13 @@ class ShareTypeRepo(_Repo):
 
     def create(self, share_type: ShareType) -> None:
         self.insert_row(id=share_type.id, name=share_type.name, is_public=share_type.is_public,
-                        created_at=share_type.created_at or utcnow())
+                        created_at=share_type.created_at or utcnow(), description=share_type.description)
         self.set_specs(share_type.id, share_type.extra_specs)
+
+    def update(self, type_id: str, **values: Any) -> bool:
+        """Set name, description and/or is_public; False if the type does not exist."""
+        return self.conn.execute(update(t.share_types).where(t.share_types.c.id == type_id)
+                                 .values(updated_at=utcnow(), **values)).rowcount == 1
 
     def set_specs(self, type_id: str, specs: Mapping[str, str]) -> None:
         for key, value in specs.items():
@@ -191,7 +199,23 @@ class ShareNetworkRepo(_Repo):
 
 
 _SHARE_FIELDS = tuple(f for f in Share.__dataclass_fields__
-                      if f not in ("metadata", "export_locations", "share_type_name"))
+                      if f not in ("metadata", "export_locations", "share_type_name", "scheduler_hints"))
+
+
+def _hints(stored: str | None) -> SchedulerHints | None:
+    if not stored:
+        return None
+    data = json.loads(stored)
+    return SchedulerHints(same_host=tuple(data.get("same_host", ())),
+                          different_host=tuple(data.get("different_host", ())), only_host=data.get("only_host"))
+
+
+def _dump_hints(hints: SchedulerHints | None) -> str | None:
+    """The stored form of a share's scheduler hints (the `scheduler_hints` column)."""
+    if not hints:
+        return None
+    return json.dumps({"same_host": list(hints.same_host), "different_host": list(hints.different_host),
+                       "only_host": hints.only_host})
 # Shares with their type's name in one statement (the name is in every detail view).
 _SHARES_WITH_TYPE_NAME = select(t.shares, t.share_types.c.name.label("share_type_name")).select_from(
     t.shares.outerjoin(t.share_types, t.share_types.c.id == t.shares.c.share_type_id))
@@ -200,8 +224,14 @@ _SHARES_WITH_TYPE_NAME = select(t.shares, t.share_types.c.name.label("share_type
 class ShareRepo(_Repo):
     table = t.shares
 
+    def insert_row(self, **values: Any) -> None:
+        if "scheduler_hints" in values:
+            values["scheduler_hints"] = _dump_hints(values["scheduler_hints"])
+        super().insert_row(**values)
+
     def _load(self, rows: Sequence[RowMapping], *, detail: bool = True) -> list[Share]:
-        shares = [Share(**{f: r[f] for f in _SHARE_FIELDS}) for r in rows]
+        shares = [Share(**{f: r[f] for f in _SHARE_FIELDS}, scheduler_hints=_hints(r["scheduler_hints"]))
+                  for r in rows]
         if not detail or not shares:
             return shares
         by_id = {s.id: s for s in shares}
@@ -234,6 +264,18 @@ class ShareRepo(_Repo):
         rows = paged(self.conn, t.shares, base.where(*filters.shares(query)), query.page)
         return self._load(self.conn.execute(rows).mappings().all(), detail=detail)
 
+    def soft_deleted_before(self, moment: dt.datetime, limit: int = 100) -> list[Share]:
+        """Shares in the recycle bin whose time there ended by `moment` (2.69)."""
+        query = _SHARES_WITH_TYPE_NAME.where(
+            t.shares.c.is_soft_deleted.is_(True), t.shares.c.scheduled_to_be_deleted_at <= moment,
+        ).order_by(t.shares.c.scheduled_to_be_deleted_at, t.shares.c.id).limit(limit)
+        return self._load(self.conn.execute(query).mappings().all())
+
+    def count(self, query: ShareQuery) -> int:
+        """How many shares the query's filters select, whatever its page (`with_count`, 2.42)."""
+        return int(self.conn.execute(
+            select(func.count()).select_from(t.shares).where(*filters.shares(query))).scalar_one())
+
     def settle_created(self, ids: Sequence[str], availability_zone: str) -> list[str]:
         """Move many `creating` shares to `available` at once; returns the ids that moved."""
         moved: list[str] = []
@@ -243,7 +285,7 @@ class ShareRepo(_Repo):
             if waiting:
                 self.conn.execute(update(t.shares).where(
                     t.shares.c.id.in_(waiting), t.shares.c.status == "creating").values(
-                    status="available", updated_at=utcnow(),
+                    status="available", updated_at=utcnow(), progress="100%",
                     availability_zone=func.coalesce(t.shares.c.availability_zone, availability_zone)))
             moved.extend(waiting)
         return moved
@@ -321,6 +363,11 @@ class SnapshotRepo(_Repo):
     def find(self, query: SnapshotQuery) -> list[Snapshot]:
         rows = paged(self.conn, t.snapshots, select(t.snapshots).where(*filters.snapshots(query)), query.page)
         return [self._to(r) for r in self.conn.execute(rows).mappings()]
+
+    def count(self, query: SnapshotQuery) -> int:
+        """How many snapshots the query's filters select, whatever its page (`with_count`, 2.79)."""
+        return int(self.conn.execute(
+            select(func.count()).select_from(t.snapshots).where(*filters.snapshots(query))).scalar_one())
 
 
 _GROUP_FIELDS = tuple(f for f in ConsistencyGroup.__dataclass_fields__ if f != "share_types")

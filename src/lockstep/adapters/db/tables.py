@@ -45,6 +45,7 @@ share_types = Table(
     Column("name", String(255), nullable=False),
     Column("is_public", Boolean, nullable=False, default=True),
     *_times(),
+    Column("description", String(255)),  # 2.41
     UniqueConstraint("name"),
 )
 
@@ -139,6 +140,11 @@ shares = Table(
     Column("create_share_from_snapshot_support", Boolean, nullable=False, default=False),
     Column("revert_to_snapshot_support", Boolean, nullable=False, default=False),
     *_times(),
+    Column("progress", String(32)),  # 2.54: "100%" once created
+    Column("is_soft_deleted", Boolean, nullable=False, default=False),  # 2.69: in the recycle bin
+    Column("scheduled_to_be_deleted_at", DateTime),
+    Column("snapshot_inherit_share_access_support", Boolean, nullable=False, default=False),  # 2.99
+    Column("scheduler_hints", Text),  # 2.65/2.67: JSON, read when the share is placed
     Index("ix_shares_project_created", "project_id", "created_at", "id"),
     Index("ix_shares_created", "created_at", "id"),
 )

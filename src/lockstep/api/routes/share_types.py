@@ -5,14 +5,35 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from lockstep.api import bodies, views
+from lockstep.api import bodies, queries, views
 from lockstep.api.errors import GENERIC_400, HTTPFault
-from lockstep.api.routing import ApiRequest, Reply, Router
+from lockstep.api.routing import ALL_VERSIONS, ApiRequest, Reply, Router
 from lockstep.domain.errors import Invalid
-from lockstep.domain.model import BOOLEAN_SPECS, DHSS, ShareType
-from lockstep.service.commands import ChangeTypeAccess, CreateShareType, SetExtraSpecs
+from lockstep.domain.model import (
+    AVAILABILITY_ZONES_SPEC,
+    BOOLEAN_SPECS,
+    DHSS,
+    ENCRYPTION_SPEC,
+    MAX_SHARE_EXTEND_SIZE_SPEC,
+    MAX_SHARE_SIZE_SPEC,
+    MIN_SHARE_SIZE_SPEC,
+    MOUNT_POINT_NAME_SPEC,
+    SNAPSHOT_INHERIT_ACCESS_SPEC,
+    ShareType,
+    parse_bool,
+)
+from lockstep.service.commands import (
+    KEEP,
+    Change,
+    ChangeTypeAccess,
+    CreateShareType,
+    SetExtraSpecs,
+    ShareTypeChanges,
+)
 from lockstep.service.policy import Rule
 from lockstep.service.services import Services
+from lockstep.service.share_rules import ENCRYPTION_TYPES
+from lockstep.service.share_types import TypeSpecFilter
 
 _KEY_RE = re.compile(r"^[\w.\-:]+$")
 _PLAIN_BOOLS = frozenset({"true", "false", "1", "0", "yes", "no", "on", "off", "t", "f", "y", "n"})
@@ -50,8 +71,28 @@ def check_standard_specs(specs: dict[str, Any], *, message: str) -> None:
             bad = not _is_spec_bool(value)
         elif key == "replication_type":
             bad = value not in ("writable", "readable", "dr")
+        else:
+            bad = not _later_spec_valid(key, value)
         if bad:
             raise Invalid(message.format(key=key, value=value))
+
+
+_LATER_BOOLEAN_SPECS = ("mount_snapshot_support", MOUNT_POINT_NAME_SPEC, SNAPSHOT_INHERIT_ACCESS_SPEC)
+_SIZE_SPECS = (MAX_SHARE_SIZE_SPEC, MIN_SHARE_SIZE_SPEC, MAX_SHARE_EXTEND_SIZE_SPEC)
+
+
+def _later_spec_valid(key: str, value: object) -> bool:
+    """Manila's checks of the standard specs added after 2.30 (any other key is free-form)."""
+    if key in _LATER_BOOLEAN_SPECS:
+        return _is_spec_bool(value)
+    if key == AVAILABILITY_ZONES_SPEC:  # 2.48: a comma-separated list without empty names
+        return isinstance(value, str) and all(part.strip() for part in value.split(","))
+    if key in _SIZE_SPECS:  # 2.61: a whole number of GiB, at least 1
+        text = str(value).strip()
+        return not isinstance(value, bool) and text.isdigit() and int(text) >= 1
+    if key == ENCRYPTION_SPEC:  # 2.90
+        return value in ENCRYPTION_TYPES
+    return True
 
 
 def check_spec_items(specs: object) -> dict[str, str]:
@@ -68,6 +109,8 @@ def check_spec_items(specs: object) -> dict[str, str]:
             raise Invalid(f"Invalid extra_spec: {key}: {value}")
         result[key] = _spec_string(value)
     check_standard_specs(specs, message="Invalid extra_spec: {key}: {value}")
+    if AVAILABILITY_ZONES_SPEC in result:  # stored as Manila stores it: names without the spaces around
+        result[AVAILABILITY_ZONES_SPEC] = ",".join(z.strip() for z in result[AVAILABILITY_ZONES_SPEC].split(","))
     return result
 
 
@@ -82,9 +125,16 @@ def type_entity(body: object) -> dict[str, Any]:
 
 
 def create_command(req: ApiRequest, entity: dict[str, Any]) -> CreateShareType:
+    description = entity.get("description")
+    if description and not req.at_least(2, 41):
+        raise Invalid("'description' key is not supported by this microversion. Use 2.41 or greater microversion "
+                      "to be able to use 'description' in share type.")
     name = entity.get("name")
-    if not isinstance(name, str) or not name.strip() or len(name) > 255:
-        raise Invalid("Type name is not valid.")
+    if description is not None and not isinstance(description, str):
+        raise Invalid("Invalid input received: 'description' must be a string.")
+    if not isinstance(name, str) or not name.strip() or len(name) > 255 or len(description or "") > 255:
+        # 2.41 named the description in the message, which Manila 23 says at every version.
+        raise Invalid("Type name or description is not valid." if req.at_least(2, 41) else "Type name is not valid.")
     specs_in = entity.get("extra_specs") or {}
     if not isinstance(specs_in, dict):
         raise Invalid("Invalid input received: 'extra_specs' must be an object.")
@@ -101,7 +151,48 @@ def create_command(req: ApiRequest, entity: dict[str, Any]) -> CreateShareType:
     except Invalid as exc:
         raise Invalid(f"Invalid share type: {exc.message}") from None
     public = entity.get("os-share-type-access:is_public", entity.get("share_type_access:is_public", True))
-    return CreateShareType(name=name, extra_specs=specs, is_public=bodies.strict_bool(public))
+    return CreateShareType(name=name, extra_specs=specs, is_public=bodies.strict_bool(public),
+                           description=description or None)
+
+
+def update_changes(body: object) -> ShareTypeChanges:
+    """`PUT /types/{id}` (2.50), checked in Manila's order."""
+    entity = type_entity(body)
+    name, description = entity.get("name"), entity.get("description")
+    public: Change[bool] = KEEP
+    if entity.get("share_type_access:is_public") is not None:
+        try:
+            public = parse_bool(entity["share_type_access:is_public"], strict=True)
+        except ValueError:
+            raise Invalid("share_type_access:is_public has a non-boolean value.") from None
+    for key, value in (("name", name), ("description", description)):
+        if value is not None and not isinstance(value, str):
+            raise Invalid(f"Invalid input received: '{key}' must be a string.")
+    if name is not None and not name.strip():
+        raise Invalid("Share type name cannot be empty.")
+    if name is not None and len(name) > 255:
+        raise Invalid("Share type name cannot be greater than 255 characters in length.")
+    if description and len(description) > 255:
+        raise Invalid("Share type description cannot be greater than 255 characters in length.")
+    if name is None and description is None and public is KEEP:
+        raise Invalid("Specify share type name, description, share_type_access:is_public or a combination "
+                      "thereof.")
+    return ShareTypeChanges(name=name if name else KEEP,
+                            description=KEEP if description is None else (description or None), is_public=public)
+
+
+def spec_filter(req: ApiRequest) -> TypeSpecFilter | None:
+    """The type list's `extra_specs` filter (2.43); an error before, as Manila answers."""
+    asked = req.query.get("extra_specs")
+    if not asked:
+        return None
+    if not req.at_least(2, 43):
+        raise Invalid("Filter by 'extra_specs' is not supported by this microversion. Use 2.43 or greater "
+                      "microversion to be able to use filter search by 'extra_specs.")
+    specs = queries.literal_dict(asked, "extra_specs")
+    zones = specs.pop(AVAILABILITY_ZONES_SPEC, None)
+    return TypeSpecFilter(specs=tuple((str(k), queries.spec_spellings(v)) for k, v in specs.items()),
+                          zones=tuple(z.strip() for z in str(zones).split(",") if z.strip()) if zones else ())
 
 
 def snapshot_support_required(req: ApiRequest) -> bool:
@@ -138,12 +229,16 @@ def access_command(req: ApiRequest, add: bool) -> ChangeTypeAccess:
 # Routes -------------------------------------------------------------------------------------
 def register(router: Router, s: Services) -> None:
     def wrap(req: ApiRequest, st: ShareType) -> Reply:
-        body = views.share_type(req, st)
+        body = views.share_type(req, st, is_default=s.types.is_default(st))
         return Reply(200, {"share_type": body, "volume_type": body})
 
     def index(req: ApiRequest) -> Reply:
-        found = [views.share_type(req, st) for st in s.types.list_all(req.ctx, req.query.get("is_public"))]
+        listed = s.types.list_all(req.ctx, req.query.get("is_public"), spec_filter(req))
+        found = [views.share_type(req, st, is_default=s.types.is_default(st)) for st in listed]
         return Reply(200, {"share_types": found, "volume_types": found})
+
+    def update(req: ApiRequest) -> Reply:
+        return wrap(req, s.types.update(req.ctx, req.params["id"], update_changes(req.body)))
 
     def create(req: ApiRequest) -> Reply:
         entity = type_entity(req.body)
@@ -162,6 +257,7 @@ def register(router: Router, s: Services) -> None:
     router.add("GET", "/types/default", lambda r: wrap(r, s.types.show_default(r.ctx)), rule=Rule.TYPE_DEFAULT)
     router.add("GET", "/types/{id}", lambda r: wrap(r, s.types.show(r.ctx, r.params["id"])), rule=Rule.TYPE_SHOW)
     router.add("DELETE", "/types/{id}", delete, rule=Rule.TYPE_DELETE)
+    router.add("PUT", "/types/{id}", update, rule=Rule.TYPE_UPDATE, scope=ALL_VERSIONS.since("2.50"))
     _register_extra_specs(router, s)
     _register_access(router, s)
 

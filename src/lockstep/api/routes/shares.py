@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 from lockstep.api import bodies, queries, views
@@ -10,10 +11,11 @@ from lockstep.api.errors import HTTPFault
 from lockstep.api.paging import index_reply
 from lockstep.api.routing import ALL_VERSIONS, ApiRequest, Envelope, OnTarget, Reply, Router
 from lockstep.domain.errors import Invalid, NotFound
-from lockstep.domain.model import SHARE_PROTOCOLS, Share
+from lockstep.domain.model import SHARE_PROTOCOLS, SchedulerHints, Share, parse_bool
 from lockstep.service.commands import KEEP, Checked, CreateShare, RequestedSize, Resize, SetMetadata, ShareChanges
 from lockstep.service.policy import Rule
 from lockstep.service.services import Services
+from lockstep.service.validation import is_uuid_like
 
 SHARE = Envelope("share")
 
@@ -55,6 +57,7 @@ def create_command(req: ApiRequest, zone: str) -> CreateShare:
     if type_ref is not None and not isinstance(type_ref, str):
         raise Invalid("Invalid input received: 'share_type' must be a string.")
     size = entity["size"]
+    later = _later_create_fields(req, zone)
     return CreateShare(
         share_proto=_protocol(proto), size=RequestedSize(parse_size(size), f"{size}", bool(size)), name=name,
         description=description, consistency_group_id=group_id, availability_zone=zone_asked,
@@ -62,7 +65,56 @@ def create_command(req: ApiRequest, zone: str) -> CreateShare:
         metadata=_deferred_metadata(entity.get("metadata")),
         is_public=_deferred_bool(entity.get("is_public", False)),
         snapshot_capability_required=req.at_least(2, 24),
+        zone_for_type_check=later.zone_for_type_check, scheduler_hints=later.scheduler_hints,
+        mount_point_name=later.mount_point_name, encryption_key_ref=later.encryption_key_ref,
     )
+
+
+@dataclass(frozen=True)
+class _LaterFields:
+    zone_for_type_check: str | None = None
+    scheduler_hints: SchedulerHints | None = None
+    mount_point_name: str | None = None
+    encryption_key_ref: str | None = None
+
+
+def _later_create_fields(req: ApiRequest, zone: str) -> _LaterFields:
+    """What share create reads from the versions after 2.30 (ignored below each one's version)."""
+    entity = req.entity
+    return _LaterFields(
+        zone_for_type_check=(bodies.optional_string(entity, "availability_zone") or zone)
+        if req.at_least(2, 48) else None,
+        scheduler_hints=_scheduler_hints(req) if req.at_least(2, 65) else None,
+        mount_point_name=bodies.optional_text(entity, "mount_point_name") if req.at_least(2, 84) else None,
+        encryption_key_ref=bodies.optional_string(entity, "encryption_key_ref") if req.at_least(2, 90) else None,
+    )
+
+
+def _scheduler_hints(req: ApiRequest) -> SchedulerHints | None:
+    """`same_host` / `different_host`: comma-separated share ids; `only_host` (2.67): a pool, honoured for
+    admins only (Manila's OnlyHost filter lets everyone else's shares pass)."""
+    hints = req.entity.get("scheduler_hints")
+    if hints is None:
+        return None
+    if not isinstance(hints, dict):
+        raise Invalid("Invalid input received: 'scheduler_hints' must be an object.")
+    same, different = _share_ids(hints, "same_host"), _share_ids(hints, "different_host")
+    only = bodies.optional_string(hints, "only_host") if req.at_least(2, 67) and req.ctx.is_admin else None
+    found = SchedulerHints(same_host=same, different_host=different, only_host=only or None)
+    return found if found else None
+
+
+def _share_ids(hints: dict[str, Any], key: str) -> tuple[str, ...]:
+    value = hints.get(key)
+    if not value:
+        return ()
+    if not isinstance(value, str):
+        raise Invalid(f"Invalid input received: '{key}' must be a string of comma-separated share ids.")
+    ids = tuple(part.strip() for part in value.split(","))
+    for share_id in ids:
+        if not is_uuid_like(share_id):
+            raise Invalid(f"{share_id} is not a valid uuid.")
+    return ids
 
 
 def _protocol(proto: str) -> Checked[str]:
@@ -94,11 +146,18 @@ def update_changes(entity: dict[str, Any]) -> ShareChanges:
     )
 
 
-def resize(share_id: str, body: object) -> Resize:
+def resize(share_id: str, body: object, *, force_allowed: bool = False) -> Resize:
+    """`force_allowed`: extend from 2.64 reads `force` (below, it is ignored)."""
     new_size = parse_size(body.get("new_size")) if isinstance(body, dict) else None
     if new_size is None:
         raise Invalid("New share size must be specified as an integer.")
-    return Resize(share_id, new_size)
+    force = False
+    if force_allowed and isinstance(body, dict) and "force" in body:
+        try:
+            force = parse_bool(body["force"], strict=True)
+        except ValueError:
+            raise Invalid(f"Invalid boolean force : {body['force']}") from None
+    return Resize(share_id, new_size, force)
 
 
 def metadata_body(req: ApiRequest) -> dict[str, str]:
@@ -124,10 +183,15 @@ def one_item(body: object, key: str) -> dict[str, Any]:
 def register(router: Router, s: Services) -> None:
     def index(req: ApiRequest, detail: bool) -> Reply:
         view = views.share_detail if detail else views.share_summary
-        return index_reply(req, "shares",
-                           lambda offset, limit:
-                               s.listing.shares(req.ctx, queries.shares(req, offset, limit), detail=detail),
-                           lambda share: view(req, share), links=("shares_links", "shares"))
+        zones = (s.availability_zone, s.availability_zone_id)
+        reply = index_reply(req, "shares",
+                            lambda offset, limit: s.listing.shares(
+                                req.ctx, queries.shares(req, offset, limit, zones=zones), detail=detail),
+                            lambda share: view(req, share), links=("shares_links", "shares"))
+        # 2.42 (Manila's detail list reads `with_count` at every version).
+        if queries.with_count(req, None if detail else (2, 42)):
+            reply.body["count"] = s.listing.count_shares(req.ctx, queries.shares(req, 0, 0, zones=zones))
+        return reply
 
     def show(req: ApiRequest) -> Reply:
         return Reply(200, {"share": views.share_detail(req, s.shares.get(req.ctx, req.params["id"]))})
@@ -165,7 +229,7 @@ def _register_actions(router: Router, s: Services) -> None:
         return Reply(202)
 
     def extend(req: ApiRequest) -> Reply:
-        s.shares.extend(req.ctx, resize(req.params["id"], req.action_body))
+        s.shares.extend(req.ctx, resize(req.params["id"], req.action_body, force_allowed=req.at_least(2, 64)))
         return Reply(202)
 
     def shrink(req: ApiRequest) -> Reply:
@@ -178,6 +242,24 @@ def _register_actions(router: Router, s: Services) -> None:
     router.add_admin_action(path, "force_delete", force_delete, rule=OnTarget(Rule.SHARE_FORCE_DELETE))
     router.add_admin_action(path, "extend", extend, rule=Rule.SHARE_EXTEND)
     router.add_admin_action(path, "shrink", shrink, rule=Rule.SHARE_SHRINK)
+    _register_recycle_bin(router, s)
+
+
+def _register_recycle_bin(router: Router, s: Services) -> None:
+    """2.69: `soft_delete` moves a share to the recycle bin, `restore` takes it back out."""
+
+    def soft_delete(req: ApiRequest) -> Reply:
+        s.recycle_bin.soft_delete(req.ctx, req.params["id"])
+        return Reply(202)
+
+    def restore(req: ApiRequest) -> Reply:
+        return Reply(202 if s.recycle_bin.restore(req.ctx, req.params["id"]) else 200)
+
+    since = ALL_VERSIONS.since("2.69")
+    router.add("POST", "/shares/{id}/action", soft_delete, rule=OnTarget(Rule.SHARE_SOFT_DELETE), scope=since,
+               action="soft_delete")
+    router.add("POST", "/shares/{id}/action", restore, rule=OnTarget(Rule.SHARE_RESTORE), scope=since,
+               action="restore")
 
 
 def _register_metadata(router: Router, s: Services) -> None:

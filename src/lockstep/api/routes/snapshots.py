@@ -31,10 +31,14 @@ def update_changes(entity: dict[str, Any]) -> TextChanges:
 
 def register(router: Router, s: Services) -> None:
     def index(req: ApiRequest, detail: bool) -> Reply:
-        return index_reply(req, "snapshots",
-                           lambda offset, limit: s.listing.snapshots(req.ctx, queries.snapshots(req, offset, limit)),
-                           lambda snap: views.snapshot(req, snap, detail=detail),
-                           links=("share_snapshots_links", "snapshots"))
+        reply = index_reply(req, "snapshots",
+                            lambda offset, limit: s.listing.snapshots(req.ctx, queries.snapshots(req, offset, limit)),
+                            lambda snap: views.snapshot(req, snap, detail=detail),
+                            links=("share_snapshots_links", "snapshots"))
+        # 2.79 (Manila's detail list reads `with_count` at every version).
+        if queries.with_count(req, None if detail else (2, 79)):
+            reply.body["count"] = s.listing.count_snapshots(req.ctx, queries.snapshots(req, 0, 0))
+        return reply
 
     def show(req: ApiRequest) -> Reply:
         return Reply(200, {"snapshot": views.snapshot(req, s.snapshots.get(req.ctx, req.params["id"]), detail=True)})

@@ -58,7 +58,7 @@ def _choose_pool(ctx: Context, uow: UnitOfWork, share: Share) -> PoolRecord | No
     try:
         if share.consistency_group_id and not group_host:
             raise NoValidHost("No valid host was found: the share's consistency group is not placed.")
-        return ctx.scheduler.place_share(uow, share.size, share_type, group_host)
+        return ctx.scheduler.place_share(uow, share.size, share_type, group_host, hints=share.scheduler_hints)
     except NoValidHost as exc:
         log.warning("share %s: %s", share.id, exc.message)
         return None
@@ -85,7 +85,8 @@ def _create_job(ctx: Context, op: Operation, uow: UnitOfWork) -> Job[ShareResult
             uow.shares.replace_export_locations(share.id, locations(result))
 
     return Job(share.id, share.host, drive, recorded=recorded,
-               values=lambda _: {"availability_zone": share.availability_zone or ctx.availability_zone})
+               values=lambda _: {"availability_zone": share.availability_zone or ctx.availability_zone,
+                                 "progress": "100%"})
 
 
 def delete_share(ctx: Context, op: Operation) -> None:
