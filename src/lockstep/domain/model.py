@@ -145,6 +145,8 @@ class Share:
     metadata: dict[str, str] = field(default_factory=dict)
     export_locations: list[ExportLocation] = field(default_factory=list)
     share_type_name: str | None = None
+    # Computed from the share's access rules (domain/access.rules_status) when it is loaded in detail.
+    access_rules_status: str = "active"
 
 
 @dataclass

@@ -8,6 +8,7 @@ from types import TracebackType
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
+from lockstep.adapters.db.access import AccessRuleRepo
 from lockstep.adapters.db.engine import WRITE
 from lockstep.adapters.db.repository import (
     CGSnapshotRepo,
@@ -53,6 +54,7 @@ class SqlAlchemyUnitOfWork:
         self.snapshots = SnapshotRepo(conn)
         self.groups = GroupRepo(conn)
         self.cgsnapshots = CGSnapshotRepo(conn)
+        self.access_rules = AccessRuleRepo(conn)
         self.operations = _WatchedOperationRepo(conn)
         self.pools = PoolRepo(conn)
         return self
