@@ -202,7 +202,8 @@ GRANT_CASES = [
     # cephx from 2.13
     ("2.12", {"access_type": "cephx", "access_to": "alice"}, TYPES_3),
     ("2.13", {"access_type": "cephx", "access_to": ""}, "Ceph IDs may not be empty."),
-    ("2.13", {"access_type": "cephx", "access_to": "al\u00efce"}, "Ceph IDs must consist of ASCII printable characters."),
+    ("2.13", {"access_type": "cephx", "access_to": "al\u00efce"},
+     "Ceph IDs must consist of ASCII printable characters."),
     ("2.13", {"access_type": "cephx", "access_to": "client.alice"}, "Ceph IDs may not contain periods."),
     ("2.13", {"access_type": "cephx", "access_to": "x" * 256},
      "Invalid input received: 'access_to' is longer than 255 characters."),
@@ -217,7 +218,8 @@ GRANT_CASES = [
     ("2.7", {"access_type": "ip", "access_to": "10.0.0.0/8", "access_level": ""},
      "Invalid access rule: Invalid share access level: ."),
     # metadata from 2.45
-    ("2.45", {"access_type": "ip", "access_to": "10.0.0.0/8", "metadata": {"": "v"}}, "Metadata property key is blank."),
+    ("2.45", {"access_type": "ip", "access_to": "10.0.0.0/8", "metadata": {"": "v"}},
+     "Metadata property key is blank."),
     ("2.45", {"access_type": "ip", "access_to": "10.0.0.0/8", "metadata": {"k" * 256: "v"}},
      "Metadata property key is greater than 255 characters."),
     ("2.45", {"access_type": "ip", "access_to": "10.0.0.0/8", "metadata": {"k": ""}},
@@ -388,7 +390,8 @@ def test_another_projects_rules_are_not_found(server: Server, client: Client, pu
         expect_fault(legacy_list(at(stranger, "2.44"), share["id"]), 404, GENERIC_404)
         expect_fault(s.get("/share-access-rules", params={"share_id": share["id"]}), 400,
                      f"Share {share['id']} not found.")
-        expect_fault(s.get(f"/share-access-rules/{created['id']}"), 404, f"Share access rule {created['id']} not found.")
+        expect_fault(s.get(f"/share-access-rules/{created['id']}"), 404,
+                     f"Share access rule {created['id']} not found.")
         expect_fault(s.put(f"/share-access-rules/{created['id']}", {"update_access": {"access_level": "ro"}}), 404,
                      f"Share access rule {created['id']} not found.")
         expect_fault(s.put(f"/share-access-rules/{created['id']}/metadata", {"metadata": {"k": "x"}}), 404,
