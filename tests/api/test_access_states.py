@@ -7,7 +7,7 @@ Each fixture here is an in-process server with its own database and fake-backend
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import pytest
@@ -80,7 +80,8 @@ def state(client: Client, access_id: str) -> str:
 
 
 # Queued states -------------------------------------------------------------------------------------------
-def test_a_grant_is_queued_until_the_worker_applies_it(held: InProcessServer) -> None:
+def test_a_grant_is_queued_until_the_worker_applies_it(held: InProcessServer,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     client = held.client()
     share = settled_share(held, client)
     created = granted(at(client, "2.45"), share["id"])
@@ -94,15 +95,12 @@ def test_a_grant_is_queued_until_the_worker_applies_it(held: InProcessServer) ->
     seen: list[str] = []
     real = fake(held).update_access
 
-    def looking(share_spec: ShareSpec, rules: list[AccessRuleSpec]) -> dict[str, AccessResult]:
+    def looking(share_spec: ShareSpec, rules: Sequence[AccessRuleSpec]) -> Mapping[str, AccessResult]:
         seen.append(state(client, created["id"]))
         return dict(real(share_spec, rules))
 
-    fake(held).update_access = looking  # type: ignore[method-assign]
-    try:
-        held.settle()
-    finally:
-        del fake(held).update_access
+    monkeypatch.setattr(fake(held), "update_access", looking)
+    held.settle()
     assert seen == ["applying"]
     assert state(client, created["id"]) == "active"
     assert rules_status(at(client, "2.27"), share["id"]) == "active"
@@ -166,7 +164,8 @@ def test_level_update_is_queued_then_applied(held: InProcessServer) -> None:
     held.settle()
 
 
-def test_changes_made_while_the_backend_works_are_not_lost(held: InProcessServer) -> None:
+def test_changes_made_while_the_backend_works_are_not_lost(held: InProcessServer,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """A revoke or a level change that lands while the driver applies a rule wins over that run's result."""
     client = at(held.client(), "2.88")
     share = settled_share(held, client)
@@ -175,7 +174,7 @@ def test_changes_made_while_the_backend_works_are_not_lost(held: InProcessServer
     real = fake(held).update_access
     second_run: list[tuple[str, str]] = []
 
-    def meanwhile(share_spec: ShareSpec, rules: list[AccessRuleSpec]) -> dict[str, AccessResult]:
+    def meanwhile(share_spec: ShareSpec, rules: Sequence[AccessRuleSpec]) -> Mapping[str, AccessResult]:
         result = dict(real(share_spec, rules))
         if len(rules) == 2:
             assert deny(client, share["id"], revoked["id"]).status_code == 202
@@ -185,40 +184,35 @@ def test_changes_made_while_the_backend_works_are_not_lost(held: InProcessServer
             second_run.append((state(client, revoked["id"]), state(client, changed["id"])))
         return result
 
-    fake(held).update_access = meanwhile  # type: ignore[method-assign]
-    try:
-        # the run that started first, then the one the changes asked for; the first one's results did not
-        # overwrite the changes
-        assert held.settle() == 2
-    finally:
-        del fake(held).update_access
+    monkeypatch.setattr(fake(held), "update_access", meanwhile)
+    # the run that started first, then the one the changes asked for; the first one's results did not
+    # overwrite the changes
+    assert held.settle() == 2
     assert second_run == [("denying", "updating")]
     assert [(r["id"], r["access_level"], r["state"]) for r in rules_of(client, share["id"])] == [
         (changed["id"], "ro", "active")]
     assert fake(held).access[share["id"]] == {changed["id"]: "ro"}
 
 
-def test_a_run_repeated_after_a_crash_finishes_the_rules(held: InProcessServer) -> None:
+def test_a_run_repeated_after_a_crash_finishes_the_rules(held: InProcessServer,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     client = held.client()
     share = settled_share(held, client)
     created = granted(client, share["id"], "user", "patient")
     real = fake(held).update_access
     calls: list[int] = []
 
-    def crashing(share_spec: ShareSpec, rules: list[AccessRuleSpec]) -> dict[str, AccessResult]:
+    def crashing(share_spec: ShareSpec, rules: Sequence[AccessRuleSpec]) -> Mapping[str, AccessResult]:
         result = dict(real(share_spec, rules))
         calls.append(len(rules))
         if len(calls) == 1:
             raise RuntimeError("worker died after the backend applied the rules")
         return result
 
-    fake(held).update_access = crashing  # type: ignore[method-assign]
-    try:
-        held.settle()
-        assert state(client, created["id"]) == "applying"  # taken, not recorded
-        client.until(lambda: state(client, created["id"]) == "active", lambda: "the retried run never finished")
-    finally:
-        del fake(held).update_access
+    monkeypatch.setattr(fake(held), "update_access", crashing)
+    held.settle()
+    assert state(client, created["id"]) == "applying"  # taken, not recorded
+    client.until(lambda: state(client, created["id"]) == "active", lambda: "the retried run never finished")
     assert calls == [1, 1]
     assert fake(held).access[share["id"]] == {created["id"]: "rw"}
 
@@ -312,7 +306,7 @@ def test_the_worker_giving_up_leaves_no_rule_pending(broken: InProcessServer,
     client = at(broken.client(), "2.45")
     share = settled_share(broken, client)
 
-    def unexpected(share_spec: ShareSpec, rules: list[AccessRuleSpec]) -> dict[str, AccessResult]:
+    def unexpected(share_spec: ShareSpec, rules: Sequence[AccessRuleSpec]) -> Mapping[str, AccessResult]:
         raise RuntimeError("not a DriverError: the worker retries, then gives up")
 
     monkeypatch.setattr(fake(broken), "update_access", unexpected)

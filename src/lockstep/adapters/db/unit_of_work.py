@@ -31,6 +31,11 @@ class _WatchedOperationRepo(OperationRepo):
         super().record(kind, target_id, backend=backend, payload=payload)
         self.enqueued = True
 
+    def hurry(self, target_id: str, kind: OperationKind) -> bool:
+        hurried = super().hurry(target_id, kind)
+        self.enqueued = self.enqueued or hurried
+        return hurried
+
 
 class SqlAlchemyUnitOfWork:
     conn: Connection
