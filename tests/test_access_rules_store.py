@@ -3,8 +3,10 @@ access_rules_status is computed from its rules' states when it is loaded."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
+import httpx
 import pytest
 
 from lockstep.adapters.db.engine import make_engine
@@ -14,7 +16,8 @@ from lockstep.domain.access import AccessRule, AccessState
 from lockstep.domain.model import Status, utcnow
 from lockstep.domain.queries import AccessRuleField, AccessRuleQuery
 from lockstep.service.unit_of_work import Database, UnitOfWork
-from tests.support import database
+from tests.api.access_helpers import grant
+from tests.support import database, in_process_server
 
 
 def _share(uow: UnitOfWork, share_id: str) -> None:
@@ -29,7 +32,8 @@ def _share(uow: UnitOfWork, share_id: str) -> None:
 
 def _rule(rule_id: str, share_id: str, state: AccessState, to: str = "10.0.0.0/24") -> AccessRule:
     now = utcnow()
-    return AccessRule(id=rule_id, share_id=share_id, access_type="ip", access_to=to, access_level="rw",
+    access_type = "ip" if "." in to else "user"
+    return AccessRule(id=rule_id, share_id=share_id, access_type=access_type, access_to=to, access_level="rw",
                       state=state, access_key=None, created_at=now, updated_at=now, metadata={"k": rule_id})
 
 
@@ -73,5 +77,30 @@ def test_rules_go_with_their_share_and_make_its_status(kind: str, tmp_path: Path
                 uow.commit()
             with db.read() as uow:
                 assert uow.access_rules.get("r3").metadata == {}  # type: ignore[union-attr]
+        finally:
+            engine.dispose()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_a_grant_waits_for_a_concurrent_grant_of_its_share(kind: str, tmp_path: Path) -> None:
+    """Two grants of one target at once: the second sees the first and answers `exists`."""
+    with database(kind, tmp_path) as url, in_process_server(tmp_path / "data", url) as server:
+        client = server.client()
+        share = client.create_share()
+        engine = make_engine(url)
+        try:
+            db: Database = SqlAlchemyDatabase(engine)
+            answers: list[httpx.Response] = []
+            with db.write() as uow:
+                uow.access_rules.hold(share["id"])  # as a grant in progress does
+                other = threading.Thread(target=lambda: answers.append(grant(client, share["id"], "user", "alice")))
+                other.start()
+                other.join(0.5)  # it is waiting for this transaction (or has not got there yet)
+                uow.access_rules.add(_rule("first", share["id"], AccessState.QUEUED_TO_APPLY, "alice"))
+                uow.commit()
+            other.join()
+            [answer] = answers
+            assert answer.status_code == 400, answer.text
+            assert answer.json()["badRequest"]["message"] == "Share access user:alice exists."
         finally:
             engine.dispose()

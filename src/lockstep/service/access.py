@@ -107,6 +107,7 @@ class AccessService:
     # The steps run in Manila's order of checks: which 400 wins when several things are wrong is pinned.
     def grant(self, ctx: RequestContext, cmd: GrantAccess) -> SeenRule:
         with self.db.write() as uow:
+            uow.access_rules.hold(cmd.share_id)  # the duplicate check below must see concurrent grants
             share = self._share(uow, ctx, cmd.share_id)
             if cmd.refuse_if_rules_failed and share.access_rules_status == RulesStatus.ERROR:
                 raise Invalid(_RULES_IN_ERROR)

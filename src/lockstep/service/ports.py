@@ -147,6 +147,9 @@ class CGSnapshotRepository(Rows, Protocol):
 class AccessRuleRepository(Protocol):
     """Access rules; a rule's status column is `state` (domain/access.py)."""
 
+    def hold(self, share_id: str) -> None:
+        """Until the transaction ends, other transactions that hold the same share wait."""
+
     def get(self, rule_id: str) -> AccessRule | None: ...
 
     def for_share(self, share_id: str, query: AccessRuleQuery | None = None) -> list[AccessRule]:

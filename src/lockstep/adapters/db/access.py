@@ -51,6 +51,11 @@ class AccessRuleRepo:
                 by_id[row.access_id].metadata[row.key] = row.value
         return rules
 
+    def hold(self, share_id: str) -> None:
+        # A row lock on the share (PostgreSQL; SQLite's writers are serialised already), so that two
+        # grants of one share cannot both find no duplicate.
+        self.conn.execute(select(t.shares.c.id).where(t.shares.c.id == share_id).with_for_update())
+
     def get(self, rule_id: str) -> AccessRule | None:
         rows = self.conn.execute(select(t.access_rules).where(t.access_rules.c.id == rule_id)).mappings().all()
         return self._load(rows)[0] if rows else None
