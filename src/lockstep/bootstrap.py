@@ -16,6 +16,7 @@ from lockstep.api.auth import Keystone, NoAuth
 from lockstep.api.routes import register_all
 from lockstep.api.routing import Router
 from lockstep.config import BackendConfig, Settings
+from lockstep.service.access import AccessService
 from lockstep.service.cgsnapshots import CGSnapshotService
 from lockstep.service.consistency_groups import ConsistencyGroupService
 from lockstep.service.defaults import ensure_default_share_type
@@ -52,6 +53,7 @@ def build_services(settings: Settings, engine: Engine, *,
         recycle_bin=RecycleBinService(db, policy, settings.soft_delete_retention),
         availability_zone=settings.availability_zone,
         availability_zone_id=str(uuid.uuid5(uuid.NAMESPACE_DNS, f"lockstep-az-{settings.availability_zone}")),
+        access=AccessService(db, policy),
     )
 
 

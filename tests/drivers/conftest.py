@@ -46,6 +46,7 @@ class Backend:
     snapshot_dependencies: bool  # deleting a snapshot with clones is deferred
     atomic: bool
     base: Path | None = None  # where the test keeps the storage's files
+    access_enforced: bool = False  # update_access makes a network front end enforce the rules
     extra_leftovers: list[Callable[[], list[str]]] = field(default_factory=list)
 
 

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from lockstep.adapters.drivers.fake import FakeDriver
 from lockstep.service.storage import (
+    AccessRuleSpec,
     CGSnapshotMemberSpec,
     CGSnapshotSpec,
     CloneSpec,
@@ -114,6 +116,7 @@ def test_pools_report_capacity_and_capabilities(backend: Backend) -> None:
     assert pool.atomic_cgsnapshot is backend.atomic
     assert pool.snapshot_support and pool.create_share_from_snapshot_support
     assert "lockstep:storage" in pool.extra
+    assert pool.access_enforced is backend.access_enforced
     if backend.real_files:
         assert pool.extra.get("lockstep:size_enforced") is backend.size_enforced
 
@@ -439,6 +442,58 @@ def test_cgsnapshot_of_missing_group_or_member_fails(backend: Backend) -> None:
     driver.delete_share(outside)
     driver.delete_group(group)
     assert driver.inventory().groups == frozenset()
+
+
+# Access rules -------------------------------------------------------------------------
+
+
+def access_rules() -> list[AccessRuleSpec]:
+    targets = [("ip", "10.0.0.0/24", "rw"), ("ip", "::1", "ro"), ("user", "alice", "ro"), ("cert", "a.example", "rw"),
+               ("cephx", "alice", "rw")]
+    return [AccessRuleSpec(new_id("r-"), access_type, to, level) for access_type, to, level in targets]
+
+
+@pytest.mark.parametrize("in_group", [False, True], ids=["standalone", "in-group"])
+def test_update_access_answers_for_every_rule_of_the_set(backend: Backend, in_group: bool) -> None:
+    driver = backend.driver
+    group = GroupSpec(new_id("g-"), backend.pool)
+    if in_group:
+        driver.create_group(group)
+    spec = share_spec(backend, 1, group.id if in_group else None)
+    driver.create_share(spec)
+    rules = access_rules()
+    first = driver.update_access(spec, rules)
+    assert set(first) == {r.id for r in rules}
+    assert driver.update_access(spec, rules) == first  # idempotent
+    if not backend.access_enforced:
+        # records only: nothing can refuse a rule, and no backend secret exists
+        assert all(result.applied and result.access_key is None for result in first.values())
+    # the set is the whole truth: a smaller set drops the others
+    assert set(driver.update_access(spec, rules[:2])) == {rules[0].id, rules[1].id}
+    assert driver.update_access(spec, []) == {}
+    driver.delete_share(spec)
+    if in_group:
+        driver.delete_group(group)
+
+
+def test_update_access_of_a_missing_share_fails(backend: Backend) -> None:
+    with pytest.raises(DriverError):
+        backend.driver.update_access(share_spec(backend), access_rules())
+
+
+def test_fake_refuses_the_rules_it_is_told_to() -> None:
+    """The fake's knobs: `fail_access` refuses rules for chosen targets, `fail=update_access` the whole call."""
+    driver = FakeDriver({"fail_access": "10.9.9.9, bad.example"})
+    spec = ShareSpec(id=new_id("sh-"), size_gb=1, proto="NFS", pool="fake")
+    driver.create_share(spec)
+    ok = AccessRuleSpec(new_id("r-"), "ip", "10.0.0.1", "rw")
+    refused = AccessRuleSpec(new_id("r-"), "ip", "10.9.9.9", "rw")
+    results = driver.update_access(spec, [ok, refused])
+    assert results[ok.id].applied and not results[refused.id].applied
+    assert results[refused.id].reason == "fake driver configured to refuse 10.9.9.9"
+    assert driver.access[spec.id] == {ok.id: "rw"}
+    with pytest.raises(DriverError, match="configured to fail update_access"):
+        FakeDriver({"fail": "update_access"}).update_access(spec, [ok])
 
 
 # Inventory and reclaim ----------------------------------------------------------------

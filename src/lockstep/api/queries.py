@@ -15,9 +15,12 @@ from dataclasses import replace
 from typing import Any, TypeVar
 
 from lockstep.api.routing import ApiRequest
+from lockstep.domain.access import ACCESS_LEVELS, AccessType, check_grantee
 from lockstep.domain.errors import Invalid
 from lockstep.domain.model import parse_bool
 from lockstep.domain.queries import (
+    AccessRuleField,
+    AccessRuleQuery,
     CGSnapshotQuery,
     GroupQuery,
     Page,
@@ -325,3 +328,40 @@ def pools(req: ApiRequest) -> PoolQuery:
     params = dict(req.query)
     share_type = params.pop("share_type", None) if req.at_least(2, 23) else None
     return PoolQuery(patterns=tuple(params.items()), share_type=share_type)
+
+
+# access rules ---------------------------------------------------------------------------------------
+_RULE_FILTERS = {str(f) for f in AccessRuleField}
+
+
+def access_rules(req: ApiRequest) -> tuple[AccessRuleQuery, bool]:
+    """`GET /share-access-rules`: the query, and whether rules a visibility lock hides from the caller
+    are left out (when it filters on what such a lock hides). Filters other than these are ignored."""
+    params = dict(req.query)
+    share_id = params.pop("share_id", None)
+    if share_id is None:
+        raise Invalid("The field 'share_id' has to be specified.")
+    metadata = params.pop("metadata", None)
+    metadata_pairs = () if metadata is None else tuple(
+        (str(k), str(v)) for k, v in literal_dict(metadata, "metadata").items())
+    if req.at_least(2, 82):
+        _check_rule_filters(params)
+    equals = tuple((AccessRuleField(k), v) for k, v in params.items() if k in _RULE_FILTERS)
+    query = AccessRuleQuery(share_id=share_id, equals=equals, metadata=metadata_pairs)
+    return query, "access_to" in params or "access_key" in params
+
+
+def _check_rule_filters(params: Mapping[str, str]) -> None:
+    """2.82 validates the filters it added (as a grant would, for a type and target)."""
+    access_type = params.get("access_type")
+    access_to = params.get("access_to")
+    if access_type and access_type not in [str(t) for t in AccessType]:
+        raise Invalid(f"Invalid or unsupported share access type: {access_type}.")
+    if access_to and not access_type:
+        raise Invalid("Invalid input received: 'access_type' parameter must be provided when specifying "
+                      "'access_to'..")
+    if access_type and access_to:
+        check_grantee(access_type, access_to, cephx=True, ipv6=True)
+    level = params.get("access_level")
+    if level and level not in ACCESS_LEVELS:
+        raise Invalid(f"Invalid or unsupported share access level: {level}.")

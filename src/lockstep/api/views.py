@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from lockstep.api.routing import ApiRequest
+from lockstep.domain.access import RulesStatus
 from lockstep.domain.model import (
     TENANT_VISIBLE_SPECS,
     CGSnapshot,
@@ -22,6 +23,7 @@ from lockstep.domain.model import (
     Status,
 )
 from lockstep.domain.pools import PoolRecord
+from lockstep.service.access import SeenRule
 
 
 def iso(value: dt.datetime | None) -> str | None:
@@ -62,7 +64,7 @@ SHARE_KEYS: list[Key] = [
     ("share_type_name", (2, 6), None, lambda r, s: s.share_type_name),
     ("export_location", (2, 0), (2, 8), lambda r, s: _first_export(s)),
     ("export_locations", (2, 0), (2, 8), lambda r, s: _exports(s)),
-    ("access_rules_status", (2, 10), None, lambda r, s: "active"),
+    ("access_rules_status", (2, 10), None, lambda r, s: _rules_status(r, s.access_rules_status)),
     ("replication_type", (2, 11), None, lambda r, s: None),
     ("has_replicas", (2, 11), None, lambda r, s: False),
     ("user_id", (2, 16), None, lambda r, s: s.user_id),
@@ -75,6 +77,11 @@ SHARE_KEYS: list[Key] = [
     ("encryption_key_ref", (2, 90), None, lambda r, s: None),  # no backend encrypts
     ("snapshot_inherit_share_access_support", (2, 99), None, lambda r, s: s.snapshot_inherit_share_access_support),
 ]
+
+
+def _rules_status(req: ApiRequest, status: str) -> str:
+    """Before 2.28 Manila called `syncing` `out_of_sync`."""
+    return "out_of_sync" if status == RulesStatus.SYNCING and not req.at_least(2, 28) else status
 
 
 def _exports(share: Share) -> list[str]:
@@ -246,6 +253,37 @@ def member(req: ApiRequest, m: CGSnapshotMember) -> dict[str, Any]:
     return {"id": m.id, "created_at": iso(m.created_at), "size": m.size, "share_protocol": m.share_proto,
             "project_id": m.project_id, "share_type_id": m.share_type_id, "cgsnapshot_id": m.cgsnapshot_id,
             "share_id": m.share_id}
+
+
+# Access rules -------------------------------------------------------------------------------
+REDACTED = "******"
+
+
+def access_rule(req: ApiRequest, seen: SeenRule, *, with_share_id: bool) -> dict[str, Any]:
+    """Grant, show and update answers carry `share_id`; list items do not. Every item of a list has the
+    same keys in the same order (python-manilaclient builds one namedtuple from the first item)."""
+    rule = seen.rule
+    body: dict[str, Any] = {"id": rule.id}
+    if with_share_id:
+        body["share_id"] = rule.share_id
+    body.update({"access_level": rule.access_level, "access_to": rule.access_to, "access_type": rule.access_type,
+                 "state": rule.state})
+    if not req.at_least(2, 28):
+        # Per-rule states came with 2.28; before, a rule shows its share's aggregate.
+        status = seen.share_rules_status
+        body["state"] = "new" if status == RulesStatus.SYNCING else status
+    if req.at_least(2, 21):
+        body["access_key"] = rule.access_key
+    if req.at_least(2, 33):
+        body["created_at"] = iso(rule.created_at)
+        body["updated_at"] = iso(rule.updated_at)
+    if req.at_least(2, 45):
+        body["metadata"] = dict(rule.metadata)
+    if seen.restricted:
+        for key in ("access_to", "access_key"):
+            if key in body:
+                body[key] = REDACTED
+    return body
 
 
 # Scheduler stats --------------------------------------------------------------------------

@@ -169,6 +169,8 @@ class Share:
     scheduled_to_be_deleted_at: dt.datetime | None = None
     snapshot_inherit_share_access_support: bool = False
     scheduler_hints: SchedulerHints | None = None
+    # Computed from the share's access rules (domain/access.rules_status) when it is loaded in detail.
+    access_rules_status: str = "active"
 
 
 @dataclass(frozen=True)

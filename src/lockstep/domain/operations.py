@@ -28,6 +28,9 @@ class OperationKind(enum.StrEnum):
     DELETE_CGSNAPSHOT = "delete_cgsnapshot"
     CREATE_GROUP_FROM_CGSNAPSHOT = "create_group_from_cgsnapshot"
     RECLAIM = "reclaim"
+    # One per share: bring the backend to the share's whole rule set; it settles the rules' own
+    # states (domain/access.py), not a record status, so it has no row in TRANSITIONS.
+    UPDATE_ACCESS = "update_access"
 
 
 class Entity(enum.StrEnum):
@@ -74,6 +77,10 @@ TRANSITIONS: Mapping[OperationKind, Transition] = {
     OperationKind.CREATE_GROUP_FROM_CGSNAPSHOT: Transition(Entity.GROUP, Status.CREATING, Status.AVAILABLE,
                                                            Status.ERROR),
 }
+
+
+#: Kinds that settle no record's status (they have no row in TRANSITIONS).
+WITHOUT_TRANSITION = frozenset({OperationKind.RECLAIM, OperationKind.UPDATE_ACCESS})
 
 
 # Payloads: what a kind needs besides its target. Field names are the stored JSON keys; `load`
@@ -165,7 +172,7 @@ _Deletes = Literal[OperationKind.DELETE_SHARE, OperationKind.DELETE_SNAPSHOT]
 _Resizes = Literal[OperationKind.EXTEND_SHARE, OperationKind.SHRINK_SHARE]
 _Bare = Literal[OperationKind.CREATE_SHARE, OperationKind.CREATE_SNAPSHOT, OperationKind.DELETE_GROUP,
                 OperationKind.CREATE_CGSNAPSHOT, OperationKind.DELETE_CGSNAPSHOT,
-                OperationKind.CREATE_GROUP_FROM_CGSNAPSHOT]
+                OperationKind.CREATE_GROUP_FROM_CGSNAPSHOT, OperationKind.UPDATE_ACCESS]
 
 
 class Enqueue(Protocol):

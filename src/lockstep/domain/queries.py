@@ -150,3 +150,22 @@ class PoolQuery:
 
     patterns: tuple[tuple[str, str], ...] = ()  # (field, pattern) as asked, unknown fields included
     share_type: str | None = None  # name or id
+
+
+class AccessRuleField(enum.StrEnum):
+    """Access rule columns a list may filter on by equality."""
+
+    ID = "id"
+    ACCESS_TYPE = "access_type"
+    ACCESS_TO = "access_to"
+    ACCESS_KEY = "access_key"
+    ACCESS_LEVEL = "access_level"
+
+
+@dataclass(frozen=True)
+class AccessRuleQuery:
+    """The rules of one share (in the order they were granted), filtered."""
+
+    share_id: str
+    equals: tuple[tuple[AccessRuleField, str], ...] = ()
+    metadata: tuple[tuple[str, str], ...] = ()  # every pair must be in the rule's metadata

@@ -178,3 +178,49 @@ class ShareNetworkFields(Changes):
     segmentation_id: Change[int | None] = KEEP
     ip_version: Change[int | None] = KEEP
     mtu: Change[int | None] = KEEP
+
+
+# Access rules --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Grantee:
+    access_type: str
+    access_to: str
+
+
+@dataclass(frozen=True)
+class AccessLocks:
+    """The locks a grant asks for (2.82)."""
+
+    deletion: bool = False
+    visibility: bool = False
+    reason: str | None = None
+
+    @property
+    def any(self) -> bool:
+        return self.deletion or self.visibility
+
+
+@dataclass(frozen=True)
+class GrantAccess:
+    share_id: str
+    # Checked in Manila's order after the share is found: locks, grantee, level, metadata.
+    locks: Checked[AccessLocks]
+    grantee: Checked[Grantee]
+    access_level: Checked[str]
+    metadata: Checked[dict[str, str]]
+    refuse_if_rules_failed: bool  # below 2.28: no new rule while the share's rules are in error
+    refuse_if_share_failed: bool  # below 2.74: no new rule while the share is in error
+
+
+@dataclass(frozen=True)
+class DenyAccess:
+    share_id: str
+    access_id: str
+    unrestrict: bool  # 2.82: lift the rule's deletion lock (its placer's or an admin's)
+    refuse_if_share_failed: bool  # below 2.74
+
+
+@dataclass(frozen=True)
+class SetAccessMetadata:
+    access_id: str
+    metadata: Checked[dict[str, str]]  # checked once the rule is found

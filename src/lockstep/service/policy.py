@@ -20,6 +20,7 @@ class Rule(enum.StrEnum):
     ADMIN_OR_OWNER = "admin_or_owner"
     DEFAULT = "default"
     ADMIN_API = "admin_api"
+    ADMIN_OR_OWNER_USER = "admin_or_owner_user"
 
     SHARE_CREATE = "share:create"
     SHARE_GET = "share:get"
@@ -42,6 +43,19 @@ class Rule(enum.StrEnum):
     SHARE_FORCE_EXTEND = "share:force_extend"
     SHARE_EXTEND_BEYOND_MAX_SIZE = "share:extend_beyond_max_share_size_spec"
     SHARE_UPDATE_ADMIN_ONLY_METADATA = "share:update_admin_only_metadata"
+    SHARE_ALLOW_ACCESS = "share:allow_access"
+    SHARE_DENY_ACCESS = "share:deny_access"
+    SHARE_ACCESS_GET = "share:access_get"
+    SHARE_ACCESS_GET_ALL = "share:access_get_all"
+    ACCESS_RULE_GET = "share_access_rule:get"
+    ACCESS_RULE_INDEX = "share_access_rule:index"
+    ACCESS_RULE_UPDATE = "share_access_rule:update"
+    ACCESS_METADATA_UPDATE = "share_access_metadata:update"
+    ACCESS_METADATA_DELETE = "share_access_metadata:delete"
+    # Locks placed with access rules (2.82); Lockstep serves no /resource-locks of its own.
+    RESOURCE_LOCK_CREATE = "resource_lock:create"
+    RESOURCE_LOCK_DELETE = "resource_lock:delete"
+    RESOURCE_LOCK_BYPASS_SHOW = "resource_lock:bypass_locked_show_action"
     EXPORT_LOCATION_INDEX = "share_export_location:index"
     EXPORT_LOCATION_SHOW = "share_export_location:show"
 
@@ -109,11 +123,15 @@ _ANYONE = {Rule.SHARE_CREATE, Rule.SHARE_GET_ALL, Rule.SHARE_EXTEND, Rule.SHARE_
            Rule.EXPORT_LOCATION_INDEX, Rule.EXPORT_LOCATION_SHOW, Rule.TYPE_INDEX, Rule.TYPE_SHOW,
            Rule.TYPE_DEFAULT, Rule.AVAILABILITY_ZONE_INDEX}
 
+# The user who placed a lock (or an admin), Manila's admin_or_owner_user.
+_OWNER_USER = {Rule.RESOURCE_LOCK_DELETE, Rule.RESOURCE_LOCK_BYPASS_SHOW}
+
 BASE_DEFAULTS = {
     Rule.CONTEXT_IS_ADMIN: "role:admin",
     Rule.ADMIN_OR_OWNER: "is_admin:True or project_id:%(project_id)s",
     Rule.DEFAULT: "rule:admin_or_owner",
     Rule.ADMIN_API: "is_admin:True",
+    Rule.ADMIN_OR_OWNER_USER: "is_admin:True or project_id:%(project_id)s and user_id:%(user_id)s",
 }
 
 
@@ -121,6 +139,9 @@ def default_rules() -> dict[str, str]:
     rules: dict[str, str] = {str(k): v for k, v in BASE_DEFAULTS.items()}
     for rule in Rule:
         if rule in BASE_DEFAULTS:
+            continue
+        if rule in _OWNER_USER:
+            rules[str(rule)] = "rule:admin_or_owner_user"
             continue
         rules[str(rule)] = "rule:admin_api" if rule in _ADMIN else ("" if rule in _ANYONE else "rule:default")
     return rules
@@ -185,10 +206,12 @@ class Policy:
         creds: dict[str, object] = {"roles": [r.lower() for r in roles], "is_admin": False}
         return self._enforce(str(Rule.CONTEXT_IS_ADMIN), {}, creds)
 
-    def allowed(self, ctx: RequestContext, rule: Rule, target_project: str | None = None) -> bool:
+    def allowed(self, ctx: RequestContext, rule: Rule, target_project: str | None = None,
+                target_user: str | None = None) -> bool:
         creds: dict[str, object] = {"roles": [r.lower() for r in ctx.roles], "project_id": ctx.project_id,
                                     "user_id": ctx.user_id, "is_admin": ctx.is_admin}
-        target: dict[str, object] = {"project_id": target_project or ctx.project_id, "user_id": ctx.user_id}
+        target: dict[str, object] = {"project_id": target_project or ctx.project_id,
+                                     "user_id": target_user or ctx.user_id}
         return self._enforce(str(rule), target, creds)
 
     def authorize(self, ctx: RequestContext, rule: Rule, target_project: str | None = None) -> None:

@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
+from lockstep.domain.access import AccessRule
 from lockstep.domain.model import (
     CGSnapshot,
     CGSnapshotMember,
@@ -23,6 +24,7 @@ from lockstep.domain.model import (
 from lockstep.domain.operations import Enqueue, Operation, OperationKind
 from lockstep.domain.pools import PoolRecord
 from lockstep.domain.queries import (
+    AccessRuleQuery,
     CGSnapshotQuery,
     GroupQuery,
     Page,
@@ -155,6 +157,34 @@ class CGSnapshotRepository(Rows, Protocol):
     def set_members_status(self, cgsnapshot_id: str, status: str) -> None: ...
 
 
+class AccessRuleRepository(Protocol):
+    """Access rules; a rule's status column is `state` (domain/access.py)."""
+
+    def hold(self, share_id: str) -> None:
+        """Until the transaction ends, other transactions that hold the same share wait."""
+
+    def get(self, rule_id: str) -> AccessRule | None: ...
+
+    def for_share(self, share_id: str, query: AccessRuleQuery | None = None) -> list[AccessRule]:
+        """The share's rules in the order they were granted, with their metadata (filtered by `query`)."""
+
+    def add(self, rule: AccessRule) -> None:
+        """Insert the rule with its metadata and locks."""
+
+    def cas(self, rule_id: str, expected: Iterable[str] | None, **values: Any) -> bool:
+        """Set values if the rule's state is one of `expected` (any if None); True if this caller won."""
+
+    def delete(self, rule_id: str, expected: Iterable[str] | None = None) -> bool: ...
+
+    def set_metadata(self, rule_id: str, metadata: Mapping[str, str]) -> None:
+        """Upsert: keys not named stay."""
+
+    def delete_metadata(self, rule_id: str, key: str) -> bool: ...
+
+    def share_locks(self, share_id: str) -> list[str]:
+        """The ids of the share-deletion locks its rules' deletion locks placed."""
+
+
 class OperationRepository(Enqueue, Protocol):
     """The durable work queue: operations recorded with the status change that asks for them
     (`enqueue`, typed per kind, comes from `Enqueue`)."""
@@ -176,6 +206,10 @@ class OperationRepository(Enqueue, Protocol):
     def targets(self) -> set[str]: ...
 
     def pending_for(self, target_id: str) -> int: ...
+
+    def hurry(self, target_id: str, kind: OperationKind) -> bool:
+        """Make a recorded, not yet claimed operation of `kind` on the target due now; False if there
+        is none. One statement, so that it cannot miss a claim made meanwhile."""
 
 
 class PoolRepository(Protocol):

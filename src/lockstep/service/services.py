@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from lockstep.service.access import AccessService
 from lockstep.service.cgsnapshots import CGSnapshotService
 from lockstep.service.consistency_groups import ConsistencyGroupService
 from lockstep.service.listing import ListingService
@@ -32,3 +33,4 @@ class Services:
     recycle_bin: RecycleBinService
     availability_zone: str
     availability_zone_id: str
+    access: AccessService

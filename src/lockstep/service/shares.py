@@ -169,8 +169,10 @@ class ShareService:
             share = self.find(uow, ctx, share_id)
             if force:
                 self.policy.authorize(ctx, Rule.SHARE_FORCE_DELETE, share.project_id)
+                _check_access_locks(uow, share_id, Invalid)
             else:
                 _check_group_param(share, group_param)
+                _check_access_locks(uow, share_id, Forbidden)
                 self.policy.authorize(ctx, Rule.SHARE_DELETE, share.project_id)
                 if share.status not in SHARE_DELETABLE:
                     raise Forbidden("Invalid share: Share status must be one of ('available', 'error', "
@@ -363,6 +365,13 @@ def _check_group_param(share: Share, group_param: str | None) -> None:
     if group_param != share.consistency_group_id:
         raise Invalid("The specified 'consistency_group_id' does not match the consistency group id "
                       "of the share.")
+
+
+def _check_access_locks(uow: UnitOfWork, share_id: str, refusal: type[Invalid] | type[Forbidden]) -> None:
+    """A rule granted with a deletion lock (2.82) locks its share's deletion too, until the rule is gone."""
+    locks = uow.access_rules.share_locks(share_id)
+    if locks:
+        raise refusal(f"Resource lock/s [{', '.join(locks)}] prevent delete action.")
 
 
 def check_no_dependents(uow: UnitOfWork, share_id: str, refusal: type[Invalid] | type[Forbidden], *,

@@ -119,6 +119,32 @@ class CloneSpec:
 
 
 @dataclass(frozen=True)
+class AccessRuleSpec:
+    """One rule of the set a share's backend must enforce."""
+
+    id: str
+    access_type: str  # ip, user, cert, cephx
+    access_to: str
+    access_level: str  # rw, ro
+
+
+@dataclass(frozen=True)
+class AccessResult:
+    """What became of one rule: enforced (with the cephx secret, if the backend makes one), or
+    not, and why (shown to operators)."""
+
+    applied: bool
+    reason: str | None = None
+    access_key: str | None = None
+
+
+def records_only(rules: Sequence[AccessRuleSpec]) -> dict[str, AccessResult]:
+    """The result of a backend with no network front end: it cannot enforce a rule, so each rule
+    is a record only (the pool says `access_enforced: false`)."""
+    return {rule.id: AccessResult(applied=True) for rule in rules}
+
+
+@dataclass(frozen=True)
 class PoolInfo:
     name: str
     total_capacity_gb: float
@@ -127,6 +153,9 @@ class PoolInfo:
     atomic_cgsnapshot: bool
     snapshot_support: bool = True
     create_share_from_snapshot_support: bool = True
+    # Whether `update_access` makes the backend enforce rules (a network export front end), or rules
+    # are records only; shown as `lockstep:access_enforced`.
+    access_enforced: bool = False
     # Extra capabilities shown in /scheduler-stats/pools/detail (e.g. "lockstep:storage": "btrfs").
     extra: Mapping[str, object] = field(default_factory=dict)
 
@@ -202,6 +231,17 @@ class ShareDriver(abc.ABC):
         """Create the group and one share per clone holding the member's data at the cut.
 
         Returns the result for every clone, keyed by the new share's id.
+        """
+
+    # Access rules -----------------------------------------------------------
+    @abc.abstractmethod
+    def update_access(self, share: ShareSpec, rules: Sequence[AccessRuleSpec]) -> Mapping[str, AccessResult]:
+        """Make the share reachable by exactly `rules` (the whole set, not a change), and say for
+        each rule whether it is enforced, keyed by rule id.
+
+        A rule that cannot be enforced is a result with `applied=False` and a reason; it must not
+        stop the others. DriverError means nothing could be done at all. Rules missing from the
+        set are no longer enforced afterwards. Idempotent: the same set again changes nothing.
         """
 
     # Housekeeping -----------------------------------------------------------

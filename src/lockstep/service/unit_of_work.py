@@ -10,6 +10,7 @@ from types import TracebackType
 from typing import Protocol
 
 from lockstep.service.ports import (
+    AccessRuleRepository,
     CGSnapshotRepository,
     GroupRepository,
     OperationRepository,
@@ -40,6 +41,9 @@ class UnitOfWork(Protocol):
 
     @property
     def cgsnapshots(self) -> CGSnapshotRepository: ...
+
+    @property
+    def access_rules(self) -> AccessRuleRepository: ...
 
     @property
     def operations(self) -> OperationRepository: ...

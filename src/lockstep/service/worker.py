@@ -62,6 +62,7 @@ def capabilities(driver: ShareDriver, backend: str, pool_name: str) -> dict[str,
         "replication_domain": None,
         "lockstep:atomic_cgsnapshot": pool.atomic_cgsnapshot,
         "lockstep:driver": driver.kind,
+        "lockstep:access_enforced": pool.access_enforced,
     }
     caps.update(pool.extra)
     return caps

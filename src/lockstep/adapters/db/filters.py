@@ -6,6 +6,7 @@ from sqlalchemy import ColumnElement, Table, exists, false, or_, select
 
 from lockstep.adapters.db import tables as t
 from lockstep.domain.queries import (
+    AccessRuleQuery,
     CGSnapshotQuery,
     GroupQuery,
     ShareNetworkQuery,
@@ -87,3 +88,12 @@ def share_networks(query: ShareNetworkQuery) -> Conditions:
     if query.matches_nothing:
         conditions.append(false())
     return conditions + _equal(t.share_networks, query.equals)
+
+
+def access_rules(query: AccessRuleQuery) -> Conditions:
+    conditions: Conditions = [t.access_rules.c.share_id == query.share_id]
+    for key, value in query.metadata:
+        conditions.append(exists(select(t.access_rule_metadata.c.access_id).where(
+            t.access_rule_metadata.c.access_id == t.access_rules.c.id, t.access_rule_metadata.c.key == key,
+            t.access_rule_metadata.c.value == value)))
+    return conditions + [t.access_rules.c[str(field)] == value for field, value in query.equals]

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection, RowMapping
 
 from lockstep.adapters.db import filters
 from lockstep.adapters.db import tables as t
+from lockstep.adapters.db.access import access_rules_status
 from lockstep.adapters.db.common import chunks, compare_and_set, paged
 from lockstep.domain.model import (
     CGSnapshot,
@@ -199,7 +200,8 @@ class ShareNetworkRepo(_Repo):
 
 
 _SHARE_FIELDS = tuple(f for f in Share.__dataclass_fields__
-                      if f not in ("metadata", "export_locations", "share_type_name", "scheduler_hints"))
+                      if f not in ("metadata", "export_locations", "share_type_name", "scheduler_hints",
+                                   "access_rules_status"))
 
 
 def _hints(stored: str | None) -> SchedulerHints | None:
@@ -250,6 +252,8 @@ class ShareRepo(_Repo):
                     id=e["id"], path=e["path"], is_admin_only=e["is_admin_only"], preferred=e["preferred"],
                     created_at=e["created_at"], updated_at=e["updated_at"],
                 ))
+            for share_id, status in access_rules_status(self.conn, part).items():
+                by_id[share_id].access_rules_status = status
         return shares
 
     def get(self, share_id: str, project_id: str | None = None) -> Share | None:

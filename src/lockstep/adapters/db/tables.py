@@ -220,6 +220,37 @@ cgsnapshot_members = Table(
     *_times(),
 )
 
+# Access rules of a share; they go with it. `state` is the rule's own state; the share's
+# access_rules_status is computed from its rules. The lock_* columns are the locks placed with the
+# rule when it was granted (2.82), and who placed them.
+access_rules = Table(
+    "access_rules",
+    metadata,
+    _id(),
+    Column("share_id", String(36), ForeignKey("shares.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("access_type", String(32), nullable=False),
+    Column("access_to", String(255), nullable=False),
+    Column("access_level", String(2), nullable=False),
+    Column("state", String(32), nullable=False),
+    Column("access_key", String(255)),
+    Column("lock_deletion", Boolean, nullable=False, default=False),
+    Column("lock_visibility", Boolean, nullable=False, default=False),
+    Column("lock_user_id", String(255)),
+    Column("lock_project_id", String(255)),
+    Column("lock_by_admin", Boolean, nullable=False, default=False),
+    Column("lock_reason", String(1023)),
+    Column("share_lock_id", String(36)),
+    *_times(),
+)
+
+access_rule_metadata = Table(
+    "access_rule_metadata",
+    metadata,
+    Column("access_id", String(36), ForeignKey("access_rules.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("value", String(1023), nullable=False),
+)
+
 # Durable work: every asynchronous step is a row here, written in the same transaction as the
 # status change that asks for it. Workers claim rows with a lease; a lease that runs out (the
 # worker died) lets another worker claim the row again, and drivers are idempotent.

@@ -8,6 +8,7 @@ from types import TracebackType
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
+from lockstep.adapters.db.access import AccessRuleRepo
 from lockstep.adapters.db.engine import WRITE
 from lockstep.adapters.db.repository import (
     CGSnapshotRepo,
@@ -29,6 +30,11 @@ class _WatchedOperationRepo(OperationRepo):
     def record(self, kind: OperationKind, target_id: str, *, backend: str | None, payload: Payload | None) -> None:
         super().record(kind, target_id, backend=backend, payload=payload)
         self.enqueued = True
+
+    def hurry(self, target_id: str, kind: OperationKind) -> bool:
+        hurried = super().hurry(target_id, kind)
+        self.enqueued = self.enqueued or hurried
+        return hurried
 
 
 class SqlAlchemyUnitOfWork:
@@ -53,6 +59,7 @@ class SqlAlchemyUnitOfWork:
         self.snapshots = SnapshotRepo(conn)
         self.groups = GroupRepo(conn)
         self.cgsnapshots = CGSnapshotRepo(conn)
+        self.access_rules = AccessRuleRepo(conn)
         self.operations = _WatchedOperationRepo(conn)
         self.pools = PoolRepo(conn)
         return self

@@ -113,6 +113,14 @@ class OperationRepo(Enqueue):
         return set(self.conn.execute(select(t.operations.c.target_id).where(
             t.operations.c.state.in_([PENDING, RUNNING]))).scalars())
 
+    def hurry(self, target_id: str, kind: OperationKind) -> bool:
+        # An UPDATE, not a read: on PostgreSQL it waits for a claim of the same row in progress and
+        # then sees the row running, so the caller records new work instead of relying on a run
+        # that may already have read the records.
+        return self.conn.execute(update(t.operations).where(
+            t.operations.c.target_id == target_id, t.operations.c.kind == str(kind), t.operations.c.state == PENDING,
+        ).values(not_before=0.0)).rowcount > 0
+
     def pending_for(self, target_id: str) -> int:
         return len(self.conn.execute(select(t.operations.c.id).where(
             t.operations.c.target_id == target_id, t.operations.c.state.in_([PENDING, RUNNING]))).all())

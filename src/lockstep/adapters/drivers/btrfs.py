@@ -86,6 +86,8 @@ from lockstep.adapters.drivers._support import (
 )
 from lockstep.adapters.drivers.layout import DirectoryLayout, export_at, temp_path
 from lockstep.service.storage import (
+    AccessResult,
+    AccessRuleSpec,
     CGSnapshotResult,
     CGSnapshotSpec,
     CloneSpec,
@@ -100,6 +102,7 @@ from lockstep.service.storage import (
     ShareSpec,
     SnapshotResult,
     SnapshotSpec,
+    records_only,
 )
 
 POOL_NAME = "btrfs"
@@ -170,6 +173,7 @@ class BtrfsDriver(ShareDriver):
                 free_capacity_gb=round(free, 3),
                 group_support=GroupSupport.POOL,
                 atomic_cgsnapshot=True,
+                access_enforced=False,  # no network front end: rules are records only
                 extra={
                     "lockstep:storage": "btrfs",
                     "lockstep:size_enforced": True,
@@ -527,6 +531,12 @@ class BtrfsDriver(ShareDriver):
         os.rename(tmp, final)
         fsync_dir(final.parent)
         return results
+
+    # Access rules ---------------------------------------------------------------
+    def update_access(self, share: ShareSpec, rules: Sequence[AccessRuleSpec]) -> Mapping[str, AccessResult]:
+        """No network front end exports the share yet: the rules are records only."""
+        self._existing_share(share)
+        return records_only(rules)
 
     # Housekeeping ---------------------------------------------------------------
     def inventory(self) -> Inventory:

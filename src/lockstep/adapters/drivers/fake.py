@@ -4,6 +4,8 @@ It implements the whole contract and passes the same contract tests as the real 
 Options (from the backend's configuration):
 
 - ``fail``: comma-separated operation names that raise DriverError (``create_cgsnapshot``...);
+- ``fail_access``: comma-separated ``access_to`` values whose rules ``update_access`` reports as
+  not applied (the other rules of the set still are);
 - ``delay``: seconds every operation sleeps, to observe intermediate states;
 - ``group_support``: ``pool`` (default), ``host`` or ``none``;
 - ``atomic``: ``true`` (default) or ``false``: how cgsnapshots report their cut;
@@ -23,6 +25,8 @@ from collections.abc import Iterator, Mapping, Sequence
 
 from lockstep.domain.model import SWITCH_BOOL, parse_bool
 from lockstep.service.storage import (
+    AccessResult,
+    AccessRuleSpec,
     CGSnapshotResult,
     CGSnapshotSpec,
     CloneSpec,
@@ -48,6 +52,7 @@ class FakeDriver(ShareDriver):
     def __init__(self, options: Mapping[str, str] | None = None) -> None:
         options = dict(options or {})
         self._fail = {name.strip() for name in options.get("fail", "").split(",") if name.strip()}
+        self._fail_access = {to.strip() for to in options.get("fail_access", "").split(",") if to.strip()}
         self._delay = float(options.get("delay", "0") or 0)
         support = options.get("group_support", "pool").lower()
         self._group_support = None if support in ("", "none", "false") else GroupSupport(support)
@@ -58,6 +63,7 @@ class FakeDriver(ShareDriver):
         self.snapshots: dict[str, str] = {}  # snapshot id -> share id
         self.groups: set[str] = set()
         self.cgsnapshots: dict[str, list[str]] = {}  # cgsnapshot id -> member ids
+        self.access: dict[str, dict[str, str]] = {}  # share id -> {rule id: level} it was last told to enforce
         self.calls: list[str] = []
         self._state_file = options.get("state_file") or None
         self._call_log = options.get("call_log") or None
@@ -68,6 +74,7 @@ class FakeDriver(ShareDriver):
             self.snapshots = dict(state["snapshots"])
             self.groups = set(state["groups"])
             self.cgsnapshots = {k: list(v) for k, v in state["cgsnapshots"].items()}
+            self.access = {k: dict(v) for k, v in state.get("access", {}).items()}
 
     def _enter(self, operation: str, object_id: str = "") -> None:
         self.calls.append(operation)
@@ -89,7 +96,7 @@ class FakeDriver(ShareDriver):
         if not self._state_file:
             return
         state = {"shares": self.shares, "snapshots": self.snapshots, "groups": sorted(self.groups),
-                 "cgsnapshots": self.cgsnapshots}
+                 "cgsnapshots": self.cgsnapshots, "access": self.access}
         tmp = f"{self._state_file}.tmp"
         with open(tmp, "w") as fh:
             json.dump(state, fh)
@@ -104,6 +111,7 @@ class FakeDriver(ShareDriver):
                 free_capacity_gb=max(self._capacity - used, 0),
                 group_support=self._group_support,
                 atomic_cgsnapshot=self._atomic,
+                access_enforced=False,  # no network front end: rules are records only
                 extra={"lockstep:storage": "memory"},
             )
         ]
@@ -132,6 +140,7 @@ class FakeDriver(ShareDriver):
         self._enter("delete_share", share.id)
         with self._mutating():
             self.shares.pop(share.id, None)
+            self.access.pop(share.id, None)
 
     def extend_share(self, share: ShareSpec, new_size_gb: int) -> None:
         self._enter("extend_share", share.id)
@@ -201,6 +210,23 @@ class FakeDriver(ShareDriver):
                 self._reserve(clone.share)
         return {clone.share.id: self._export(clone.share.id) for clone in clones}
 
+    def update_access(self, share: ShareSpec, rules: Sequence[AccessRuleSpec]) -> Mapping[str, AccessResult]:
+        """Records the set it was given, like a backend without a network front end: nothing is
+        enforced (`access_enforced` is false). Rules for a `fail_access` target are refused."""
+        self._enter("update_access", share.id)
+        results = {}
+        with self._mutating():
+            if share.id not in self.shares:
+                raise DriverError(f"share {share.id} does not exist on this backend")
+            for rule in rules:
+                if rule.access_to in self._fail_access:
+                    results[rule.id] = AccessResult(applied=False,
+                                                    reason=f"fake driver configured to refuse {rule.access_to}")
+                else:
+                    results[rule.id] = AccessResult(applied=True)
+            self.access[share.id] = {rule.id: rule.access_level for rule in rules if results[rule.id].applied}
+        return results
+
     def inventory(self) -> Inventory:
         with self._lock:
             return Inventory(
@@ -214,6 +240,7 @@ class FakeDriver(ShareDriver):
         with self._mutating():
             if kind == "share":
                 self.shares.pop(object_id, None)
+                self.access.pop(object_id, None)
             elif kind == "snapshot":
                 self.snapshots.pop(object_id, None)
             elif kind == "group":

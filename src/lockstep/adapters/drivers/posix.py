@@ -52,6 +52,8 @@ from lockstep.adapters.drivers._support import (
 )
 from lockstep.adapters.drivers.layout import DirectoryLayout, export_at, temp_path
 from lockstep.service.storage import (
+    AccessResult,
+    AccessRuleSpec,
     CGSnapshotResult,
     CGSnapshotSpec,
     CloneSpec,
@@ -66,6 +68,7 @@ from lockstep.service.storage import (
     ShareSpec,
     SnapshotResult,
     SnapshotSpec,
+    records_only,
 )
 
 POOL_NAME = "posix"
@@ -104,6 +107,7 @@ class PosixDriver(ShareDriver):
                 free_capacity_gb=round(free, 3),
                 group_support=GroupSupport.POOL,
                 atomic_cgsnapshot=False,
+                access_enforced=False,  # no network front end: rules are records only
                 extra={
                     "lockstep:storage": "posix",
                     "lockstep:size_enforced": False,
@@ -249,6 +253,12 @@ class PosixDriver(ShareDriver):
         for src, final in pending:
             self._copy_into_place(src, final)
         return {clone.share.id: export_at(self.layout.share(clone.share.id)) for clone in clones}
+
+    # Access rules ---------------------------------------------------------------
+    def update_access(self, share: ShareSpec, rules: Sequence[AccessRuleSpec]) -> Mapping[str, AccessResult]:
+        """No network front end exports the share yet: the rules are records only."""
+        self._existing_share(share)
+        return records_only(rules)
 
     # Housekeeping ---------------------------------------------------------------
     def inventory(self) -> Inventory:

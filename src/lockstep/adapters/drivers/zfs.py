@@ -61,6 +61,8 @@ from lockstep.adapters.drivers._support import (
     run,
 )
 from lockstep.service.storage import (
+    AccessResult,
+    AccessRuleSpec,
     CGSnapshotResult,
     CGSnapshotSpec,
     CloneSpec,
@@ -77,6 +79,7 @@ from lockstep.service.storage import (
     ShareSpec,
     SnapshotResult,
     SnapshotSpec,
+    records_only,
 )
 
 SNAP_PREFIX = "snap-"
@@ -242,6 +245,7 @@ class ZfsDriver(ShareDriver):
                 free_capacity_gb=round(free / GIB, 3),
                 group_support=GroupSupport.POOL,
                 atomic_cgsnapshot=True,
+                access_enforced=False,  # no network front end: rules are records only
                 extra={"lockstep:storage": "zfs", "lockstep:size_enforced": True, "lockstep:dataset": self.parent},
             )
         ]
@@ -460,6 +464,12 @@ class ZfsDriver(ShareDriver):
         elif group_ds not in names:
             _zfs(["create", group_ds], action=f"create dataset {group_ds}")
         return {clone.share.id: self._export(f"{group_ds}/{clone.share.id}") for clone in clones}
+
+    # Access rules ---------------------------------------------------------------
+    def update_access(self, share: ShareSpec, rules: Sequence[AccessRuleSpec]) -> Mapping[str, AccessResult]:
+        """No network front end exports the share yet: the rules are records only."""
+        self._existing_share(share)
+        return records_only(rules)
 
     # Housekeeping ---------------------------------------------------------------
     def inventory(self) -> Inventory:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from lockstep.api.routes import (
+    access,
     cgsnapshots,
     consistency_groups,
     scheduler_stats,
@@ -17,5 +18,5 @@ from lockstep.service.services import Services
 
 def register_all(router: Router, services: Services) -> None:
     for module in (shares, snapshots, share_types, share_networks, consistency_groups, cgsnapshots,
-                   scheduler_stats):
+                   scheduler_stats, access):
         module.register(router, services)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from lockstep.domain.operations import TRANSITIONS, OperationKind
-from lockstep.service.operations import cgsnapshots, groups, housekeeping, shares, snapshots
+from lockstep.domain.operations import TRANSITIONS, WITHOUT_TRANSITION, OperationKind
+from lockstep.service.operations import access, cgsnapshots, groups, housekeeping, shares, snapshots
 from lockstep.service.operations.housekeeping import give_up, sweep
 from lockstep.service.operations.settle import Context, Handler, Handoff, RetryLater
 
@@ -26,11 +26,12 @@ HANDLERS: Mapping[OperationKind, Handler] = {
     OperationKind.DELETE_CGSNAPSHOT: cgsnapshots.delete_cgsnapshot,
     OperationKind.CREATE_GROUP_FROM_CGSNAPSHOT: groups.create_group_from_cgsnapshot,
     OperationKind.RECLAIM: housekeeping.reclaim,
+    OperationKind.UPDATE_ACCESS: access.update_access,
 }
 
 # A kind added without a handler (or, settling a record, without its statuses) would fail only
 # when the first such row is claimed; fail at start instead.
-if missing := (set(OperationKind) - set(HANDLERS)) | (set(OperationKind) - {OperationKind.RECLAIM} - set(TRANSITIONS)):
+if missing := (set(OperationKind) - set(HANDLERS)) | (set(OperationKind) - WITHOUT_TRANSITION - set(TRANSITIONS)):
     raise RuntimeError(f"operation kinds without a handler or transition: {sorted(missing)}")
 
 __all__ = ["HANDLERS", "Context", "Handler", "Handoff", "RetryLater", "give_up", "sweep"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from lockstep.domain.operations import TRANSITIONS, Entity, Operation, OperationKind, Reclaim
+from lockstep.service.operations import access
 from lockstep.service.operations.settle import Context, Handoff, RetryLater, fail, records
 
 log = logging.getLogger("lockstep.worker")
@@ -47,6 +48,9 @@ def sweep(ctx: Context, backend: str) -> int:
 def give_up(ctx: Context, op: Operation, error: str) -> None:
     """The operation cannot be completed: move its record to the kind's failure status."""
     log.error("operation %s %s on %s failed for good: %s", op.id, op.kind, op.target_id, error)
+    if op.kind is OperationKind.UPDATE_ACCESS:
+        access.give_up(ctx, op)
+        return
     if op.kind not in TRANSITIONS:
         return
     with ctx.db.write() as uow:
