@@ -392,12 +392,15 @@ class GroupRepo(_Repo):
         ).scalar_one())
 
 
+_CGSNAPSHOT_FIELDS = tuple(f for f in CGSnapshot.__dataclass_fields__ if f != "members")
+
+
 class CGSnapshotRepo(_Repo):
     table = t.cgsnapshots
 
     @staticmethod
     def _to(r: RowMapping) -> CGSnapshot:
-        return CGSnapshot(**{k: r[k] for k in CGSnapshot.__dataclass_fields__})
+        return CGSnapshot(**{k: r[k] for k in _CGSNAPSHOT_FIELDS})
 
     def get(self, cgsnapshot_id: str, project_id: str | None = None) -> CGSnapshot | None:
         query = select(t.cgsnapshots).where(t.cgsnapshots.c.id == cgsnapshot_id)
