@@ -30,8 +30,9 @@ def test_every_rule_guards_a_route_or_a_query() -> None:
 
 def test_os_actions_have_their_plain_spelling() -> None:
     """Manila renamed `os-<action>` (up to 2.6) to `<action>` (from 2.7); both are served."""
-    actions = {(r.template, r.action, str(r.scope.max)) for r in route_table().routes if r.action}
-    for template, action, until in actions:
+    actions = {(r.template, r.action, str(r.scope.min), str(r.scope.max)) for r in route_table().routes if r.action}
+    plain = {(template, action, since) for template, action, since, _ in actions}
+    for template, action, _, until in actions:
         if action.startswith("os-"):
             assert until == "2.6"
-            assert (template, action.removeprefix("os-"), "None") in actions
+            assert (template, action.removeprefix("os-"), "2.7") in plain

@@ -260,3 +260,16 @@ def pools(req: ApiRequest) -> PoolQuery:
     params = dict(req.query)
     share_type = params.pop("share_type", None) if req.at_least(2, 23) else None
     return PoolQuery(patterns=tuple(params.items()), share_type=share_type)
+
+
+# share group types ----------------------------------------------------------------------------------
+def group_specs(req: ApiRequest) -> dict[str, str] | None:
+    """The `group_specs` filter of the share group type list (2.66+): `{'key': 'value'}`, all must match."""
+    value = req.query.get("group_specs")
+    if not value:
+        return None
+    if not req.at_least(2, 66):
+        raise Invalid("Filter by 'group_specs' is not supported by this microversion. Use 2.66 or greater "
+                      "microversion to be able to use filter search by 'group_specs.")
+    parsed = _literal_dict(value, "group_specs")
+    return {str(k): ("True" if v is True else "False" if v is False else str(v)) for k, v in parsed.items()}

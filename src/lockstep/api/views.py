@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from lockstep.api.routing import ApiRequest
+from lockstep.domain.group_types import ShareGroupType
 from lockstep.domain.model import (
     TENANT_VISIBLE_SPECS,
     CGSnapshot,
@@ -233,4 +234,13 @@ def pool(req: ApiRequest, record: PoolRecord, *, detail: bool) -> dict[str, Any]
         caps["free_capacity_gb"] = record.free_capacity_gb
         caps["allocated_capacity_gb"] = record.allocated_gb
         body["capabilities"] = caps
+    return body
+
+
+# Share groups (2.31+): the same records as consistency groups and cgsnapshots -----------------------
+def share_group_type(req: ApiRequest, gt: ShareGroupType, *, is_default: bool) -> dict[str, Any]:
+    body: dict[str, Any] = {"id": gt.id, "name": gt.name, "is_public": gt.is_public,
+                            "group_specs": dict(gt.group_specs), "share_types": list(gt.share_types)}
+    if req.at_least(2, 46):
+        body["is_default"] = is_default
     return body

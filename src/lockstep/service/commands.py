@@ -110,6 +110,14 @@ class CreateSnapshot:
 
 
 # Consistency groups and cgsnapshots ---------------------------------------------------------
+class GroupApi(enum.Enum):
+    """Which API names a group: one store, seen as consistency groups and cgsnapshots at 2.4-2.30 and as
+    share groups and share group snapshots from 2.31. They differ in words and in a few rules."""
+
+    CONSISTENCY_GROUPS = "consistency-groups"
+    SHARE_GROUPS = "share-groups"
+
+
 @dataclass(frozen=True)
 class CreateConsistencyGroup:
     name: str | None
@@ -118,6 +126,10 @@ class CreateConsistencyGroup:
     use_default_type: bool  # neither share types nor a source cgsnapshot were named
     source_cgsnapshot_id: str | None  # a uuid
     share_network_id: Checked[str | None]  # a uuid
+    api: GroupApi = GroupApi.CONSISTENCY_GROUPS
+    # Share groups only: None asks for the default group type (or, from a snapshot, the source group's).
+    share_group_type_id: Checked[str | None] = None  # a uuid
+    availability_zone: str | None = None  # a name or an id
 
 
 @dataclass(frozen=True)
@@ -125,6 +137,30 @@ class CreateCGSnapshot:
     consistency_group_id: str  # a uuid
     name: str | None
     description: str | None
+    api: GroupApi = GroupApi.CONSISTENCY_GROUPS
+
+
+# Share group types ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CreateShareGroupType:
+    name: str
+    share_types: tuple[str, ...]  # names or ids
+    group_specs: dict[str, str]
+    is_public: bool
+
+
+@dataclass(frozen=True)
+class SetGroupSpecs:
+    share_group_type_id: str
+    # Checked after the type is found, as Manila did (a missing type is 404 before a bad spec's 400).
+    group_specs: Checked[dict[str, str]]
+
+
+@dataclass(frozen=True)
+class ChangeGroupTypeAccess:
+    share_group_type_id: str
+    project_id: str
+    add: bool
 
 
 # Share types ---------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from lockstep.service.listing import ListingService
 from lockstep.service.policy import Policy
 from lockstep.service.pools import PoolService
 from lockstep.service.scheduler import Scheduler
+from lockstep.service.share_group_types import ShareGroupTypeService
 from lockstep.service.share_networks import ShareNetworkService
 from lockstep.service.share_types import ShareTypeService
 from lockstep.service.shares import ShareService
@@ -30,3 +31,4 @@ class Services:
     pools: PoolService
     availability_zone: str
     availability_zone_id: str
+    group_types: ShareGroupTypeService

@@ -14,6 +14,7 @@ from lockstep.service.ports import (
     GroupRepository,
     OperationRepository,
     PoolRepository,
+    ShareGroupTypeRepository,
     ShareNetworkRepository,
     ShareRepository,
     ShareTypeRepository,
@@ -28,6 +29,9 @@ class UnitOfWork(Protocol):
 
     @property
     def share_networks(self) -> ShareNetworkRepository: ...
+
+    @property
+    def share_group_types(self) -> ShareGroupTypeRepository: ...
 
     @property
     def shares(self) -> ShareRepository: ...

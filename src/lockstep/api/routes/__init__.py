@@ -6,6 +6,7 @@ from lockstep.api.routes import (
     cgsnapshots,
     consistency_groups,
     scheduler_stats,
+    share_group_types,
     share_networks,
     share_types,
     shares,
@@ -17,5 +18,5 @@ from lockstep.service.services import Services
 
 def register_all(router: Router, services: Services) -> None:
     for module in (shares, snapshots, share_types, share_networks, consistency_groups, cgsnapshots,
-                   scheduler_stats):
+                   scheduler_stats, share_group_types):
         module.register(router, services)
