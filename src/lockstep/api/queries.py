@@ -17,7 +17,9 @@ from lockstep.api.routing import ApiRequest
 from lockstep.domain.errors import Invalid
 from lockstep.domain.model import parse_bool
 from lockstep.domain.queries import (
+    CGSnapshotField,
     CGSnapshotQuery,
+    GroupField,
     GroupQuery,
     Page,
     PoolQuery,
@@ -107,6 +109,9 @@ def _small_int(value: str) -> int | None:
 def shares(req: ApiRequest, offset: int, limit: int) -> ShareQuery:
     ctx = req.ctx
     params = {k: v for k, v in req.query.items() if k not in PAGING_KEYS}
+    if req.at_least(2, 31) and "share_group_id" in params:
+        # One store: a share group is the consistency group of the same id.
+        params["consistency_group_id"] = params.pop("share_group_id")
     if not ctx.is_admin:
         params = {k: v for k, v in params.items() if k in _SHARE_NON_ADMIN}
     sort = _sort(params, _SHARE_SORT)
@@ -202,6 +207,66 @@ def cgsnapshots(req: ApiRequest, offset: int, limit: int) -> CGSnapshotQuery:
 
 def members(req: ApiRequest, offset: int, limit: int) -> Page:
     return _page(req, offset, limit)
+
+
+# share groups and share group snapshots (2.31+) -----------------------------------------------------
+_SHARE_GROUP_FIELDS = {str(f): f for f in GroupField} | {
+    "group_type_id": GroupField.SHARE_GROUP_TYPE_ID,
+    "source_share_group_snapshot_id": GroupField.SOURCE_CGSNAPSHOT_ID,
+}
+_SHARE_GROUP_CONTAINS = {"name~": GroupField.NAME, "description~": GroupField.DESCRIPTION}
+_SHARE_GROUP_SNAPSHOT_FIELDS = {str(f): f for f in CGSnapshotField} | {
+    "share_group_id": CGSnapshotField.CONSISTENCY_GROUP_ID}
+_SHARE_GROUP_SNAPSHOT_SORT = {k: str(v) for k, v in _SHARE_GROUP_SNAPSHOT_FIELDS.items()} | {
+    "created_at": "created_at", "updated_at": "updated_at"}
+_SHARE_GROUP_SORT = {k: str(v) for k, v in _SHARE_GROUP_FIELDS.items()} | {
+    "created_at": "created_at", "updated_at": "updated_at"}
+
+
+def _group_page(req: ApiRequest, params: dict[str, str], offset: int, limit: int,
+                sortable: Mapping[str, str]) -> Page:
+    """Share-group lists sort as Manila's database layer did: direction first, then the key."""
+    key = params.pop("sort_key", "created_at")
+    direction = params.pop("sort_dir", "desc")
+    if direction.lower() not in ("asc", "desc"):
+        raise Invalid(f"Invalid input received: Wrong sorting data provided: sort key is '{key}' and sort "
+                      f"direction is '{direction}'.")
+    if key not in sortable:
+        raise Invalid(f"Invalid input received: Wrong sorting key provided - '{key}'.")
+    return _page(req, offset, limit, (sortable[key], direction.lower()))
+
+
+def share_groups(req: ApiRequest, offset: int, limit: int) -> GroupQuery:
+    params = {k: v for k, v in req.query.items() if k not in PAGING_KEYS}
+    scope = None if all_tenants(req.ctx, params) else req.ctx.project_id
+    params.pop("all_tenants", None)
+    sort: dict[str, str] = {k: params.pop(k) for k in ("sort_key", "sort_dir") if k in params}
+    contains = []
+    for key, field in _SHARE_GROUP_CONTAINS.items():
+        value = params.pop(key, None)
+        if value is not None and req.at_least(2, 36):  # ignored before 2.36, as Manila did
+            contains.append((field, value))
+    equals = []
+    for key, value in params.items():
+        if key not in _SHARE_GROUP_FIELDS:
+            raise Invalid(f"Invalid input received: Share groups cannot be filtered using '{key}' key.")
+        equals.append((_SHARE_GROUP_FIELDS[key], value))
+    return GroupQuery(page=_group_page(req, sort, offset, limit, _SHARE_GROUP_SORT), scope=scope,
+                      equals=tuple(equals), contains=tuple(contains))
+
+
+def share_group_snapshots(req: ApiRequest, offset: int, limit: int) -> CGSnapshotQuery:
+    params = {k: v for k, v in req.query.items() if k not in PAGING_KEYS}
+    scope = None if all_tenants(req.ctx, params) else req.ctx.project_id
+    params.pop("all_tenants", None)
+    sort: dict[str, str] = {k: params.pop(k) for k in ("sort_key", "sort_dir") if k in params}
+    equals = []
+    for key, value in params.items():
+        if key not in _SHARE_GROUP_SNAPSHOT_FIELDS:
+            raise Invalid(f"Invalid input received: Share group snapshots cannot be filtered using '{key}' key.")
+        equals.append((_SHARE_GROUP_SNAPSHOT_FIELDS[key], value))
+    return CGSnapshotQuery(page=_group_page(req, sort, offset, limit, _SHARE_GROUP_SNAPSHOT_SORT), scope=scope,
+                           equals=tuple(equals))
 
 
 # share networks -------------------------------------------------------------------------------------

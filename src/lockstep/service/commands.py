@@ -52,6 +52,14 @@ class TextChanges(Changes):
     description: Change[str | None] = KEEP
 
 
+class GroupApi(enum.Enum):
+    """Which API names a group: one store, seen as consistency groups and cgsnapshots at 2.4-2.30 and as
+    share groups and share group snapshots from 2.31. They differ in words and in a few rules."""
+
+    CONSISTENCY_GROUPS = "consistency-groups"
+    SHARE_GROUPS = "share-groups"
+
+
 @dataclass(frozen=True)
 class ResetStatus:
     target_id: str
@@ -81,6 +89,8 @@ class CreateShare:
     is_public: Checked[bool]
     # From 2.24 a share may be created from a snapshot only if its parent share has that capability.
     snapshot_capability_required: bool
+    # Which API named the group (`consistency_group_id` up to 2.30, `share_group_id` from 2.31).
+    group_api: GroupApi = GroupApi.CONSISTENCY_GROUPS
 
 
 @dataclass(frozen=True)
@@ -110,14 +120,6 @@ class CreateSnapshot:
 
 
 # Consistency groups and cgsnapshots ---------------------------------------------------------
-class GroupApi(enum.Enum):
-    """Which API names a group: one store, seen as consistency groups and cgsnapshots at 2.4-2.30 and as
-    share groups and share group snapshots from 2.31. They differ in words and in a few rules."""
-
-    CONSISTENCY_GROUPS = "consistency-groups"
-    SHARE_GROUPS = "share-groups"
-
-
 @dataclass(frozen=True)
 class CreateConsistencyGroup:
     name: str | None

@@ -18,8 +18,18 @@ from lockstep.domain.model import (
 )
 from lockstep.domain.operations import Deletion, OperationKind
 from lockstep.domain.operations import Resize as ResizeTo
-from lockstep.service.commands import CreateShare, RequestedSize, ResetStatus, Resize, SetMetadata, ShareChanges, unwrap
+from lockstep.service.commands import (
+    CreateShare,
+    GroupApi,
+    RequestedSize,
+    ResetStatus,
+    Resize,
+    SetMetadata,
+    ShareChanges,
+    unwrap,
+)
 from lockstep.service.context import RequestContext
+from lockstep.service.group_terms import TERMS, GroupTerms
 from lockstep.service.policy import Policy, Rule
 from lockstep.service.scheduler import Scheduler
 from lockstep.service.share_types import ShareTypeService
@@ -55,7 +65,9 @@ class ShareService:
     # create ------------------------------------------------------------------
     # The steps run in Manila's order of checks: which 400 wins when several things are wrong is pinned.
     def create(self, ctx: RequestContext, cmd: CreateShare) -> Share:
+        terms = TERMS[cmd.group_api]
         with self.db.write() as uow:
+            zone = self._zone_in_group(uow, ctx, cmd)
             source = self._source(uow, ctx, cmd)
             if source.network_id and uow.share_networks.get(source.network_id, ctx.scope()) is None:
                 raise NotFound(f"Share network {source.network_id} could not be found.")
@@ -67,7 +79,7 @@ class ShareService:
             share_type = _type_of_parent(uow, share_type, source.parent)
             proto = unwrap(cmd.share_proto)
             is_public = unwrap(cmd.is_public)
-            group = self._group(uow, ctx, cmd.consistency_group_id, share_type, source.network_id)
+            group = self._group(uow, ctx, cmd.consistency_group_id, share_type, source.network_id, terms)
             host = source.parent.host if source.parent is not None else ""
             if not host:
                 self.scheduler.check_share_fits(uow, size, share_type, group.host if group is not None else None)
@@ -76,7 +88,7 @@ class ShareService:
             uow.shares.insert_row(
                 id=share_id, project_id=ctx.project_id, user_id=ctx.user_id, name=cmd.name,
                 description=cmd.description, size=size, share_proto=proto, status=Status.CREATING, host=host,
-                availability_zone=cmd.availability_zone or None, share_type_id=share_type.id if share_type else None,
+                availability_zone=zone, share_type_id=share_type.id if share_type else None,
                 share_network_id=source.network_id, snapshot_id=cmd.snapshot_id or None, is_public=is_public,
                 consistency_group_id=cmd.consistency_group_id or None, source_cgsnapshot_member_id=None,
                 task_state=None, **_capabilities(share_type), created_at=now, updated_at=now,
@@ -88,6 +100,20 @@ class ShareService:
             uow.commit()
         assert created is not None
         return created
+
+    @staticmethod
+    def _zone_in_group(uow: UnitOfWork, ctx: RequestContext, cmd: CreateShare) -> str | None:
+        """A share in a share group (2.31+) is in the group's zone: a missing group is 404 here, before
+        anything else is checked, and a zone asked for must be the group's (Manila's API checks)."""
+        if cmd.group_api is not GroupApi.SHARE_GROUPS or not cmd.consistency_group_id:
+            return cmd.availability_zone or None
+        group = uow.groups.get(cmd.consistency_group_id, ctx.scope())
+        if group is None:
+            raise NotFound(TERMS[cmd.group_api].share_group_missing.format(id=cmd.consistency_group_id))
+        if cmd.availability_zone and cmd.availability_zone != group.availability_zone:
+            raise Invalid(f"Share cannot have AZ ('{cmd.availability_zone}') different than share group's one "
+                          f"({group.availability_zone}).")
+        return group.availability_zone or cmd.availability_zone or None
 
     def _source(self, uow: UnitOfWork, ctx: RequestContext, cmd: CreateShare) -> _Source:
         """The snapshot a share is created from, its parent share, and the network the share joins."""
@@ -120,21 +146,19 @@ class ShareService:
 
     @staticmethod
     def _group(uow: UnitOfWork, ctx: RequestContext, group_id: str | None, share_type: ShareType | None,
-               network_id: str | None) -> ConsistencyGroup | None:
-        """The consistency group the share joins, which must accept its type and network."""
+               network_id: str | None, terms: GroupTerms) -> ConsistencyGroup | None:
+        """The group the share joins, which must accept its type and network."""
         if not group_id:
             return None
         group = uow.groups.get(group_id, ctx.scope())
         if group is None:
-            raise Invalid(f"ConsistencyGroup {group_id} could not be found.")
+            raise terms.share_group_missing_error(terms.share_group_missing.format(id=group_id))
         if group.status != Status.AVAILABLE:
-            raise InvalidState(f"Consistency group status must be available, got{group.status}.")
+            raise InvalidState(terms.share_group_status.format(status=group.status))
         if share_type is not None and share_type.id not in group.share_types:
-            raise Invalid(f"The specified share type ({share_type.id}) is not supported by the "
-                          f"specified consistency group ({group_id}).")
+            raise Invalid(terms.share_type_unsupported.format(type=share_type.id, group=group_id))
         if (network_id or None) != (group.share_network_id or None):
-            raise Invalid(f"The specified share network ({network_id}) is not supported by the "
-                          f"specified consistency group ({group_id}).")
+            raise Invalid(terms.share_network_unsupported.format(network=network_id, group=group_id))
         return group
 
     # update / delete ---------------------------------------------------------
@@ -150,18 +174,21 @@ class ShareService:
         assert updated is not None
         return updated
 
-    def delete(self, ctx: RequestContext, share_id: str, group_param: str | None, *, force: bool = False) -> None:
+    def delete(self, ctx: RequestContext, share_id: str, group_param: str | None, *, force: bool = False,
+               api: GroupApi = GroupApi.CONSISTENCY_GROUPS) -> None:
+        """`group_param`: the group the request names (`api` says by which parameter)."""
+        terms = TERMS[api]
         with self.db.write() as uow:
             share = self.find(uow, ctx, share_id)
             if force:
                 self.policy.authorize(ctx, Rule.SHARE_FORCE_DELETE, share.project_id)
             else:
-                _check_group_param(share, group_param)
+                _check_group_param(share, group_param, terms)
                 self.policy.authorize(ctx, Rule.SHARE_DELETE, share.project_id)
                 if share.status not in SHARE_DELETABLE:
                     raise Forbidden("Invalid share: Share status must be one of ('available', 'error', "
                                     "'inactive').")
-            _check_no_dependents(uow, share_id, Invalid if force else Forbidden)
+            _check_no_dependents(uow, share_id, Invalid if force else Forbidden, terms)
             expected = None if force else SHARE_DELETABLE
             if not share.host and uow.operations.pending_for(share_id) == 0:
                 # Never placed: nothing exists on any backend.
@@ -286,23 +313,22 @@ def _capabilities(share_type: ShareType | None) -> dict[str, bool]:
     return {key: share_type.spec_bool(key) if share_type else False for key in keys}
 
 
-def _check_group_param(share: Share, group_param: str | None) -> None:
-    """A share in a consistency group is deleted only by naming the group too (Manila's guard)."""
+def _check_group_param(share: Share, group_param: str | None, terms: GroupTerms) -> None:
+    """A share in a group is deleted only by naming the group too (Manila's guard)."""
     if not share.consistency_group_id:
         return
     if not group_param:
-        raise Invalid("Must provide 'consistency_group_id' as a request parameter when deleting a "
-                      "share in a consistency group.")
+        raise Invalid(terms.delete_param_missing)
     if group_param != share.consistency_group_id:
-        raise Invalid("The specified 'consistency_group_id' does not match the consistency group id "
-                      "of the share.")
+        raise Invalid(terms.delete_param_mismatch)
 
 
-def _check_no_dependents(uow: UnitOfWork, share_id: str, refusal: type[Invalid] | type[Forbidden]) -> None:
+def _check_no_dependents(uow: UnitOfWork, share_id: str, refusal: type[Invalid] | type[Forbidden],
+                         terms: GroupTerms) -> None:
     snapshots = uow.shares.count_snapshots(share_id)
     if snapshots:
         raise refusal(f"Invalid share: Share still has {snapshots} dependent snapshots.")
     members = uow.shares.count_cgsnapshot_members(share_id)
     if members:
-        raise refusal(f"Invalid share: Share still has {members} dependent cgsnapshot members.")
+        raise refusal(terms.dependent_members.format(count=members))
 
