@@ -34,6 +34,7 @@ from lockstep.bootstrap import (
     build_drivers,
     build_services,
     build_worker,
+    create_default_share_group_type,
     create_default_share_type,
     engine_for,
 )
@@ -192,6 +193,7 @@ def in_process_server(data_dir: Path, database_url: str, *, settle_after_request
     engine = engine_for(settings)
     try:
         create_default_share_type(settings, engine)
+        create_default_share_group_type(settings, engine)
         app: LockstepApp = build_app(settings, build_services(settings, engine))
         drivers = build_drivers(settings)
         worker: Worker = build_worker(settings, engine, drivers)

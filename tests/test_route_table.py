@@ -37,11 +37,9 @@ def test_every_rule_guards_a_route_or_a_query() -> None:
 
 def test_os_actions_have_their_plain_spelling() -> None:
     """Manila renamed `os-<action>` (up to 2.6) to `<action>` (from 2.7); both are served."""
-    actions = {(r.template, r.action, str(r.scope.max)) for r in route_table().routes if r.action}
-    # Where the plain spelling was itself retired later (access_list at 2.45), its own last version.
-    retired = {("/shares/{id}/action", "access_list"): "2.44"}
-    for template, action, until in actions:
+    actions = {(r.template, r.action, str(r.scope.min), str(r.scope.max)) for r in route_table().routes if r.action}
+    plain = {(template, action, since) for template, action, since, _ in actions}
+    for template, action, _, until in actions:
         if action.startswith("os-"):
-            plain = action.removeprefix("os-")
             assert until == "2.6"
-            assert (template, plain, retired.get((template, plain), "None")) in actions
+            assert (template, action.removeprefix("os-"), "2.7") in plain

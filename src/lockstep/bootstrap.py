@@ -18,14 +18,15 @@ from lockstep.api.routing import Router
 from lockstep.config import BackendConfig, Settings
 from lockstep.service.access import AccessService
 from lockstep.service.cgsnapshots import CGSnapshotService
-from lockstep.service.consistency_groups import ConsistencyGroupService
-from lockstep.service.defaults import ensure_default_share_type
+from lockstep.service.consistency_groups import ConsistencyGroupService, Zone
+from lockstep.service.defaults import ensure_default_share_group_type, ensure_default_share_type
 from lockstep.service.listing import ListingService
 from lockstep.service.policy import Policy
 from lockstep.service.pools import PoolService
 from lockstep.service.recycle_bin import RecycleBinService
 from lockstep.service.scheduler import Scheduler
 from lockstep.service.services import Services
+from lockstep.service.share_group_types import ShareGroupTypeService
 from lockstep.service.share_networks import ShareNetworkService
 from lockstep.service.share_types import ShareTypeService
 from lockstep.service.shares import ShareService
@@ -41,19 +42,23 @@ def build_services(settings: Settings, engine: Engine, *,
     policy = Policy(settings.policy_file)
     scheduler = Scheduler()
     types = ShareTypeService(db, settings.default_share_type)
+    group_types = ShareGroupTypeService(db, settings.default_share_group_type)
+    zone = Zone(settings.availability_zone,
+                str(uuid.uuid5(uuid.NAMESPACE_DNS, f"lockstep-az-{settings.availability_zone}")))
     return Services(
         policy=policy, scheduler=scheduler, types=types,
         networks=ShareNetworkService(db, policy),
         shares=ShareService(db, policy, types, scheduler),
         snapshots=SnapshotService(db, policy),
         listing=ListingService(db, policy),
-        groups=ConsistencyGroupService(db, types, scheduler, settings.require_atomic_cgsnapshots),
+        groups=ConsistencyGroupService(db, types, group_types, scheduler, settings.require_atomic_cgsnapshots, zone),
         cgsnapshots=CGSnapshotService(db),
         pools=PoolService(db, scheduler),
         recycle_bin=RecycleBinService(db, policy, settings.soft_delete_retention),
         availability_zone=settings.availability_zone,
-        availability_zone_id=str(uuid.uuid5(uuid.NAMESPACE_DNS, f"lockstep-az-{settings.availability_zone}")),
+        availability_zone_id=zone.id,
         access=AccessService(db, policy),
+        group_types=group_types,
     )
 
 
@@ -125,6 +130,13 @@ class _Relay:
 
 def create_default_share_type(settings: Settings, engine: Engine) -> bool:
     return ensure_default_share_type(SqlAlchemyDatabase(engine), settings.default_share_type)
+
+
+def create_default_share_group_type(settings: Settings, engine: Engine) -> bool:
+    """The default share group type (it stands in for consistency groups); groups made before share groups
+    existed get it. True if the type was created."""
+    return ensure_default_share_group_type(SqlAlchemyDatabase(engine), settings.default_share_group_type,
+                                           settings.default_share_type, settings.availability_zone)
 
 
 def engine_for(settings: Settings) -> Engine:

@@ -50,12 +50,14 @@ def cmd_db_upgrade(args: argparse.Namespace) -> None:
     url = settings.effective_database_url
     print(f"lockstep: migrating {_redact(url)} to the latest schema")
     db_upgrade(url)
-    from lockstep.bootstrap import create_default_share_type, engine_for
+    from lockstep.bootstrap import create_default_share_group_type, create_default_share_type, engine_for
 
     engine = engine_for(settings)
     created = create_default_share_type(settings, engine)
     if created:
         print(f"lockstep: created the default share type {settings.default_share_type!r}")
+    if create_default_share_group_type(settings, engine):
+        print(f"lockstep: created the default share group type {settings.default_share_group_type!r}")
     engine.dispose()
     print("lockstep: database is up to date")
 

@@ -11,6 +11,7 @@ Example file::
     auth = "noauth"                 # or "keystone"
     admin_users = ["admin"]         # noauth: users that are admins
     default_share_type = "default"
+    default_share_group_type = "default"  # stands in for consistency groups; "" for none
     host = "lockstep"               # this process's share-host name (host@backend#pool)
     backends = ["default"]          # backends this process's worker owns
 
@@ -58,6 +59,7 @@ class Settings:
     auth: str = "noauth"
     admin_users: tuple[str, ...] = ("admin",)
     default_share_type: str | None = "default"
+    default_share_group_type: str | None = "default"
     host: str = "lockstep"
     availability_zone: str = "nova"
     backends: tuple[BackendConfig, ...] = (BackendConfig("default", "auto"),)
@@ -150,6 +152,7 @@ def load(config_file: str | os.PathLike[str] | None = None, env: dict[str, str] 
     if isinstance(admin_users, str):
         admin_users = _split(admin_users)
     default_type = pick("default_share_type", "default")
+    default_group_type = pick("default_share_group_type", "default")
     policy_file = pick("policy_file", None)
     auth = str(pick("auth", "noauth")).lower()
     if auth not in ("noauth", "keystone"):
@@ -161,6 +164,7 @@ def load(config_file: str | os.PathLike[str] | None = None, env: dict[str, str] 
         auth=auth,
         admin_users=tuple(admin_users),
         default_share_type=str(default_type) if default_type else None,
+        default_share_group_type=str(default_group_type) if default_group_type else None,
         host=str(pick("host", "lockstep")) or socket.gethostname(),
         availability_zone=str(pick("availability_zone", "nova")),
         backends=backends,

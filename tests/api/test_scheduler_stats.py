@@ -23,6 +23,7 @@ CAPABILITY_KEYS = {
     "create_share_from_snapshot_support",
     "revert_to_snapshot_support",
     "consistency_group_support",
+    "consistent_snapshot_support",
     "dedupe",
     "compression",
     "replication_type",

@@ -54,12 +54,12 @@ def check_metadata(metadata: object) -> dict[str, str]:
     return result
 
 
-def reset_status(target_id: str, body: object) -> ResetStatus:
+def reset_status(target_id: str, body: object, allowed: tuple[Status, ...] = RESET_STATUSES) -> ResetStatus:
     status = body.get("status") if isinstance(body, dict) else None
     if status is None:
         raise Invalid("Must specify 'status'")
-    if status not in [str(s) for s in RESET_STATUSES]:
-        raise Invalid(f"Invalid state. Valid states: {', '.join(str(s) for s in RESET_STATUSES)}.")
+    if status not in [str(s) for s in allowed]:
+        raise Invalid(f"Invalid state. Valid states: {', '.join(str(s) for s in allowed)}.")
     return ResetStatus(target_id, Status(status))
 
 

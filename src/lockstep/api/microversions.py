@@ -37,6 +37,10 @@ MAX_VERSION = APIVersion(2, 99)
 CG_VERSION = APIVersion(2, 4)
 # From 2.60 a URL may leave out the project id (`/v2/shares`); below, such a URL is not found.
 PROJECTLESS_URLS = APIVersion(2, 60)
+# Consistency groups were converted to share groups in 2.31 (experimental until 2.54, GA in 2.55).
+LAST_CG_VERSION = APIVersion(2, 30)
+SHARE_GROUP_VERSION = APIVersion(2, 31)
+SHARE_GROUP_GA = APIVersion(2, 55)
 # Manila renamed the admin actions in 2.7: `os-reset_status` up to 2.6, `reset_status` from 2.7.
 LAST_OS_ACTIONS = APIVersion(2, 6)
 PLAIN_ACTIONS = APIVersion(2, 7)

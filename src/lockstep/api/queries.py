@@ -21,7 +21,9 @@ from lockstep.domain.model import parse_bool
 from lockstep.domain.queries import (
     AccessRuleField,
     AccessRuleQuery,
+    CGSnapshotField,
     CGSnapshotQuery,
+    GroupField,
     GroupQuery,
     Page,
     PoolQuery,
@@ -124,6 +126,9 @@ def shares(req: ApiRequest, offset: int, limit: int, *, zones: tuple[str, str] =
     ctx = req.ctx
     params = _since(req, {k: v for k, v in req.query.items() if k not in PAGING_KEYS}, _SHARE_FILTERS_SINCE)
     params.pop("with_count", None)  # not a filter (the route reads it)
+    if req.at_least(2, 31) and "share_group_id" in params:
+        # One store: a share group is the consistency group of the same id.
+        params["consistency_group_id"] = params.pop("share_group_id")
     if not ctx.is_admin:
         params = {k: v for k, v in params.items() if k in _SHARE_NON_ADMIN or k in _SHARE_NON_ADMIN_LATER}
     sort = _sort(params, _SHARE_SORT)
@@ -272,6 +277,66 @@ def members(req: ApiRequest, offset: int, limit: int) -> Page:
     return _page(req, offset, limit)
 
 
+# share groups and share group snapshots (2.31+) -----------------------------------------------------
+_SHARE_GROUP_FIELDS = {str(f): f for f in GroupField} | {
+    "group_type_id": GroupField.SHARE_GROUP_TYPE_ID,
+    "source_share_group_snapshot_id": GroupField.SOURCE_CGSNAPSHOT_ID,
+}
+_SHARE_GROUP_CONTAINS = {"name~": GroupField.NAME, "description~": GroupField.DESCRIPTION}
+_SHARE_GROUP_SNAPSHOT_FIELDS = {str(f): f for f in CGSnapshotField} | {
+    "share_group_id": CGSnapshotField.CONSISTENCY_GROUP_ID}
+_SHARE_GROUP_SNAPSHOT_SORT = {k: str(v) for k, v in _SHARE_GROUP_SNAPSHOT_FIELDS.items()} | {
+    "created_at": "created_at", "updated_at": "updated_at"}
+_SHARE_GROUP_SORT = {k: str(v) for k, v in _SHARE_GROUP_FIELDS.items()} | {
+    "created_at": "created_at", "updated_at": "updated_at"}
+
+
+def _group_page(req: ApiRequest, params: dict[str, str], offset: int, limit: int,
+                sortable: Mapping[str, str]) -> Page:
+    """Share-group lists sort as Manila's database layer did: direction first, then the key."""
+    key = params.pop("sort_key", "created_at")
+    direction = params.pop("sort_dir", "desc")
+    if direction.lower() not in ("asc", "desc"):
+        raise Invalid(f"Invalid input received: Wrong sorting data provided: sort key is '{key}' and sort "
+                      f"direction is '{direction}'.")
+    if key not in sortable:
+        raise Invalid(f"Invalid input received: Wrong sorting key provided - '{key}'.")
+    return _page(req, offset, limit, (sortable[key], direction.lower()))
+
+
+def share_groups(req: ApiRequest, offset: int, limit: int) -> GroupQuery:
+    params = {k: v for k, v in req.query.items() if k not in PAGING_KEYS}
+    scope = None if all_tenants(req.ctx, params) else req.ctx.project_id
+    params.pop("all_tenants", None)
+    sort: dict[str, str] = {k: params.pop(k) for k in ("sort_key", "sort_dir") if k in params}
+    contains = []
+    for key, field in _SHARE_GROUP_CONTAINS.items():
+        value = params.pop(key, None)
+        if value is not None and req.at_least(2, 36):  # ignored before 2.36, as Manila did
+            contains.append((field, value))
+    equals = []
+    for key, value in params.items():
+        if key not in _SHARE_GROUP_FIELDS:
+            raise Invalid(f"Invalid input received: Share groups cannot be filtered using '{key}' key.")
+        equals.append((_SHARE_GROUP_FIELDS[key], value))
+    return GroupQuery(page=_group_page(req, sort, offset, limit, _SHARE_GROUP_SORT), scope=scope,
+                      equals=tuple(equals), contains=tuple(contains))
+
+
+def share_group_snapshots(req: ApiRequest, offset: int, limit: int) -> CGSnapshotQuery:
+    params = {k: v for k, v in req.query.items() if k not in PAGING_KEYS}
+    scope = None if all_tenants(req.ctx, params) else req.ctx.project_id
+    params.pop("all_tenants", None)
+    sort: dict[str, str] = {k: params.pop(k) for k in ("sort_key", "sort_dir") if k in params}
+    equals = []
+    for key, value in params.items():
+        if key not in _SHARE_GROUP_SNAPSHOT_FIELDS:
+            raise Invalid(f"Invalid input received: Share group snapshots cannot be filtered using '{key}' key.")
+        equals.append((_SHARE_GROUP_SNAPSHOT_FIELDS[key], value))
+    return CGSnapshotQuery(page=_group_page(req, sort, offset, limit, _SHARE_GROUP_SNAPSHOT_SORT), scope=scope,
+                           equals=tuple(equals))
+
+
 # share networks -------------------------------------------------------------------------------------
 def share_networks(req: ApiRequest, offset: int, limit: int) -> ShareNetworkQuery:
     params = {k: v for k, v in req.query.items() if k not in ("limit", "offset")}
@@ -365,3 +430,16 @@ def _check_rule_filters(params: Mapping[str, str]) -> None:
     level = params.get("access_level")
     if level and level not in ACCESS_LEVELS:
         raise Invalid(f"Invalid or unsupported share access level: {level}.")
+
+
+# share group types ----------------------------------------------------------------------------------
+def group_specs(req: ApiRequest) -> dict[str, str] | None:
+    """The `group_specs` filter of the share group type list (2.66+): `{'key': 'value'}`, all must match."""
+    value = req.query.get("group_specs")
+    if not value:
+        return None
+    if not req.at_least(2, 66):
+        raise Invalid("Filter by 'group_specs' is not supported by this microversion. Use 2.66 or greater "
+                      "microversion to be able to use filter search by 'group_specs.")
+    parsed = literal_dict(value, "group_specs")
+    return {str(k): ("True" if v is True else "False" if v is False else str(v)) for k, v in parsed.items()}

@@ -12,7 +12,16 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from lockstep.api.errors import HTTPFault
-from lockstep.api.microversions import CG_VERSION, LAST_OS_ACTIONS, MIN_VERSION, PLAIN_ACTIONS, APIVersion
+from lockstep.api.microversions import (
+    CG_VERSION,
+    LAST_CG_VERSION,
+    LAST_OS_ACTIONS,
+    MIN_VERSION,
+    PLAIN_ACTIONS,
+    SHARE_GROUP_GA,
+    SHARE_GROUP_VERSION,
+    APIVersion,
+)
 from lockstep.service.context import RequestContext
 from lockstep.service.policy import Policy, Rule
 
@@ -84,13 +93,15 @@ class VersionScope:
     min: APIVersion = MIN_VERSION
     max: APIVersion | None = None
     experimental: bool = False
+    # From this version on the experimental header is no longer needed (the feature graduated).
+    graduated: APIVersion | None = None
 
     def serves(self, version: APIVersion, experimental: bool) -> bool:
         if version < self.min:
             return False
         if self.max is not None and version > self.max:
             return False
-        return experimental or not self.experimental
+        return experimental or not self.experimental or (self.graduated is not None and version >= self.graduated)
 
     def since(self, version: APIVersion | str) -> VersionScope:
         bound = APIVersion.parse(version) if isinstance(version, str) else version
@@ -102,8 +113,10 @@ class VersionScope:
 
 
 ALL_VERSIONS = VersionScope()
-# Consistency groups and cgsnapshots: experimental, from 2.4 (Manila's own scope for them).
-CG_SCOPE = VersionScope(min=CG_VERSION, experimental=True)
+# Consistency groups and cgsnapshots: experimental, from 2.4 (Manila's own scope for them) to 2.30; from
+# 2.31 the same records are share groups and share group snapshots (experimental until 2.54).
+CG_SCOPE = VersionScope(min=CG_VERSION, max=LAST_CG_VERSION, experimental=True)
+SHARE_GROUP_SCOPE = VersionScope(min=SHARE_GROUP_VERSION, experimental=True, graduated=SHARE_GROUP_GA)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from typing import Any
 
 from lockstep.api.routing import ApiRequest
 from lockstep.domain.access import RulesStatus
+from lockstep.domain.group_types import ShareGroupType
 from lockstep.domain.model import (
     TENANT_VISIBLE_SPECS,
     CGSnapshot,
@@ -58,8 +59,11 @@ Key = tuple[str, tuple[int, int], tuple[int, int] | None, Callable[[ApiRequest, 
 
 SHARE_KEYS: list[Key] = [
     ("snapshot_support", (2, 2), None, lambda r, s: s.snapshot_support),
-    ("consistency_group_id", (2, 4), None, lambda r, s: s.consistency_group_id),
-    ("source_cgsnapshot_member_id", (2, 4), None, lambda r, s: s.source_cgsnapshot_member_id),
+    # One store: a share's group is a consistency group up to 2.30 and a share group from 2.31.
+    ("consistency_group_id", (2, 4), (2, 30), lambda r, s: s.consistency_group_id),
+    ("source_cgsnapshot_member_id", (2, 4), (2, 30), lambda r, s: s.source_cgsnapshot_member_id),
+    ("share_group_id", (2, 31), None, lambda r, s: s.consistency_group_id),
+    ("source_share_group_snapshot_member_id", (2, 31), None, lambda r, s: s.source_cgsnapshot_member_id),
     ("task_state", (2, 5), None, lambda r, s: s.task_state),
     ("share_type_name", (2, 6), None, lambda r, s: s.share_type_name),
     ("export_location", (2, 0), (2, 8), lambda r, s: _first_export(s)),
@@ -240,13 +244,16 @@ def cgsnapshot(req: ApiRequest, snap: CGSnapshot, *, detail: bool) -> dict[str, 
     body.update({
         "created_at": iso(snap.created_at), "status": snap.status, "description": snap.description,
         "project_id": snap.project_id, "consistency_group_id": snap.consistency_group_id,
-        # Decision 9: a Lockstep extension, in detail views only.
-        "lockstep:consistency": (
-            {"method": snap.cut_method, "spread_ms": round(snap.cut_spread_ms or 0.0, 3)}
-            if snap.cut_method else None
-        ),
+        "lockstep:consistency": _consistency(snap),
     })
     return body
+
+
+def _consistency(snap: CGSnapshot) -> dict[str, Any] | None:
+    """How the cut was made (decision 9: a Lockstep extension, in detail views only)."""
+    if not snap.cut_method:
+        return None
+    return {"method": snap.cut_method, "spread_ms": round(snap.cut_spread_ms or 0.0, 3)}
 
 
 def member(req: ApiRequest, m: CGSnapshotMember) -> dict[str, Any]:
@@ -297,3 +304,49 @@ def pool(req: ApiRequest, record: PoolRecord, *, detail: bool) -> dict[str, Any]
         caps["allocated_capacity_gb"] = record.allocated_gb
         body["capabilities"] = caps
     return body
+
+
+# Share groups (2.31+): the same records as consistency groups and cgsnapshots -----------------------
+def share_group_type(req: ApiRequest, gt: ShareGroupType, *, is_default: bool) -> dict[str, Any]:
+    body: dict[str, Any] = {"id": gt.id, "name": gt.name, "is_public": gt.is_public,
+                            "group_specs": dict(gt.group_specs), "share_types": list(gt.share_types)}
+    if req.at_least(2, 46):
+        body["is_default"] = is_default
+    return body
+
+
+def share_group(req: ApiRequest, group: ConsistencyGroup, *, detail: bool) -> dict[str, Any]:
+    body: dict[str, Any] = {"id": group.id, "name": group.name, "links": links(req, "share-groups", group.id)}
+    if not detail:
+        return body
+    body.update({
+        "created_at": iso(group.created_at), "status": group.status, "description": group.description,
+        "project_id": group.project_id, "host": group.host, "share_group_type_id": group.share_group_type_id,
+        "source_share_group_snapshot_id": group.source_cgsnapshot_id, "share_network_id": group.share_network_id,
+        "share_types": list(group.share_types),
+    })
+    if req.at_least(2, 34):
+        body["availability_zone"] = group.availability_zone
+        body["consistent_snapshot_support"] = group.consistent_snapshot_support
+    if req.ctx.is_admin:
+        body["share_server_id"] = group.share_server_id
+    return body
+
+
+def share_group_snapshot(req: ApiRequest, snap: CGSnapshot, *, detail: bool) -> dict[str, Any]:
+    body: dict[str, Any] = {"id": snap.id, "name": snap.name, "links": links(req, "share-group-snapshots", snap.id)}
+    if not detail:
+        return body
+    body.update({
+        "created_at": iso(snap.created_at), "status": snap.status, "description": snap.description,
+        "project_id": snap.project_id, "share_group_id": snap.consistency_group_id,
+        "members": [{"id": m.id, "size": m.size, "share_id": m.share_id} for m in snap.members],
+        # The same cut a cgsnapshot records: atomic across the members, or how far apart they were.
+        "lockstep:consistency": _consistency(snap),
+    })
+    return body
+
+
+def share_group_snapshot_member(req: ApiRequest, m: CGSnapshotMember) -> dict[str, Any]:
+    return {"id": m.id, "created_at": iso(m.created_at), "size": m.size, "share_protocol": m.share_proto,
+            "project_id": m.project_id, "share_group_snapshot_id": m.cgsnapshot_id, "share_id": m.share_id}

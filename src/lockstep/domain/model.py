@@ -26,6 +26,7 @@ class Status(enum.StrEnum):
     INACTIVE = "inactive"
     MIGRATING = "migrating"
     MIGRATING_TO = "migrating_to"
+    SERVER_MIGRATING = "server_migrating"
 
 
 #: Values an admin may set with reset_status (shares, snapshots, groups, cgsnapshots).
@@ -38,6 +39,9 @@ RESET_STATUSES: tuple[Status, ...] = (
     Status.MIGRATING,
     Status.MIGRATING_TO,
 )
+
+#: What share groups and share group snapshots accept (2.31+): Manila's later list.
+GROUP_RESET_STATUSES: tuple[Status, ...] = (*RESET_STATUSES, Status.SERVER_MIGRATING)
 
 SHARE_DELETABLE = (Status.AVAILABLE, Status.ERROR, Status.INACTIVE)
 SNAPSHOT_DELETABLE = (Status.AVAILABLE, Status.ERROR)
@@ -219,6 +223,10 @@ class ConsistencyGroup:
     created_at: dt.datetime
     updated_at: dt.datetime | None
     share_types: list[str] = field(default_factory=list)
+    # What the share-group API (2.31+) shows of the same record.
+    share_group_type_id: str | None = None
+    availability_zone: str | None = None
+    consistent_snapshot_support: str | None = None  # "pool", "host" or None: what its backend guarantees
 
 
 @dataclass
@@ -234,6 +242,7 @@ class CGSnapshot:
     cut_spread_ms: float | None
     created_at: dt.datetime
     updated_at: dt.datetime | None
+    members: list[CGSnapshotMember] = field(default_factory=list)  # loaded only where a view shows them
 
 
 @dataclass

@@ -110,13 +110,16 @@ class Resize:
 
 @dataclass(frozen=True)
 class GroupPlacement:
-    """create_group: whether the pool must cut cgsnapshots atomically."""
+    """create_group: whether the pool must cut cgsnapshots atomically, and the consistent_snapshot_support
+    ("pool", "host") the group type asks its pool to report (None: any)."""
 
     atomic: bool = False
+    consistent: str | None = None
 
     @classmethod
     def load(cls, data: Mapping[str, Any]) -> GroupPlacement:
-        return cls(atomic=bool(data.get("atomic")))
+        consistent = data.get("consistent")
+        return cls(atomic=bool(data.get("atomic")), consistent=str(consistent) if consistent else None)
 
 
 @dataclass(frozen=True)

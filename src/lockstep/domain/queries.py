@@ -101,18 +101,51 @@ class SnapshotQuery:
     description_contains: str | None = None
 
 
+class GroupField(enum.StrEnum):
+    """Group columns a share-group list may filter on (the values are the column names)."""
+
+    ID = "id"
+    PROJECT_ID = "project_id"
+    USER_ID = "user_id"
+    NAME = "name"
+    DESCRIPTION = "description"
+    STATUS = "status"
+    HOST = "host"
+    SHARE_NETWORK_ID = "share_network_id"
+    SHARE_SERVER_ID = "share_server_id"
+    SHARE_GROUP_TYPE_ID = "share_group_type_id"
+    SOURCE_CGSNAPSHOT_ID = "source_cgsnapshot_id"
+    AVAILABILITY_ZONE = "availability_zone"
+    CONSISTENT_SNAPSHOT_SUPPORT = "consistent_snapshot_support"
+
+
 @dataclass(frozen=True)
 class GroupQuery:
-    """Consistency groups."""
+    """Consistency groups and share groups (the CG API filters on nothing)."""
 
     page: Page
     scope: str | None
+    equals: tuple[tuple[GroupField, str], ...] = ()
+    contains: tuple[tuple[GroupField, str], ...] = ()  # `name~`: a case-insensitive substring (SQL LIKE)
+
+
+class CGSnapshotField(enum.StrEnum):
+    """Group snapshot columns a share-group-snapshot list may filter on."""
+
+    ID = "id"
+    PROJECT_ID = "project_id"
+    USER_ID = "user_id"
+    NAME = "name"
+    DESCRIPTION = "description"
+    STATUS = "status"
+    CONSISTENCY_GROUP_ID = "consistency_group_id"
 
 
 @dataclass(frozen=True)
 class CGSnapshotQuery:
     page: Page
     scope: str | None
+    equals: tuple[tuple[CGSnapshotField, str], ...] = ()
 
 
 class ShareNetworkField(enum.StrEnum):

@@ -1,4 +1,8 @@
-"""cgsnapshots: one cut across every share of a consistency group."""
+"""Group snapshots: one cut across every share of a group.
+
+The cgsnapshots of the CG API (2.4-2.30) and the share group snapshots of 2.31+ are the same
+records and use cases; `GroupApi` picks Manila's words for each.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,9 @@ from lockstep.domain.hosts import owning_backend
 from lockstep.domain.model import CGSNAPSHOT_DELETABLE, CGSnapshot, CGSnapshotMember, Status, utcnow
 from lockstep.domain.operations import Entity, OperationKind, Reclaim
 from lockstep.domain.queries import CGSnapshotQuery, Page
-from lockstep.service.commands import CreateCGSnapshot, ResetStatus, TextChanges
+from lockstep.service.commands import CreateCGSnapshot, GroupApi, ResetStatus, TextChanges
 from lockstep.service.context import RequestContext
+from lockstep.service.group_terms import TERMS
 from lockstep.service.unit_of_work import Database, UnitOfWork
 from lockstep.service.validation import new_id
 
@@ -17,38 +22,51 @@ class CGSnapshotService:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def find(self, uow: UnitOfWork, ctx: RequestContext, cgsnapshot_id: str) -> CGSnapshot:
+    def find(self, uow: UnitOfWork, ctx: RequestContext, cgsnapshot_id: str,
+             api: GroupApi = GroupApi.CONSISTENCY_GROUPS) -> CGSnapshot:
         found = uow.cgsnapshots.get(cgsnapshot_id, ctx.scope())
         if found is None:
-            raise NotFound(f"Consistency group snapshot {cgsnapshot_id} not found.")
+            raise NotFound(TERMS[api].snapshot_not_found.format(id=cgsnapshot_id))
         return found
 
-    def get(self, ctx: RequestContext, cgsnapshot_id: str) -> CGSnapshot:
-        with self.db.read() as uow:
-            return self.find(uow, ctx, cgsnapshot_id)
+    @staticmethod
+    def _with_members(uow: UnitOfWork, snapshots: list[CGSnapshot]) -> list[CGSnapshot]:
+        members = uow.cgsnapshots.members_of([snap.id for snap in snapshots])
+        for snap in snapshots:
+            snap.members = members[snap.id]
+        return snapshots
 
-    def list_all(self, ctx: RequestContext, query: CGSnapshotQuery) -> list[CGSnapshot]:
+    def get(self, ctx: RequestContext, cgsnapshot_id: str, api: GroupApi = GroupApi.CONSISTENCY_GROUPS, *,
+            with_members: bool = False) -> CGSnapshot:
         with self.db.read() as uow:
-            return uow.cgsnapshots.find(query)
+            found = self.find(uow, ctx, cgsnapshot_id, api)
+            return self._with_members(uow, [found])[0] if with_members else found
 
-    def members(self, ctx: RequestContext, cgsnapshot_id: str, page: Page) -> list[CGSnapshotMember]:
+    def list_all(self, ctx: RequestContext, query: CGSnapshotQuery, *, with_members: bool = False) -> list[CGSnapshot]:
         with self.db.read() as uow:
-            self.find(uow, ctx, cgsnapshot_id)
+            found = uow.cgsnapshots.find(query)
+            return self._with_members(uow, found) if with_members else found
+
+    def members(self, ctx: RequestContext, cgsnapshot_id: str, page: Page,
+                api: GroupApi = GroupApi.CONSISTENCY_GROUPS) -> list[CGSnapshotMember]:
+        with self.db.read() as uow:
+            self.find(uow, ctx, cgsnapshot_id, api)
             return uow.cgsnapshots.members(cgsnapshot_id, page)
 
     def create(self, ctx: RequestContext, cmd: CreateCGSnapshot) -> CGSnapshot:
+        """One member per share of the group (none for an empty group), cut later by the group's backend."""
+        terms = TERMS[cmd.api]
         group_id = cmd.consistency_group_id
         with self.db.write() as uow:
             group = uow.groups.get(group_id, ctx.scope())
             if group is None:
-                raise Invalid(f"ConsistencyGroup {group_id} could not be found.")
+                raise Invalid(terms.snapshot_group_not_found.format(id=group_id))
             if group.status != Status.AVAILABLE:
-                raise Conflict("Invalid ConsistencyGroup: Consistency group status must be available")
+                raise Conflict(terms.snapshot_group_not_available)
             shares = uow.shares.in_group(group_id)
             for share in shares:
                 if share.status != Status.AVAILABLE:
-                    raise Conflict(f"Invalid ConsistencyGroup: Share {share.id} in consistency group must have "
-                                   "status of available in order to create a CG snapshot")
+                    raise Conflict(terms.snapshot_share_not_available.format(id=share.id))
             now = utcnow()
             cgsnapshot_id = new_id()
             uow.cgsnapshots.insert_row(
@@ -64,27 +82,30 @@ class CGSnapshotService:
                 ))
             uow.operations.enqueue(OperationKind.CREATE_CGSNAPSHOT, cgsnapshot_id, backend=owning_backend(group.host))
             created = uow.cgsnapshots.get(cgsnapshot_id)
+            assert created is not None
+            self._with_members(uow, [created])
             uow.commit()
-        assert created is not None
         return created
 
-    def update(self, ctx: RequestContext, cgsnapshot_id: str, changes: TextChanges) -> CGSnapshot:
+    def update(self, ctx: RequestContext, cgsnapshot_id: str, changes: TextChanges,
+               api: GroupApi = GroupApi.CONSISTENCY_GROUPS) -> CGSnapshot:
         values = changes.values()
         with self.db.write() as uow:
-            self.find(uow, ctx, cgsnapshot_id)
+            self.find(uow, ctx, cgsnapshot_id, api)
             if values:
                 uow.cgsnapshots.cas(cgsnapshot_id, None, **values)
             updated = uow.cgsnapshots.get(cgsnapshot_id)
+            assert updated is not None
+            self._with_members(uow, [updated])
             uow.commit()
-        assert updated is not None
         return updated
 
-    def delete(self, ctx: RequestContext, cgsnapshot_id: str) -> None:
+    def delete(self, ctx: RequestContext, cgsnapshot_id: str, api: GroupApi = GroupApi.CONSISTENCY_GROUPS) -> None:
+        """A snapshot that is the source of a live group may go: the group keeps the id, not the data."""
         with self.db.write() as uow:
-            cgsnapshot = self.find(uow, ctx, cgsnapshot_id)
+            cgsnapshot = self.find(uow, ctx, cgsnapshot_id, api)
             if not uow.cgsnapshots.cas(cgsnapshot_id, CGSNAPSHOT_DELETABLE, status=Status.DELETING):
-                raise Conflict("Invalid CGSnapshot: Consistency group snapshot status must be one of "
-                               "('available', 'error')")
+                raise Conflict(TERMS[api].snapshot_status)
             uow.operations.enqueue(OperationKind.DELETE_CGSNAPSHOT, cgsnapshot_id,
                                    backend=self._backend(uow, cgsnapshot))
             uow.commit()

@@ -52,6 +52,14 @@ class TextChanges(Changes):
     description: Change[str | None] = KEEP
 
 
+class GroupApi(enum.Enum):
+    """Which API names a group: one store, seen as consistency groups and cgsnapshots at 2.4-2.30 and as
+    share groups and share group snapshots from 2.31. They differ in words and in a few rules."""
+
+    CONSISTENCY_GROUPS = "consistency-groups"
+    SHARE_GROUPS = "share-groups"
+
+
 @dataclass(frozen=True)
 class ResetStatus:
     target_id: str
@@ -87,6 +95,8 @@ class CreateShare:
     scheduler_hints: SchedulerHints | None = None  # 2.65 (only_host from 2.67, for admins)
     mount_point_name: str | None = None  # 2.84
     encryption_key_ref: str | None = None  # 2.90
+    # Which API named the group (`consistency_group_id` up to 2.30, `share_group_id` from 2.31).
+    group_api: GroupApi = GroupApi.CONSISTENCY_GROUPS
 
 
 @dataclass(frozen=True)
@@ -125,6 +135,10 @@ class CreateConsistencyGroup:
     use_default_type: bool  # neither share types nor a source cgsnapshot were named
     source_cgsnapshot_id: str | None  # a uuid
     share_network_id: Checked[str | None]  # a uuid
+    api: GroupApi = GroupApi.CONSISTENCY_GROUPS
+    # Share groups only: None asks for the default group type (or, from a snapshot, the source group's).
+    share_group_type_id: Checked[str | None] = None  # a uuid
+    availability_zone: str | None = None  # a name or an id
 
 
 @dataclass(frozen=True)
@@ -132,6 +146,30 @@ class CreateCGSnapshot:
     consistency_group_id: str  # a uuid
     name: str | None
     description: str | None
+    api: GroupApi = GroupApi.CONSISTENCY_GROUPS
+
+
+# Share group types ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CreateShareGroupType:
+    name: str
+    share_types: tuple[str, ...]  # names or ids
+    group_specs: dict[str, str]
+    is_public: bool
+
+
+@dataclass(frozen=True)
+class SetGroupSpecs:
+    share_group_type_id: str
+    # Checked after the type is found, as Manila did (a missing type is 404 before a bad spec's 400).
+    group_specs: Checked[dict[str, str]]
+
+
+@dataclass(frozen=True)
+class ChangeGroupTypeAccess:
+    share_group_type_id: str
+    project_id: str
+    add: bool
 
 
 # Share types ---------------------------------------------------------------------------------

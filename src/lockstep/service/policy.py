@@ -103,6 +103,36 @@ class Rule(enum.StrEnum):
     CGSNAPSHOT_RESET_STATUS = "cgsnapshot:reset_status"
     CGSNAPSHOT_FORCE_DELETE = "cgsnapshot:force_delete"
 
+    SHARE_GROUP_CREATE = "share_group:create"
+    SHARE_GROUP_GET = "share_group:get"
+    SHARE_GROUP_GET_ALL = "share_group:get_all"
+    SHARE_GROUP_UPDATE = "share_group:update"
+    SHARE_GROUP_DELETE = "share_group:delete"
+    SHARE_GROUP_RESET_STATUS = "share_group:reset_status"
+    SHARE_GROUP_FORCE_DELETE = "share_group:force_delete"
+
+    SHARE_GROUP_SNAPSHOT_CREATE = "share_group_snapshot:create"
+    SHARE_GROUP_SNAPSHOT_GET = "share_group_snapshot:get"
+    SHARE_GROUP_SNAPSHOT_GET_ALL = "share_group_snapshot:get_all"
+    SHARE_GROUP_SNAPSHOT_UPDATE = "share_group_snapshot:update"
+    SHARE_GROUP_SNAPSHOT_DELETE = "share_group_snapshot:delete"
+    SHARE_GROUP_SNAPSHOT_RESET_STATUS = "share_group_snapshot:reset_status"
+    SHARE_GROUP_SNAPSHOT_FORCE_DELETE = "share_group_snapshot:force_delete"
+
+    GROUP_TYPE_INDEX = "share_group_type:index"
+    GROUP_TYPE_SHOW = "share_group_type:show"
+    GROUP_TYPE_DEFAULT = "share_group_type:default"
+    GROUP_TYPE_CREATE = "share_group_type:create"
+    GROUP_TYPE_DELETE = "share_group_type:delete"
+    GROUP_TYPE_LIST_ACCESS = "share_group_type:list_project_access"
+    GROUP_TYPE_ADD_ACCESS = "share_group_type:add_project_access"
+    GROUP_TYPE_REMOVE_ACCESS = "share_group_type:remove_project_access"
+    GROUP_SPEC_CREATE = "share_group_types_spec:create"
+    GROUP_SPEC_INDEX = "share_group_types_spec:index"
+    GROUP_SPEC_SHOW = "share_group_types_spec:show"
+    GROUP_SPEC_UPDATE = "share_group_types_spec:update"
+    GROUP_SPEC_DELETE = "share_group_types_spec:delete"
+
     POOLS_INDEX = "scheduler_stats:pools:index"
     POOLS_DETAIL = "scheduler_stats:pools:detail"
     AVAILABILITY_ZONE_INDEX = "availability_zone:index"
@@ -118,10 +148,17 @@ _ADMIN = {
     Rule.POOLS_INDEX, Rule.POOLS_DETAIL,
     Rule.SHARE_FORCE_EXTEND, Rule.SHARE_EXTEND_BEYOND_MAX_SIZE, Rule.SHARE_UPDATE_ADMIN_ONLY_METADATA,
     Rule.TYPE_UPDATE,
+    Rule.SHARE_GROUP_RESET_STATUS, Rule.SHARE_GROUP_FORCE_DELETE, Rule.SHARE_GROUP_SNAPSHOT_RESET_STATUS,
+    Rule.SHARE_GROUP_SNAPSHOT_FORCE_DELETE, Rule.GROUP_TYPE_CREATE, Rule.GROUP_TYPE_DELETE,
+    Rule.GROUP_TYPE_LIST_ACCESS, Rule.GROUP_TYPE_ADD_ACCESS, Rule.GROUP_TYPE_REMOVE_ACCESS,
+    # Reading group specs is admin-only too (as Manila 23 ships it).
+    Rule.GROUP_SPEC_CREATE, Rule.GROUP_SPEC_INDEX, Rule.GROUP_SPEC_SHOW, Rule.GROUP_SPEC_UPDATE,
+    Rule.GROUP_SPEC_DELETE,
 }
 _ANYONE = {Rule.SHARE_CREATE, Rule.SHARE_GET_ALL, Rule.SHARE_EXTEND, Rule.SHARE_SHRINK,
            Rule.EXPORT_LOCATION_INDEX, Rule.EXPORT_LOCATION_SHOW, Rule.TYPE_INDEX, Rule.TYPE_SHOW,
-           Rule.TYPE_DEFAULT, Rule.AVAILABILITY_ZONE_INDEX}
+           Rule.TYPE_DEFAULT, Rule.AVAILABILITY_ZONE_INDEX,
+           Rule.GROUP_TYPE_INDEX, Rule.GROUP_TYPE_SHOW, Rule.GROUP_TYPE_DEFAULT}
 
 # The user who placed a lock (or an admin), Manila's admin_or_owner_user.
 _OWNER_USER = {Rule.RESOURCE_LOCK_DELETE, Rule.RESOURCE_LOCK_BYPASS_SHOW}

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from lockstep.domain.access import AccessRule
+from lockstep.domain.group_types import ShareGroupType
 from lockstep.domain.model import (
     CGSnapshot,
     CGSnapshotMember,
@@ -75,6 +76,32 @@ class ShareTypeRepository(Rows, Protocol):
     def remove_project(self, type_id: str, project_id: str) -> bool: ...
 
     def in_use(self, type_id: str) -> bool: ...
+
+
+class ShareGroupTypeRepository(Rows, Protocol):
+    def get(self, type_id: str) -> ShareGroupType | None: ...
+
+    def get_by_name(self, name: str) -> ShareGroupType | None: ...
+
+    def find(self, *, public: bool | None, project_id: str | None) -> list[ShareGroupType]:
+        """public None: every type; True: public + granted to project; False: private only."""
+
+    def is_visible(self, group_type: ShareGroupType, project_id: str) -> bool: ...
+
+    def create(self, group_type: ShareGroupType) -> None: ...
+
+    def set_specs(self, type_id: str, specs: Mapping[str, str]) -> None: ...
+
+    def delete_spec(self, type_id: str, key: str) -> bool: ...
+
+    def projects(self, type_id: str) -> list[str]: ...
+
+    def add_project(self, type_id: str, project_id: str) -> bool: ...
+
+    def remove_project(self, type_id: str, project_id: str) -> bool: ...
+
+    def in_use(self, type_id: str) -> bool:
+        """Some group has this type."""
 
 
 class ShareNetworkRepository(Rows, Protocol):
@@ -143,6 +170,9 @@ class GroupRepository(Rows, Protocol):
 
     def count_shares(self, group_id: str) -> int: ...
 
+    def untyped(self) -> list[ConsistencyGroup]:
+        """Groups without a share group type (made before share groups existed)."""
+
 
 class CGSnapshotRepository(Rows, Protocol):
     def get(self, cgsnapshot_id: str, project_id: str | None = None) -> CGSnapshot | None: ...
@@ -151,6 +181,9 @@ class CGSnapshotRepository(Rows, Protocol):
 
     def members(self, cgsnapshot_id: str, page: Page | None = None) -> list[CGSnapshotMember]:
         """All members in creation order, or one page of them."""
+
+    def members_of(self, cgsnapshot_ids: Sequence[str]) -> dict[str, list[CGSnapshotMember]]:
+        """The members of several cgsnapshots, in creation order (every id is a key)."""
 
     def add_member(self, member: CGSnapshotMember) -> None: ...
 

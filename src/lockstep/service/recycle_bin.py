@@ -13,7 +13,9 @@ import logging
 
 from lockstep.domain.errors import Forbidden, LockstepError, NotFound, SilentNotFound
 from lockstep.domain.model import SHARE_DELETABLE, Status, utcnow
+from lockstep.service.commands import GroupApi
 from lockstep.service.context import RequestContext
+from lockstep.service.group_terms import TERMS
 from lockstep.service.policy import Policy, Rule
 from lockstep.service.shares import begin_deletion, check_no_dependents
 from lockstep.service.unit_of_work import Database
@@ -39,7 +41,7 @@ class RecycleBinService:
                 raise Forbidden("Invalid share: The share has been soft deleted already.")
             if share.status not in SHARE_DELETABLE:
                 raise Forbidden("Invalid share: Share status must be one of ('available', 'error', 'inactive').")
-            check_no_dependents(uow, share_id, Forbidden, members="share group snapshot members")
+            check_no_dependents(uow, share_id, Forbidden, TERMS[GroupApi.SHARE_GROUPS])
             if not uow.shares.cas(share_id, SHARE_DELETABLE, is_soft_deleted=True,
                                   scheduled_to_be_deleted_at=utcnow() + self.retention):
                 raise Forbidden("Invalid share: Share status must be one of ('available', 'error', 'inactive').")
@@ -74,7 +76,7 @@ def purge_expired(db: Database, now: dt.datetime | None = None) -> int:
             if share.status not in SHARE_DELETABLE:
                 continue
             try:
-                check_no_dependents(uow, share.id, Forbidden)
+                check_no_dependents(uow, share.id, Forbidden, TERMS[GroupApi.SHARE_GROUPS])
                 begin_deletion(uow, share, force=False)
             except LockstepError as exc:
                 log.warning("share %s stays in the recycle bin past its time: %s", share.id, exc.message)

@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterable
 
 from lockstep.domain.errors import Invalid, NoValidHost
+from lockstep.domain.group_types import CONSISTENT_SNAPSHOT_SPEC
 from lockstep.domain.hosts import backend_key
 from lockstep.domain.model import (
     ATOMIC_CGSNAPSHOT_SPEC,
@@ -81,23 +82,37 @@ class Scheduler:
         cutoff = utcnow() - STALE_AFTER
         return [p for p in uow.pools.all() if p.updated_at >= cutoff]
 
-    def group_pools(self, pools: Iterable[PoolRecord], share_types: list[ShareType], atomic: bool) -> list[PoolRecord]:
+    def group_pools(self, pools: Iterable[PoolRecord], share_types: list[ShareType], atomic: bool,
+                    consistent: str | None = None) -> list[PoolRecord]:
+        """Pools that can hold a group of these share types; `consistent`: the group type's
+        consistent_snapshot_support, which the pool must report exactly (as Manila's filter)."""
         found = []
         for pool in pools:
             if pool.capabilities.get("consistency_group_support") not in ("pool", "host"):
                 continue
             if atomic and not pool.capabilities.get(ATOMIC_CGSNAPSHOT_SPEC):
                 continue
+            if consistent is not None and pool.capabilities.get(CONSISTENT_SNAPSHOT_SPEC) != consistent:
+                continue
             if all(matches_type(pool, st) for st in share_types):
                 found.append(pool)
         return sorted(found, key=lambda p: -p.free_capacity_gb)
 
-    def check_group_placeable(self, uow: UnitOfWork, share_types: list[ShareType], atomic: bool) -> None:
-        """Refuse at once, with a clear message, a group that needs atomic cuts no backend offers."""
-        if atomic and not self.group_pools(self._pools_for_check(uow), share_types, True):
-            raise Invalid("Invalid input received: this consistency group requires atomic cgsnapshots "
-                          f"({ATOMIC_CGSNAPSHOT_SPEC}), and no backend that can cut them atomically serves its "
-                          "share types. Use a share type without that requirement or add a btrfs or zfs backend.")
+    def check_group_placeable(self, uow: UnitOfWork, share_types: list[ShareType], atomic: bool,
+                              consistent: str | None = None) -> None:
+        """Refuse at once, with a clear message, a group that needs snapshot guarantees no backend offers."""
+        if not atomic and consistent is None:
+            return
+        if self.group_pools(self._pools_for_check(uow), share_types, atomic, consistent):
+            return
+        if consistent is not None:
+            raise Invalid(f"Invalid input received: the share group type asks for {CONSISTENT_SNAPSHOT_SPEC} "
+                          f"'{consistent}', and no backend that reports it serves these share types. Use a share "
+                          "group type without that group spec, or one whose value a backend reports "
+                          "(scheduler-stats/pools/detail).")
+        raise Invalid("Invalid input received: this consistency group requires atomic cgsnapshots "
+                      f"({ATOMIC_CGSNAPSHOT_SPEC}), and no backend that can cut them atomically serves its "
+                      "share types. Use a share type without that requirement or add a btrfs or zfs backend.")
 
     def check_share_fits(self, uow: UnitOfWork, size: int, share_type: ShareType | None,
                          group_host: str | None, *, hints: SchedulerHints | None = None) -> None:
@@ -112,11 +127,14 @@ class Scheduler:
                 raise Invalid(f"Invalid input received: {exc.message.removeprefix('No valid host was found: ')} "
                               "Ask for a smaller share or free space on the backend.") from None
 
-    def place_group(self, uow: UnitOfWork, share_types: list[ShareType], atomic: bool) -> PoolRecord:
-        pools = self.group_pools(self.live_pools(uow), share_types, atomic)
+    def place_group(self, uow: UnitOfWork, share_types: list[ShareType], atomic: bool,
+                    consistent: str | None = None) -> PoolRecord:
+        pools = self.group_pools(self.live_pools(uow), share_types, atomic, consistent)
         if not pools:
             raise NoValidHost("No valid host was found: no backend with consistency_group_support"
-                              + (" and atomic cgsnapshots" if atomic else "") + " serves these share types.")
+                              + (" and atomic cgsnapshots" if atomic else "")
+                              + (f" and {CONSISTENT_SNAPSHOT_SPEC} '{consistent}'" if consistent else "")
+                              + " serves these share types.")
         return pools[0]
 
     def check_extend_fits(self, uow: UnitOfWork, host: str, increase: int) -> None:

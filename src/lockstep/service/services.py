@@ -12,6 +12,7 @@ from lockstep.service.policy import Policy
 from lockstep.service.pools import PoolService
 from lockstep.service.recycle_bin import RecycleBinService
 from lockstep.service.scheduler import Scheduler
+from lockstep.service.share_group_types import ShareGroupTypeService
 from lockstep.service.share_networks import ShareNetworkService
 from lockstep.service.share_types import ShareTypeService
 from lockstep.service.shares import ShareService
@@ -34,3 +35,4 @@ class Services:
     availability_zone: str
     availability_zone_id: str
     access: AccessService
+    group_types: ShareGroupTypeService

@@ -22,8 +22,18 @@ from lockstep.domain.operations import Deletion, OperationKind
 from lockstep.domain.operations import Resize as ResizeTo
 from lockstep.service import affinity
 from lockstep.service.affinity import ADMIN_ONLY_METADATA
-from lockstep.service.commands import CreateShare, RequestedSize, ResetStatus, Resize, SetMetadata, ShareChanges, unwrap
+from lockstep.service.commands import (
+    CreateShare,
+    GroupApi,
+    RequestedSize,
+    ResetStatus,
+    Resize,
+    SetMetadata,
+    ShareChanges,
+    unwrap,
+)
 from lockstep.service.context import RequestContext
+from lockstep.service.group_terms import TERMS, GroupTerms
 from lockstep.service.policy import Policy, Rule
 from lockstep.service.scheduler import Scheduler
 from lockstep.service.share_rules import SizeCheck, check_encryption, check_mount_point_name, check_size, check_zone
@@ -60,7 +70,9 @@ class ShareService:
     # create ------------------------------------------------------------------
     # The steps run in Manila's order of checks: which 400 wins when several things are wrong is pinned.
     def create(self, ctx: RequestContext, cmd: CreateShare) -> Share:
+        terms = TERMS[cmd.group_api]
         with self.db.write() as uow:
+            zone = self._zone_in_group(uow, ctx, cmd)
             source = self._source(uow, ctx, cmd)
             if source.network_id and uow.share_networks.get(source.network_id, ctx.scope()) is None:
                 raise NotFound(f"Share network {source.network_id} could not be found.")
@@ -76,7 +88,7 @@ class ShareService:
             check_mount_point_name(share_type, cmd.mount_point_name)
             is_public = unwrap(cmd.is_public)
             hints = affinity.resolve(uow, ctx, cmd.scheduler_hints)
-            group = self._group(uow, ctx, cmd.consistency_group_id, share_type, source.network_id)
+            group = self._group(uow, ctx, cmd.consistency_group_id, share_type, source.network_id, terms)
             host = source.parent.host if source.parent is not None else ""
             if not host:
                 self.scheduler.check_share_fits(uow, size, share_type, group.host if group is not None else None,
@@ -86,7 +98,7 @@ class ShareService:
             uow.shares.insert_row(
                 id=share_id, project_id=ctx.project_id, user_id=ctx.user_id, name=cmd.name,
                 description=cmd.description, size=size, share_proto=proto, status=Status.CREATING, host=host,
-                availability_zone=cmd.availability_zone or None, share_type_id=share_type.id if share_type else None,
+                availability_zone=zone, share_type_id=share_type.id if share_type else None,
                 share_network_id=source.network_id, snapshot_id=cmd.snapshot_id or None, is_public=is_public,
                 consistency_group_id=cmd.consistency_group_id or None, source_cgsnapshot_member_id=None,
                 task_state=None, **_capabilities(share_type), created_at=now, updated_at=now,
@@ -100,6 +112,20 @@ class ShareService:
             uow.commit()
         assert created is not None
         return created
+
+    @staticmethod
+    def _zone_in_group(uow: UnitOfWork, ctx: RequestContext, cmd: CreateShare) -> str | None:
+        """A share in a share group (2.31+) is in the group's zone: a missing group is 404 here, before
+        anything else is checked, and a zone asked for must be the group's (Manila's API checks)."""
+        if cmd.group_api is not GroupApi.SHARE_GROUPS or not cmd.consistency_group_id:
+            return cmd.availability_zone or None
+        group = uow.groups.get(cmd.consistency_group_id, ctx.scope())
+        if group is None:
+            raise NotFound(TERMS[cmd.group_api].share_group_missing.format(id=cmd.consistency_group_id))
+        if cmd.availability_zone and cmd.availability_zone != group.availability_zone:
+            raise Invalid(f"Share cannot have AZ ('{cmd.availability_zone}') different than share group's one "
+                          f"({group.availability_zone}).")
+        return group.availability_zone or cmd.availability_zone or None
 
     def _source(self, uow: UnitOfWork, ctx: RequestContext, cmd: CreateShare) -> _Source:
         """The snapshot a share is created from, its parent share, and the network the share joins."""
@@ -132,21 +158,19 @@ class ShareService:
 
     @staticmethod
     def _group(uow: UnitOfWork, ctx: RequestContext, group_id: str | None, share_type: ShareType | None,
-               network_id: str | None) -> ConsistencyGroup | None:
-        """The consistency group the share joins, which must accept its type and network."""
+               network_id: str | None, terms: GroupTerms) -> ConsistencyGroup | None:
+        """The group the share joins, which must accept its type and network."""
         if not group_id:
             return None
         group = uow.groups.get(group_id, ctx.scope())
         if group is None:
-            raise Invalid(f"ConsistencyGroup {group_id} could not be found.")
+            raise terms.share_group_missing_error(terms.share_group_missing.format(id=group_id))
         if group.status != Status.AVAILABLE:
-            raise InvalidState(f"Consistency group status must be available, got{group.status}.")
+            raise InvalidState(terms.share_group_status.format(status=group.status))
         if share_type is not None and share_type.id not in group.share_types:
-            raise Invalid(f"The specified share type ({share_type.id}) is not supported by the "
-                          f"specified consistency group ({group_id}).")
+            raise Invalid(terms.share_type_unsupported.format(type=share_type.id, group=group_id))
         if (network_id or None) != (group.share_network_id or None):
-            raise Invalid(f"The specified share network ({network_id}) is not supported by the "
-                          f"specified consistency group ({group_id}).")
+            raise Invalid(terms.share_network_unsupported.format(network=network_id, group=group_id))
         return group
 
     # update / delete ---------------------------------------------------------
@@ -164,20 +188,23 @@ class ShareService:
         assert updated is not None
         return updated
 
-    def delete(self, ctx: RequestContext, share_id: str, group_param: str | None, *, force: bool = False) -> None:
+    def delete(self, ctx: RequestContext, share_id: str, group_param: str | None, *, force: bool = False,
+               api: GroupApi = GroupApi.CONSISTENCY_GROUPS) -> None:
+        """`group_param`: the group the request names (`api` says by which parameter)."""
+        terms = TERMS[api]
         with self.db.write() as uow:
             share = self.find(uow, ctx, share_id)
             if force:
                 self.policy.authorize(ctx, Rule.SHARE_FORCE_DELETE, share.project_id)
                 _check_access_locks(uow, share_id, Invalid)
             else:
-                _check_group_param(share, group_param)
+                _check_group_param(share, group_param, terms)
                 _check_access_locks(uow, share_id, Forbidden)
                 self.policy.authorize(ctx, Rule.SHARE_DELETE, share.project_id)
                 if share.status not in SHARE_DELETABLE:
                     raise Forbidden("Invalid share: Share status must be one of ('available', 'error', "
                                     "'inactive').")
-            check_no_dependents(uow, share_id, Invalid if force else Forbidden)
+            check_no_dependents(uow, share_id, Invalid if force else Forbidden, terms)
             begin_deletion(uow, share, force=force)
             uow.commit()
 
@@ -355,16 +382,14 @@ def _capabilities(share_type: ShareType | None) -> dict[str, bool]:
     return {key: share_type.spec_bool(key) if share_type else False for key in keys}
 
 
-def _check_group_param(share: Share, group_param: str | None) -> None:
-    """A share in a consistency group is deleted only by naming the group too (Manila's guard)."""
+def _check_group_param(share: Share, group_param: str | None, terms: GroupTerms) -> None:
+    """A share in a group is deleted only by naming the group too (Manila's guard)."""
     if not share.consistency_group_id:
         return
     if not group_param:
-        raise Invalid("Must provide 'consistency_group_id' as a request parameter when deleting a "
-                      "share in a consistency group.")
+        raise Invalid(terms.delete_param_missing)
     if group_param != share.consistency_group_id:
-        raise Invalid("The specified 'consistency_group_id' does not match the consistency group id "
-                      "of the share.")
+        raise Invalid(terms.delete_param_mismatch)
 
 
 def _check_access_locks(uow: UnitOfWork, share_id: str, refusal: type[Invalid] | type[Forbidden]) -> None:
@@ -374,13 +399,13 @@ def _check_access_locks(uow: UnitOfWork, share_id: str, refusal: type[Invalid] |
         raise refusal(f"Resource lock/s [{', '.join(locks)}] prevent delete action.")
 
 
-def check_no_dependents(uow: UnitOfWork, share_id: str, refusal: type[Invalid] | type[Forbidden], *,
-                        members: str = "cgsnapshot members") -> None:
-    """No snapshot and no group snapshot member still needs the share (`members`: what they are called)."""
+def check_no_dependents(uow: UnitOfWork, share_id: str, refusal: type[Invalid] | type[Forbidden],
+                        terms: GroupTerms) -> None:
+    """No snapshot and no group snapshot member still needs the share (`terms`: how the API names them)."""
     snapshots = uow.shares.count_snapshots(share_id)
     if snapshots:
         raise refusal(f"Invalid share: Share still has {snapshots} dependent snapshots.")
-    count = uow.shares.count_cgsnapshot_members(share_id)
-    if count:
-        raise refusal(f"Invalid share: Share still has {count} dependent {members}.")
+    members = uow.shares.count_cgsnapshot_members(share_id)
+    if members:
+        raise refusal(terms.dependent_members.format(count=members))
 

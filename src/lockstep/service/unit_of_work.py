@@ -15,6 +15,7 @@ from lockstep.service.ports import (
     GroupRepository,
     OperationRepository,
     PoolRepository,
+    ShareGroupTypeRepository,
     ShareNetworkRepository,
     ShareRepository,
     ShareTypeRepository,
@@ -29,6 +30,9 @@ class UnitOfWork(Protocol):
 
     @property
     def share_networks(self) -> ShareNetworkRepository: ...
+
+    @property
+    def share_group_types(self) -> ShareGroupTypeRepository: ...
 
     @property
     def shares(self) -> ShareRepository: ...

@@ -56,6 +56,9 @@ def capabilities(driver: ShareDriver, backend: str, pool_name: str) -> dict[str,
         "create_share_from_snapshot_support": pool.create_share_from_snapshot_support,
         "revert_to_snapshot_support": False,
         "consistency_group_support": str(pool.group_support) if pool.group_support else False,
+        # Share groups (2.34): the group snapshot guarantee, where the backend cuts every member atomically.
+        "consistent_snapshot_support": (
+            str(pool.group_support) if pool.group_support and pool.atomic_cgsnapshot else None),
         "dedupe": False,
         "compression": False,
         "replication_type": None,

@@ -72,11 +72,14 @@ def snapshots(query: SnapshotQuery) -> Conditions:
 
 
 def groups(query: GroupQuery) -> Conditions:
-    return _scoped(t.consistency_groups, query.scope)
+    table = t.consistency_groups
+    # As Manila's `name~`: LIKE with the value as given (its wildcards too), case-insensitive on both databases.
+    contains = [table.c[str(field)].ilike(f"%{value}%") for field, value in query.contains]
+    return _scoped(table, query.scope) + _equal(table, query.equals) + contains
 
 
 def cgsnapshots(query: CGSnapshotQuery) -> Conditions:
-    return _scoped(t.cgsnapshots, query.scope)
+    return _scoped(t.cgsnapshots, query.scope) + _equal(t.cgsnapshots, query.equals)
 
 
 def share_networks(query: ShareNetworkQuery) -> Conditions:

@@ -164,7 +164,11 @@ class ShareTypeRepo(_Repo):
             select(t.consistency_group_share_types.c.id)
             .where(t.consistency_group_share_types.c.share_type_id == type_id).limit(1)
         ).first()
-        return share is not None or group is not None
+        group_type = self.conn.execute(
+            select(t.share_group_type_share_types.c.id)
+            .where(t.share_group_type_share_types.c.share_type_id == type_id).limit(1)
+        ).first()
+        return share is not None or group is not None or group_type is not None
 
 
 class ShareNetworkRepo(_Repo):
@@ -442,13 +446,21 @@ class GroupRepo(_Repo):
             select(func.count()).select_from(t.shares).where(t.shares.c.consistency_group_id == group_id)
         ).scalar_one())
 
+    def untyped(self) -> list[ConsistencyGroup]:
+        rows = self.conn.execute(select(t.consistency_groups).where(
+            t.consistency_groups.c.share_group_type_id.is_(None))).mappings().all()
+        return self._load(rows)
+
+
+_CGSNAPSHOT_FIELDS = tuple(f for f in CGSnapshot.__dataclass_fields__ if f != "members")
+
 
 class CGSnapshotRepo(_Repo):
     table = t.cgsnapshots
 
     @staticmethod
     def _to(r: RowMapping) -> CGSnapshot:
-        return CGSnapshot(**{k: r[k] for k in CGSnapshot.__dataclass_fields__})
+        return CGSnapshot(**{k: r[k] for k in _CGSNAPSHOT_FIELDS})
 
     def get(self, cgsnapshot_id: str, project_id: str | None = None) -> CGSnapshot | None:
         query = select(t.cgsnapshots).where(t.cgsnapshots.c.id == cgsnapshot_id)
@@ -471,6 +483,17 @@ class CGSnapshotRepo(_Repo):
         return [CGSnapshotMember(**{k: r[k] for k in CGSnapshotMember.__dataclass_fields__})
                 for r in self.conn.execute(query).mappings()]
 
+
+    def members_of(self, cgsnapshot_ids: Sequence[str]) -> dict[str, list[CGSnapshotMember]]:
+        found: dict[str, list[CGSnapshotMember]] = {i: [] for i in cgsnapshot_ids}
+        members = t.cgsnapshot_members
+        for part in chunks(list(found)):
+            query = select(members).where(members.c.cgsnapshot_id.in_(part)).order_by(
+                members.c.created_at, members.c.id)
+            for r in self.conn.execute(query).mappings():
+                found[r["cgsnapshot_id"]].append(
+                    CGSnapshotMember(**{k: r[k] for k in CGSnapshotMember.__dataclass_fields__}))
+        return found
 
     def add_member(self, member: CGSnapshotMember) -> None:
         self.conn.execute(insert(t.cgsnapshot_members),

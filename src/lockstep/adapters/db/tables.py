@@ -97,6 +97,10 @@ consistency_groups = Table(
     Column("share_network_id", String(36), index=True),
     Column("share_server_id", String(36)),
     *_times(),
+    # Share groups (2.31+) are the same records: their group type, zone and snapshot guarantee.
+    Column("share_group_type_id", String(36), index=True),
+    Column("availability_zone", String(255)),
+    Column("consistent_snapshot_support", String(32)),
     Index("ix_consistency_groups_project_created", "project_id", "created_at", "id"),
     Index("ix_consistency_groups_created", "created_at", "id"),
 )
@@ -112,6 +116,42 @@ consistency_group_share_types = Table(
         nullable=False,
         index=True,
     ),
+    Column("share_type_id", String(36), nullable=False, index=True),
+)
+
+share_group_types = Table(
+    "share_group_types",
+    metadata,
+    _id(),
+    Column("name", String(255), nullable=False),
+    Column("is_public", Boolean, nullable=False, default=True),
+    *_times(),
+    UniqueConstraint("name"),
+)
+
+share_group_type_specs = Table(
+    "share_group_type_specs",
+    metadata,
+    Column("share_group_type_id", String(36), ForeignKey("share_group_types.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("value", String(1023), nullable=False),
+)
+
+share_group_type_projects = Table(
+    "share_group_type_projects",
+    metadata,
+    Column("share_group_type_id", String(36), ForeignKey("share_group_types.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("project_id", String(255), primary_key=True),
+)
+
+share_group_type_share_types = Table(
+    "share_group_type_share_types",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("share_group_type_id", String(36), ForeignKey("share_group_types.id", ondelete="CASCADE"),
+           nullable=False, index=True),
     Column("share_type_id", String(36), nullable=False, index=True),
 )
 

@@ -18,6 +18,7 @@ from lockstep.adapters.db.repository import (
     ShareTypeRepo,
     SnapshotRepo,
 )
+from lockstep.adapters.db.share_group_types import ShareGroupTypeRepo
 from lockstep.adapters.db.work import OperationRepo, PoolRepo
 from lockstep.domain.operations import OperationKind, Payload
 
@@ -55,6 +56,7 @@ class SqlAlchemyUnitOfWork:
         self._txn = conn.begin()
         self.share_types = ShareTypeRepo(conn)
         self.share_networks = ShareNetworkRepo(conn)
+        self.share_group_types = ShareGroupTypeRepo(conn)
         self.shares = ShareRepo(conn)
         self.snapshots = SnapshotRepo(conn)
         self.groups = GroupRepo(conn)

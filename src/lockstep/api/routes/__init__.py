@@ -7,6 +7,9 @@ from lockstep.api.routes import (
     cgsnapshots,
     consistency_groups,
     scheduler_stats,
+    share_group_snapshots,
+    share_group_types,
+    share_groups,
     share_networks,
     share_types,
     shares,
@@ -18,5 +21,5 @@ from lockstep.service.services import Services
 
 def register_all(router: Router, services: Services) -> None:
     for module in (shares, snapshots, share_types, share_networks, consistency_groups, cgsnapshots,
-                   scheduler_stats, access):
+                   scheduler_stats, access, share_group_types, share_groups, share_group_snapshots):
         module.register(router, services)

@@ -12,7 +12,17 @@ from lockstep.api.paging import index_reply
 from lockstep.api.routing import ALL_VERSIONS, ApiRequest, Envelope, OnTarget, Reply, Router
 from lockstep.domain.errors import Invalid, NotFound
 from lockstep.domain.model import SHARE_PROTOCOLS, SchedulerHints, Share, parse_bool
-from lockstep.service.commands import KEEP, Checked, CreateShare, RequestedSize, Resize, SetMetadata, ShareChanges
+from lockstep.service.commands import (
+    KEEP,
+    Checked,
+    CreateShare,
+    GroupApi,
+    RequestedSize,
+    Resize,
+    SetMetadata,
+    ShareChanges,
+)
+from lockstep.service.group_terms import TERMS
 from lockstep.service.policy import Rule
 from lockstep.service.services import Services
 from lockstep.service.validation import is_uuid_like
@@ -45,7 +55,10 @@ def create_command(req: ApiRequest, zone: str) -> CreateShare:
         raise Invalid("Invalid input received: 'share_proto' must be given as a string.")
     if "size" not in entity:
         raise Invalid("Invalid input received: 'size' must be given.")
-    group_id = bodies.optional_string(entity, "consistency_group_id") if req.at_least(2, 4) else None
+    # One store: the group is named `consistency_group_id` at 2.4-2.30, `share_group_id` from 2.31.
+    api = group_api(req)
+    group_key = "share_group_id" if api is GroupApi.SHARE_GROUPS else "consistency_group_id"
+    group_id = bodies.optional_string(entity, group_key) if req.at_least(2, 4) else None
     zone_asked = bodies.optional_string(entity, "availability_zone")
     if zone_asked and zone_asked != zone:
         raise NotFound(f"Availability zone {zone_asked} could not be found.")
@@ -66,7 +79,7 @@ def create_command(req: ApiRequest, zone: str) -> CreateShare:
         is_public=_deferred_bool(entity.get("is_public", False)),
         snapshot_capability_required=req.at_least(2, 24),
         zone_for_type_check=later.zone_for_type_check, scheduler_hints=later.scheduler_hints,
-        mount_point_name=later.mount_point_name, encryption_key_ref=later.encryption_key_ref,
+        mount_point_name=later.mount_point_name, encryption_key_ref=later.encryption_key_ref, group_api=api,
     )
 
 
@@ -179,6 +192,11 @@ def one_item(body: object, key: str) -> dict[str, Any]:
     return body
 
 
+def group_api(req: ApiRequest) -> GroupApi:
+    """A share's group is a consistency group up to 2.30 and a share group from 2.31 (one store)."""
+    return GroupApi.SHARE_GROUPS if req.at_least(2, 31) else GroupApi.CONSISTENCY_GROUPS
+
+
 # Routes -------------------------------------------------------------------------------------
 def register(router: Router, s: Services) -> None:
     def index(req: ApiRequest, detail: bool) -> Reply:
@@ -205,7 +223,8 @@ def register(router: Router, s: Services) -> None:
         return Reply(200, {"share": views.share_detail(req, share)})
 
     def delete(req: ApiRequest) -> Reply:
-        s.shares.delete(req.ctx, req.params["id"], req.query.get("consistency_group_id"))
+        api = group_api(req)
+        s.shares.delete(req.ctx, req.params["id"], req.query.get(TERMS[api].delete_param), api=api)
         return Reply(202)
 
     router.add("GET", "/shares", lambda r: index(r, False), rule=Rule.SHARE_GET_ALL, paged=True)
@@ -225,7 +244,7 @@ def _register_actions(router: Router, s: Services) -> None:
         return Reply(202)
 
     def force_delete(req: ApiRequest) -> Reply:
-        s.shares.delete(req.ctx, req.params["id"], None, force=True)
+        s.shares.delete(req.ctx, req.params["id"], None, force=True, api=group_api(req))
         return Reply(202)
 
     def extend(req: ApiRequest) -> Reply:

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Mapping, Sequence
 
 from lockstep.domain.errors import NoValidHost
+from lockstep.domain.group_types import CONSISTENT_SNAPSHOT_SPEC
 from lockstep.domain.hosts import pool_of
 from lockstep.domain.model import ConsistencyGroup, Share, Status, utcnow
 from lockstep.domain.operations import GroupPlacement, Operation
@@ -40,7 +41,7 @@ def create_group(ctx: Context, op: Operation) -> None:
 
 def _place(ctx: Context, op: Operation) -> bool:
     """Give an unplaced group a pool; False when there is nothing (more) to do."""
-    atomic = op.payload_as(GroupPlacement).atomic
+    placement = op.payload_as(GroupPlacement)
     with ctx.db.write() as uow:
         group = uow.groups.get(op.target_id)
         if not in_progress(group, op):
@@ -49,13 +50,16 @@ def _place(ctx: Context, op: Operation) -> bool:
             return True
         share_types = list(uow.share_types.get_many(group.share_types).values())
         try:
-            pool = ctx.scheduler.place_group(uow, share_types, atomic)
+            pool = ctx.scheduler.place_group(uow, share_types, placement.atomic, placement.consistent)
         except NoValidHost as exc:
             log.warning("group %s: %s", group.id, exc.message)
             fail(uow, op.kind, group.id)
             uow.commit()
             return False
-        if not uow.groups.cas(group.id, [Status.CREATING], host=pool.name):
+        # What the share-group view shows from then on: where it is, and what its snapshots guarantee.
+        placed = {"host": pool.name, "availability_zone": group.availability_zone or ctx.availability_zone,
+                  "consistent_snapshot_support": pool.capabilities.get(CONSISTENT_SNAPSHOT_SPEC)}
+        if not uow.groups.cas(group.id, [Status.CREATING], **placed):
             return False  # deleted (or reset) while it waited to be placed: nothing to make
         uow.commit()
         return True
