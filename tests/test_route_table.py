@@ -14,6 +14,7 @@ from lockstep.service.policy import Rule
 BASE = {Rule.CONTEXT_IS_ADMIN, Rule.ADMIN_OR_OWNER, Rule.DEFAULT, Rule.ADMIN_API}
 # Checked by a list use case only when the query asks for it (other projects, a share server).
 CONDITIONAL = {Rule.SHARE_LIST_BY_SERVER, Rule.NETWORK_GET_ALL}
+CONDITIONAL |= {Rule.SECURITY_SERVICE_GET_ALL}  # all_tenants on /security-services (ignored when refused)
 
 
 def route_table() -> Router:

@@ -20,10 +20,13 @@ from lockstep.service.cgsnapshots import CGSnapshotService
 from lockstep.service.consistency_groups import ConsistencyGroupService
 from lockstep.service.defaults import ensure_default_share_type
 from lockstep.service.listing import ListingService
+from lockstep.service.metadata import MetadataService
 from lockstep.service.policy import Policy
 from lockstep.service.pools import PoolService
 from lockstep.service.scheduler import Scheduler
+from lockstep.service.security_services import SecurityServiceService
 from lockstep.service.services import Services
+from lockstep.service.share_network_subnets import ShareNetworkSubnetService
 from lockstep.service.share_networks import ShareNetworkService
 from lockstep.service.share_types import ShareTypeService
 from lockstep.service.shares import ShareService
@@ -50,6 +53,9 @@ def build_services(settings: Settings, engine: Engine, *,
         pools=PoolService(db, scheduler),
         availability_zone=settings.availability_zone,
         availability_zone_id=str(uuid.uuid5(uuid.NAMESPACE_DNS, f"lockstep-az-{settings.availability_zone}")),
+        security_services=SecurityServiceService(db, policy),
+        subnets=ShareNetworkSubnetService(db),
+        metadata=MetadataService(db, policy),
     )
 
 

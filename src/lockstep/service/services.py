@@ -7,9 +7,12 @@ from dataclasses import dataclass
 from lockstep.service.cgsnapshots import CGSnapshotService
 from lockstep.service.consistency_groups import ConsistencyGroupService
 from lockstep.service.listing import ListingService
+from lockstep.service.metadata import MetadataService
 from lockstep.service.policy import Policy
 from lockstep.service.pools import PoolService
 from lockstep.service.scheduler import Scheduler
+from lockstep.service.security_services import SecurityServiceService
+from lockstep.service.share_network_subnets import ShareNetworkSubnetService
 from lockstep.service.share_networks import ShareNetworkService
 from lockstep.service.share_types import ShareTypeService
 from lockstep.service.shares import ShareService
@@ -30,3 +33,6 @@ class Services:
     pools: PoolService
     availability_zone: str
     availability_zone_id: str
+    security_services: SecurityServiceService
+    subnets: ShareNetworkSubnetService
+    metadata: MetadataService

@@ -10,6 +10,7 @@ from lockstep.domain.model import (
     SHARE_DELETABLE,
     SHRINKABLE,
     ConsistencyGroup,
+    MetadataOwner,
     Share,
     ShareType,
     Snapshot,
@@ -18,8 +19,20 @@ from lockstep.domain.model import (
 )
 from lockstep.domain.operations import Deletion, OperationKind
 from lockstep.domain.operations import Resize as ResizeTo
-from lockstep.service.commands import CreateShare, RequestedSize, ResetStatus, Resize, SetMetadata, ShareChanges, unwrap
+from lockstep.service.commands import (
+    ChangeMetadata,
+    CreateShare,
+    MetadataRef,
+    RequestedSize,
+    ResetStatus,
+    ResetTaskState,
+    Resize,
+    SetMetadata,
+    ShareChanges,
+    unwrap,
+)
 from lockstep.service.context import RequestContext
+from lockstep.service.metadata import MetadataService
 from lockstep.service.policy import Policy, Rule
 from lockstep.service.scheduler import Scheduler
 from lockstep.service.share_types import ShareTypeService
@@ -35,6 +48,7 @@ class ShareService:
         self.scheduler = scheduler
         self.policy = policy
         self.types = types
+        self._metadata = MetadataService(db, policy)
 
     # lookups ---------------------------------------------------------------
     def find(self, uow: UnitOfWork, ctx: RequestContext, share_id: str) -> Share:
@@ -181,6 +195,16 @@ class ShareService:
             uow.shares.cas(cmd.target_id, None, status=cmd.status)
             uow.commit()
 
+    def reset_task_state(self, ctx: RequestContext, cmd: ResetTaskState) -> None:
+        """Manila checks `share:reset_status` on the share too (the route checked reset_task_state)."""
+        with self.db.write() as uow:
+            share = uow.shares.get(cmd.share_id, ctx.scope())
+            if share is None:
+                raise NotFound(f"Share {cmd.share_id} could not be found.")
+            self.policy.authorize(ctx, Rule.SHARE_RESET_STATUS, share.project_id)
+            uow.shares.cas(cmd.share_id, None, task_state=unwrap(cmd.task_state))
+            uow.commit()
+
     def extend(self, ctx: RequestContext, cmd: Resize) -> None:
         share_id, new_size = cmd.share_id, cmd.new_size
         with self.db.write() as uow:
@@ -217,33 +241,16 @@ class ShareService:
                                    backend=owning_backend(share.host), payload=ResizeTo(new_size))
             uow.commit()
 
-    # metadata ----------------------------------------------------------------
-    def _metadata_share(self, uow: UnitOfWork, ctx: RequestContext, share_id: str, rule: Rule) -> Share:
-        share = uow.shares.get(share_id, ctx.scope())
-        if share is None:
-            raise NotFound("share does not exist")
-        self.policy.authorize(ctx, rule, share.project_id)
-        return share
-
+    # metadata (one implementation with snapshots' and subnets': lockstep.service.metadata) -----
     def metadata(self, ctx: RequestContext, share_id: str) -> dict[str, str]:
-        with self.db.read() as uow:
-            return self._metadata_share(uow, ctx, share_id, Rule.SHARE_GET_METADATA).metadata
+        return self._metadata.get(ctx, MetadataRef(MetadataOwner.SHARE, share_id))
 
     def set_metadata(self, ctx: RequestContext, cmd: SetMetadata) -> dict[str, str]:
-        with self.db.write() as uow:
-            self._metadata_share(uow, ctx, cmd.share_id, Rule.SHARE_UPDATE_METADATA)
-            uow.shares.set_metadata(cmd.share_id, cmd.metadata, replace=cmd.replace)
-            share = uow.shares.get(cmd.share_id)
-            uow.commit()
-        assert share is not None
-        return share.metadata
+        ref = MetadataRef(MetadataOwner.SHARE, cmd.share_id)
+        return self._metadata.change(ctx, ChangeMetadata(ref, cmd.metadata, cmd.replace))
 
     def delete_metadata(self, ctx: RequestContext, share_id: str, key: str) -> None:
-        with self.db.write() as uow:
-            self._metadata_share(uow, ctx, share_id, Rule.SHARE_DELETE_METADATA)
-            if not uow.shares.delete_metadata(share_id, key):
-                raise NotFound("Metadata item was not found")
-            uow.commit()
+        self._metadata.delete(ctx, MetadataRef(MetadataOwner.SHARE, share_id), key)
 
 
 @dataclass(frozen=True)

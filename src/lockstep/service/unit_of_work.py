@@ -12,9 +12,12 @@ from typing import Protocol
 from lockstep.service.ports import (
     CGSnapshotRepository,
     GroupRepository,
+    MetadataRepository,
     OperationRepository,
     PoolRepository,
+    SecurityServiceRepository,
     ShareNetworkRepository,
+    ShareNetworkSubnetRepository,
     ShareRepository,
     ShareTypeRepository,
     SnapshotRepository,
@@ -46,6 +49,15 @@ class UnitOfWork(Protocol):
 
     @property
     def pools(self) -> PoolRepository: ...
+
+    @property
+    def share_network_subnets(self) -> ShareNetworkSubnetRepository: ...
+
+    @property
+    def security_services(self) -> SecurityServiceRepository: ...
+
+    @property
+    def metadata(self) -> MetadataRepository: ...
 
     def __enter__(self) -> UnitOfWork: ...
 

@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
 from lockstep.adapters.db.engine import WRITE
+from lockstep.adapters.db.records import MetadataRepo, SecurityServiceRepo, ShareNetworkSubnetRepo
 from lockstep.adapters.db.repository import (
     CGSnapshotRepo,
     GroupRepo,
@@ -55,6 +56,9 @@ class SqlAlchemyUnitOfWork:
         self.cgsnapshots = CGSnapshotRepo(conn)
         self.operations = _WatchedOperationRepo(conn)
         self.pools = PoolRepo(conn)
+        self.share_network_subnets = ShareNetworkSubnetRepo(conn)
+        self.security_services = SecurityServiceRepo(conn)
+        self.metadata = MetadataRepo(conn)
         return self
 
     def commit(self) -> None:

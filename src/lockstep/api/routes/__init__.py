@@ -6,6 +6,8 @@ from lockstep.api.routes import (
     cgsnapshots,
     consistency_groups,
     scheduler_stats,
+    security_services,
+    share_network_subnets,
     share_networks,
     share_types,
     shares,
@@ -19,3 +21,5 @@ def register_all(router: Router, services: Services) -> None:
     for module in (shares, snapshots, share_types, share_networks, consistency_groups, cgsnapshots,
                    scheduler_stats):
         module.register(router, services)
+    for records in (security_services, share_network_subnets):
+        records.register(router, services)
