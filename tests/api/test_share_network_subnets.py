@@ -256,3 +256,20 @@ def test_subnet_metadata_of_another_project(server: InProcessServer, subnet_path
     for resp in (stranger.get(f"{subnet_path}/metadata"), stranger.put(f"{subnet_path}/metadata", {"metadata": {}}),
                  stranger.delete(f"{subnet_path}/metadata/a")):
         expect_fault(resp, 404, "Share_network_subnet not found.")
+
+
+def test_share_create_needs_a_subnet_for_its_zone_and_an_active_network(client: Client) -> None:
+    c = client.with_(version="2.63")
+    net = create_network(c)
+    (default,) = subnets_of(c, net["id"])
+    assert c.delete(f"/share-networks/{net['id']}/subnets/{default['id']}").status_code == 202
+    body = {"size": 1, "share_proto": "NFS", "share_network_id": net["id"]}
+    expect_fault(c.post("/shares", {"share": {**body, "availability_zone": "nova"}}), 400,
+                 "A share network subnet was not found for the requested availability zone.")
+    assert post_subnet(c, net["id"], availability_zone="nova").status_code == 200
+    assert c.post("/shares", {"share": {**body, "availability_zone": "nova"}}).status_code == 200
+    assert c.post(f"/share-networks/{net['id']}/action", {"reset_status": {"status": "network_change"}}).status_code \
+        == 202
+    expect_fault(c.post("/shares", {"share": body}), 400,
+                 f"The share network {net['id']} used isn't in an 'active' state. Current status is network_change. "
+                 "The action may be retried after the share network has changed its state.")

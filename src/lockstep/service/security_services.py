@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lockstep.domain.errors import Conflict, Forbidden, Invalid, NotFound, SilentNotFound
-from lockstep.domain.model import NetworkStatus, SecurityService, ShareNetwork, utcnow
+from lockstep.domain.model import SecurityService, ShareNetwork, utcnow
 from lockstep.domain.queries import SecurityServiceQuery
 from lockstep.service.commands import (
     Checked,
@@ -22,7 +22,7 @@ from lockstep.service.commands import (
 )
 from lockstep.service.context import RequestContext
 from lockstep.service.policy import Policy, Rule
-from lockstep.service.share_networks import find_network
+from lockstep.service.share_networks import check_active, find_network
 from lockstep.service.unit_of_work import Database, UnitOfWork
 from lockstep.service.validation import new_id
 
@@ -195,14 +195,8 @@ def _pair(uow: UnitOfWork, ctx: RequestContext,
     return current, new
 
 
-def _check_active(network: ShareNetwork) -> None:
-    if network.status != NetworkStatus.ACTIVE:
-        raise Invalid(f"The share network {network.id} used isn't in an 'active' state. Current status is "
-                      f"{network.status}. The action may be retried after the share network has changed its state.")
-
-
 def _check_addable(uow: UnitOfWork, network: ShareNetwork, service: SecurityService) -> None:
-    _check_active(network)
+    check_active(network)
     for attached in uow.security_services.of_network(network.id):
         if attached.type == service.type:
             raise Conflict(f"Invalid security service: Cannot add security service to share network. Security "
@@ -211,7 +205,7 @@ def _check_addable(uow: UnitOfWork, network: ShareNetwork, service: SecurityServ
 
 def _check_replaceable(uow: UnitOfWork, network: ShareNetwork, current: SecurityService,
                        new: SecurityService) -> None:
-    _check_active(network)
+    check_active(network)
     if current.id not in uow.share_networks.security_service_ids(network.id):
         raise Conflict(f"Invalid security service: The specified current security service {current.id} is not "
                        f"associated to the share network {network.id}.")

@@ -33,6 +33,14 @@ def find_network(uow: UnitOfWork, ctx: RequestContext, network_id: str) -> Share
     return found
 
 
+def check_active(network: ShareNetwork) -> None:
+    """Changes that involve a network wait while it is not `active` (2.63 statuses; only an admin's reset
+    makes it anything else, since no share server ever changes it)."""
+    if network.status != NetworkStatus.ACTIVE:
+        raise Invalid(f"The share network {network.id} used isn't in an 'active' state. Current status is "
+                      f"{network.status}. The action may be retried after the share network has changed its state.")
+
+
 def split(values: dict[str, object]) -> tuple[dict[str, object], dict[str, object]]:
     """A body's values: the network's own, and those its subnets hold."""
     own = {k: v for k, v in values.items() if k not in SUBNET_FIELDS}

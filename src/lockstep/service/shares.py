@@ -12,6 +12,7 @@ from lockstep.domain.model import (
     ConsistencyGroup,
     MetadataOwner,
     Share,
+    ShareNetwork,
     ShareType,
     Snapshot,
     Status,
@@ -35,6 +36,7 @@ from lockstep.service.context import RequestContext
 from lockstep.service.metadata import MetadataService
 from lockstep.service.policy import Policy, Rule
 from lockstep.service.scheduler import Scheduler
+from lockstep.service.share_networks import check_active
 from lockstep.service.share_types import ShareTypeService
 from lockstep.service.unit_of_work import Database, UnitOfWork
 from lockstep.service.validation import new_id
@@ -71,8 +73,9 @@ class ShareService:
     def create(self, ctx: RequestContext, cmd: CreateShare) -> Share:
         with self.db.write() as uow:
             source = self._source(uow, ctx, cmd)
-            if source.network_id and uow.share_networks.get(source.network_id, ctx.scope()) is None:
-                raise NotFound(f"Share network {source.network_id} could not be found.")
+            if source.network_id:
+                _check_network(uow.share_networks.get(source.network_id, ctx.scope()), source.network_id,
+                               cmd.availability_zone)
             share_type = self._requested_type(uow, ctx, cmd, source)
             metadata = unwrap(cmd.metadata)  # service-layer checks come after the type's
             if source.snapshot is not None and source.snapshot.status != Status.AVAILABLE:
@@ -258,6 +261,15 @@ class _Source:
     snapshot: Snapshot | None
     parent: Share | None  # the snapshot's share
     network_id: str | None
+
+
+def _check_network(network: ShareNetwork | None, network_id: str, zone: str | None) -> None:
+    """The network exists, is active (2.63 statuses), and reaches the zone asked for (2.51 subnets)."""
+    if network is None:
+        raise NotFound(f"Share network {network_id} could not be found.")
+    check_active(network)
+    if zone and not any(s.availability_zone in (zone, None) for s in network.subnets):
+        raise Invalid("A share network subnet was not found for the requested availability zone.")
 
 
 def _size(requested: RequestedSize, snapshot: Snapshot | None) -> int:
