@@ -37,7 +37,8 @@ def test_existing_networks_get_a_default_subnet(kind: str, tmp_path: Path) -> No
             with engine.connect() as conn:
                 subnets = {r["share_network_id"]: dict(r) for r in conn.execute(
                     sa.select(tables.share_network_subnets)).mappings()}
-                statuses: dict[str, str] = dict(conn.execute(sa.text("SELECT id, status FROM share_networks")).tuples())
+                rows = conn.execute(sa.text("SELECT id, status FROM share_networks"))
+                statuses = {str(r[0]): str(r[1]) for r in rows}
             assert set(subnets) == {"n1", "n2"}
             assert {k: subnets["n1"][k] for k in FIELDS} == FIELDS
             assert subnets["n1"]["availability_zone"] is None and subnets["n1"]["created_at"] == CREATED

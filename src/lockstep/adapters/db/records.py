@@ -9,8 +9,8 @@ from sqlalchemy.engine import Connection, RowMapping
 
 from lockstep.adapters.db import filters
 from lockstep.adapters.db import tables as t
-from lockstep.adapters.db.common import chunks
-from lockstep.adapters.db.repository import _Repo, load_subnets, write_metadata
+from lockstep.adapters.db.common import chunks, load_subnets, write_metadata
+from lockstep.adapters.db.repository import _Repo
 from lockstep.domain.model import MetadataOwner, SecurityService, ShareNetworkSubnet
 from lockstep.domain.queries import SecurityServiceQuery
 
