@@ -21,6 +21,7 @@ CONDITIONAL = {Rule.SHARE_LIST_BY_SERVER, Rule.NETWORK_GET_ALL, Rule.SHARE_FORCE
 LOCKS = {Rule.RESOURCE_LOCK_CREATE, Rule.RESOURCE_LOCK_DELETE, Rule.RESOURCE_LOCK_BYPASS_SHOW}
 # Checked, as in Manila, by every use case that loads one access rule, behind its route's own rule.
 BEHIND_ANOTHER = {Rule.SHARE_ACCESS_GET}
+CONDITIONAL |= {Rule.SECURITY_SERVICE_GET_ALL}  # all_tenants on /security-services (ignored when refused)
 
 
 def route_table() -> Router:

@@ -21,12 +21,15 @@ from lockstep.service.cgsnapshots import CGSnapshotService
 from lockstep.service.consistency_groups import ConsistencyGroupService, Zone
 from lockstep.service.defaults import ensure_default_share_group_type, ensure_default_share_type
 from lockstep.service.listing import ListingService
+from lockstep.service.metadata import MetadataService
 from lockstep.service.policy import Policy
 from lockstep.service.pools import PoolService
 from lockstep.service.recycle_bin import RecycleBinService
 from lockstep.service.scheduler import Scheduler
+from lockstep.service.security_services import SecurityServiceService
 from lockstep.service.services import Services
 from lockstep.service.share_group_types import ShareGroupTypeService
+from lockstep.service.share_network_subnets import ShareNetworkSubnetService
 from lockstep.service.share_networks import ShareNetworkService
 from lockstep.service.share_types import ShareTypeService
 from lockstep.service.shares import ShareService
@@ -59,6 +62,9 @@ def build_services(settings: Settings, engine: Engine, *,
         availability_zone_id=zone.id,
         access=AccessService(db, policy),
         group_types=group_types,
+        security_services=SecurityServiceService(db, policy),
+        subnets=ShareNetworkSubnetService(db),
+        metadata=MetadataService(db, policy),
     )
 
 

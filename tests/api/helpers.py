@@ -119,3 +119,9 @@ def follow(client: Client, first: httpx.Response, items_key: str, links_key: str
             return items
         resp = client.http.get(nxt[0])
     raise AssertionError("next links never ended")
+
+
+def create_security_service(client: Client, type_: str = "ldap", **fields: Any) -> dict[str, Any]:
+    resp = client.post("/security-services", {"security_service": {"type": type_, **fields}})
+    assert resp.status_code == 200, resp.text
+    return dict(resp.json()["security_service"])

@@ -242,7 +242,7 @@ def test_delete_refused_while_shares_use_it(client: Client) -> None:
     assert client.delete(f"/share-networks/{net['id']}").status_code == 202
 
 
-def test_security_service_filter_matches_nothing(client: Client) -> None:
+def test_security_service_filter_with_an_unknown_service(client: Client) -> None:
     create_network(client)
     for path in ("/share-networks", "/share-networks/detail"):
         resp = client.get(path, params={"security_service_id": UNKNOWN})

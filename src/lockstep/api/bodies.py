@@ -9,8 +9,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from lockstep.domain.errors import Invalid
-from lockstep.domain.model import RESET_STATUSES, Status, parse_bool
-from lockstep.service.commands import KEEP, Change, ResetStatus, TextChanges
+from lockstep.domain.model import RESET_STATUSES, TASK_STATES, Status, parse_bool
+from lockstep.service.commands import KEEP, Change, ResetStatus, ResetTaskState, TextChanges
 from lockstep.service.validation import MAX_NAME
 
 
@@ -92,3 +92,18 @@ def unknown_fields(entity: Mapping[str, Any], allowed: tuple[str, ...], message:
     invalid = [k for k in entity if k not in allowed]
     if invalid:
         raise Invalid(message.format(fields="{" + ", ".join(repr(k) for k in sorted(invalid)) + "}"))
+
+
+def reset_task_state(share_id: str, body: object) -> ResetTaskState:
+    """Manila's JSON schema first (both spellings are checked; only `task_state` is used), then the value."""
+    if not isinstance(body, dict):
+        raise Invalid(f"Invalid input for field/attribute reset_task_state. Value: {body}. {body!r} is not of "
+                      "type 'object'")
+    for key in ("os-task_state", "task_state"):
+        if key in body and not any(body[key] == state and type(body[key]) is type(state) for state in TASK_STATES):
+            value = body[key]
+            raise Invalid(f"Invalid input for field/attribute {key}. Value: {value}. {value!r} is not one of "
+                          f"{list(TASK_STATES)!r}")
+    if "task_state" not in body:
+        return ResetTaskState(share_id, Invalid("Must specify 'task_state'"))
+    return ResetTaskState(share_id, body["task_state"])

@@ -27,6 +27,8 @@ from lockstep.domain.queries import (
     GroupQuery,
     Page,
     PoolQuery,
+    SecurityServiceField,
+    SecurityServiceQuery,
     ShareField,
     ShareNetworkField,
     ShareNetworkQuery,
@@ -65,6 +67,8 @@ _SORT_ALIASES = {"display_name": "name", "share_type": "share_type_id", "volume_
 _NETWORK_FIELDS = {str(f) for f in ShareNetworkField}
 _NETWORK_INTS = {ShareNetworkField.SEGMENTATION_ID, ShareNetworkField.IP_VERSION, ShareNetworkField.MTU}
 _NETWORK_IGNORED = ("limit", "offset", "marker", "sort_key", "sort_dir")
+_SECURITY_SERVICE_FIELDS = {str(f) for f in SecurityServiceField}
+_SECURITY_SERVICE_NON_ADMIN = ("name", "id", "type", "user", "server", "dns_ip", "domain")
 
 
 def all_tenants(ctx: RequestContext, params: Mapping[str, str]) -> bool:
@@ -244,6 +248,8 @@ def snapshots(req: ApiRequest, offset: int, limit: int) -> SnapshotQuery:
     usage = params.pop("usage", None) if ctx.is_admin else None
     if "display_name" in params:
         params["name"] = params.pop("display_name")
+    metadata = params.pop("metadata", None)  # a filter from 2.73, ignored before
+    metadata_pairs = _snapshot_metadata(metadata) if metadata is not None and req.at_least(2, 73) else ()
     if not ctx.is_admin:
         params = {k: v for k, v in params.items() if k in _SNAPSHOT_NON_ADMIN}
     used = {None: None, "any": None, "used": True, "unused": False}
@@ -259,7 +265,20 @@ def snapshots(req: ApiRequest, offset: int, limit: int) -> SnapshotQuery:
     return SnapshotQuery(page=_page(req, offset, limit, sort), scope=None if scope_all else ctx.project_id,
                          used=used[usage], matches_nothing=unmatched, equals=equals,
                          name_contains=None if "name" in params else name_like,
-                         description_contains=None if "description" in params else description_like)
+                         description_contains=None if "description" in params else description_like,
+                         metadata=metadata_pairs)
+
+
+
+def _snapshot_metadata(value: str) -> tuple[tuple[str, str], ...]:
+    """`?metadata={'k': 'v'}` (a Python literal, as Manila reads it)."""
+    try:
+        parsed = ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        raise Invalid("Invalid value for metadata filter.") from None
+    if not isinstance(parsed, dict):
+        raise Invalid("Invalid value for metadata filter.")
+    return tuple((str(k), str(v)) for k, v in parsed.items())
 
 
 # consistency groups and cgsnapshots -----------------------------------------------------------------
@@ -347,15 +366,14 @@ def share_networks(req: ApiRequest, offset: int, limit: int) -> ShareNetworkQuer
         scope = None if asked_all is not None and parse_bool(asked_all) else req.ctx.project_id
     since = _day(params.pop("created_since", None))
     before = _day(params.pop("created_before", None))
-    # No security services exist, so no network is linked to one.
-    nothing = params.pop("security_service_id", None) is not None
+    security_service_id = params.pop("security_service_id", None)
     for key in _NETWORK_IGNORED:
         params.pop(key, None)
     equals, unmatched = _network_equals(params)
     return ShareNetworkQuery(
         offset=offset, limit=limit, scope=scope, asks_all_tenants=asked_all is not None, created_since=since,
         created_before=before + dt.timedelta(days=1) if before is not None else None,
-        matches_nothing=nothing or unmatched, equals=equals)
+        matches_nothing=unmatched, equals=equals, security_service_id=security_service_id)
 
 
 def _day(value: str | None) -> dt.datetime | None:
@@ -386,6 +404,23 @@ def _network_equals(params: Mapping[str, str]) -> tuple[tuple[tuple[ShareNetwork
         else:
             equals.append((field, number))
     return tuple(equals), unmatched
+
+
+# security services ----------------------------------------------------------------------------------
+def security_services(req: ApiRequest, offset: int, limit: int) -> tuple[SecurityServiceQuery, bool]:
+    """The query, and whether `all_tenants` asks for every project's (the use case checks the policy)."""
+    params = {k: v for k, v in req.query.items() if k not in PAGING_KEYS}
+    params.pop("status", None)  # no longer an attribute; Manila dropped the filter
+    network_id = params.pop("share_network_id", None)
+    asked_all = params.pop("all_tenants", None)
+    if not req.ctx.is_admin:
+        params = {k: v for k, v in params.items() if k in _SECURITY_SERVICE_NON_ADMIN}
+    equals = tuple((SecurityServiceField(k), v) for k, v in params.items() if k in _SECURITY_SERVICE_FIELDS)
+    query = SecurityServiceQuery(offset=offset, limit=limit,
+                                 scope=None if network_id is not None else req.ctx.project_id,
+                                 share_network_id=network_id, matches_nothing=len(equals) != len(params),
+                                 equals=equals)
+    return query, asked_all is not None and parse_bool(asked_all)
 
 
 # pools ----------------------------------------------------------------------------------------------

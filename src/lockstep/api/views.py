@@ -17,10 +17,13 @@ from lockstep.domain.model import (
     CGSnapshotMember,
     ConsistencyGroup,
     ExportLocation,
+    SecurityService,
     Share,
     ShareNetwork,
+    ShareNetworkSubnet,
     ShareType,
     Snapshot,
+    SnapshotExportLocation,
     Status,
 )
 from lockstep.domain.pools import PoolRecord
@@ -74,6 +77,8 @@ SHARE_KEYS: list[Key] = [
     ("user_id", (2, 16), None, lambda r, s: s.user_id),
     ("create_share_from_snapshot_support", (2, 24), None, lambda r, s: s.create_share_from_snapshot_support),
     ("revert_to_snapshot_support", (2, 27), None, lambda r, s: s.revert_to_snapshot_support),
+    # No backend of Lockstep's mounts snapshots (no snapshot access rules): always false.
+    ("mount_snapshot_support", (2, 32), None, lambda r, s: False),
     ("progress", (2, 54), None, lambda r, s: s.progress),
     ("is_soft_deleted", (2, 69), None, lambda r, s: s.is_soft_deleted),
     ("scheduled_to_be_deleted_at", (2, 69), None, lambda r, s: iso(s.scheduled_to_be_deleted_at)),
@@ -187,21 +192,59 @@ def share_type(req: ApiRequest, st: ShareType, *, is_default: bool = False) -> d
 
 # Share networks -------------------------------------------------------------------------
 def share_network(req: ApiRequest, net: ShareNetwork, *, detail: bool) -> dict[str, Any]:
+    """Below 2.51 the default subnet's fields show at the top level; from 2.51 the subnets do."""
     if not detail:
         return {"id": net.id, "name": net.name}
     body: dict[str, Any] = {
         "id": net.id, "name": net.name, "project_id": net.project_id, "created_at": iso(net.created_at),
-        "updated_at": iso(net.updated_at), "neutron_net_id": net.neutron_net_id,
-        "neutron_subnet_id": net.neutron_subnet_id, "network_type": net.network_type,
-        "segmentation_id": net.segmentation_id, "cidr": net.cidr, "ip_version": net.ip_version,
-        "description": net.description,
+        "updated_at": iso(net.updated_at),
     }
-    if req.at_least(2, 18):
-        body["gateway"] = net.gateway
-    if req.at_least(2, 20):
-        body["mtu"] = net.mtu
-    if not req.at_least(2, 26):
-        body["nova_net_id"] = None
+    if not req.at_least(2, 51):
+        sub = net.default_subnet
+        for key in ("neutron_net_id", "neutron_subnet_id", "network_type", "segmentation_id", "cidr", "ip_version"):
+            body[key] = getattr(sub, key) if sub else None
+        body["description"] = net.description
+        if req.at_least(2, 18):
+            body["gateway"] = sub.gateway if sub else None
+        if req.at_least(2, 20):
+            body["mtu"] = sub.mtu if sub else None
+        if not req.at_least(2, 26):
+            body["nova_net_id"] = None
+        return body
+    body["description"] = net.description
+    body["share_network_subnets"] = [_network_subnet(req, sub) for sub in net.subnets]
+    if req.at_least(2, 63):
+        body["status"] = net.status
+        # Lockstep's networks have no share servers: nothing stands in the way of either update.
+        body["security_service_update_support"] = True
+    if req.at_least(2, 70):
+        body["network_allocation_update_support"] = True
+    return body
+
+
+def _network_subnet(req: ApiRequest, sub: ShareNetworkSubnet) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": sub.id, "availability_zone": sub.availability_zone, "created_at": iso(sub.created_at),
+        "updated_at": iso(sub.updated_at), "segmentation_id": sub.segmentation_id,
+        "neutron_net_id": sub.neutron_net_id, "neutron_subnet_id": sub.neutron_subnet_id,
+        "ip_version": sub.ip_version, "cidr": sub.cidr, "network_type": sub.network_type, "mtu": sub.mtu,
+        "gateway": sub.gateway,
+    }
+    if req.at_least(2, 78):
+        body["metadata"] = dict(sub.metadata)
+    return body
+
+
+def share_network_subnet(req: ApiRequest, sub: ShareNetworkSubnet) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": sub.id, "availability_zone": sub.availability_zone, "share_network_id": sub.share_network_id,
+        "share_network_name": sub.share_network_name, "created_at": iso(sub.created_at),
+        "segmentation_id": sub.segmentation_id, "neutron_subnet_id": sub.neutron_subnet_id,
+        "updated_at": iso(sub.updated_at), "neutron_net_id": sub.neutron_net_id, "ip_version": sub.ip_version,
+        "cidr": sub.cidr, "network_type": sub.network_type, "mtu": sub.mtu, "gateway": sub.gateway,
+    }
+    if req.at_least(2, 78):
+        body["metadata"] = dict(sub.metadata)
     return body
 
 
@@ -219,6 +262,20 @@ def snapshot(req: ApiRequest, snap: Snapshot, *, detail: bool) -> dict[str, Any]
     if req.at_least(2, 17):
         body["user_id"] = snap.user_id
         body["project_id"] = snap.project_id
+    if req.at_least(2, 73):
+        body["metadata"] = dict(snap.metadata)
+    return body
+
+
+def snapshot_export_location(req: ApiRequest, location: SnapshotExportLocation, *, show: bool) -> dict[str, Any]:
+    body: dict[str, Any] = {"id": location.id, "path": location.path,
+                            "links": links(req, "share_snapshot_export_locations", location.id)}
+    if req.ctx.is_admin:
+        body["share_snapshot_instance_id"] = location.snapshot_id  # one instance per snapshot: its own id
+        body["is_admin_only"] = location.is_admin_only
+    if show:
+        body["created_at"] = iso(location.created_at)
+        body["updated_at"] = iso(location.updated_at)
     return body
 
 
@@ -350,3 +407,21 @@ def share_group_snapshot(req: ApiRequest, snap: CGSnapshot, *, detail: bool) -> 
 def share_group_snapshot_member(req: ApiRequest, m: CGSnapshotMember) -> dict[str, Any]:
     return {"id": m.id, "created_at": iso(m.created_at), "size": m.size, "share_protocol": m.share_proto,
             "project_id": m.project_id, "share_group_snapshot_id": m.cgsnapshot_id, "share_id": m.share_id}
+
+
+# Security services ------------------------------------------------------------------------
+def security_service(req: ApiRequest, ss: SecurityService, *, detail: bool) -> dict[str, Any]:
+    # `status` left the model long ago; Manila still shows "new" for compatibility.
+    body: dict[str, Any] = {"id": ss.id, "name": ss.name, "type": ss.type, "status": "new"}
+    if not detail:
+        return body
+    body.update({
+        "created_at": iso(ss.created_at), "updated_at": iso(ss.updated_at), "description": ss.description,
+        "dns_ip": ss.dns_ip, "server": ss.server, "domain": ss.domain, "user": ss.user, "password": ss.password,
+        "project_id": ss.project_id,
+    })
+    if req.at_least(2, 44):
+        body["ou"] = ss.ou
+    if req.at_least(2, 76):
+        body["default_ad_site"] = ss.default_ad_site
+    return body

@@ -112,13 +112,18 @@ class ShareType:
         return spec_value_true(value)
 
 
+#: The fields of a share network that live in its subnets (from 2.51 the API shows them there).
+SUBNET_FIELDS = ("neutron_net_id", "neutron_subnet_id", "network_type", "segmentation_id", "cidr", "ip_version",
+                 "gateway", "mtu")
+
+
 @dataclass
-class ShareNetwork:
+class ShareNetworkSubnet:
+    """Where a share network reaches one availability zone; a default subnet (no zone) serves every zone."""
+
     id: str
-    project_id: str
-    user_id: str
-    name: str | None
-    description: str | None
+    share_network_id: str
+    availability_zone: str | None
     neutron_net_id: str | None
     neutron_subnet_id: str | None
     network_type: str | None
@@ -129,6 +134,43 @@ class ShareNetwork:
     mtu: int | None
     created_at: dt.datetime
     updated_at: dt.datetime | None
+    metadata: dict[str, str] = field(default_factory=dict)
+    share_network_name: str | None = None
+
+    @property
+    def is_default(self) -> bool:
+        return self.availability_zone is None
+
+
+class NetworkStatus(enum.StrEnum):
+    """Share network statuses (shown from 2.63)."""
+
+    ACTIVE = "active"
+    ERROR = "error"
+    NETWORK_CHANGE = "network_change"
+
+
+@dataclass
+class ShareNetwork:
+    id: str
+    project_id: str
+    user_id: str
+    name: str | None
+    description: str | None
+    status: str
+    created_at: dt.datetime
+    updated_at: dt.datetime | None
+    subnets: list[ShareNetworkSubnet] = field(default_factory=list)  # in creation order
+
+    @property
+    def default_subnets(self) -> list[ShareNetworkSubnet]:
+        return [s for s in self.subnets if s.is_default]
+
+    @property
+    def default_subnet(self) -> ShareNetworkSubnet | None:
+        """The subnet whose fields the view below 2.51 shows at the network's top level."""
+        defaults = self.default_subnets
+        return defaults[0] if defaults else None
 
 
 @dataclass
@@ -206,6 +248,7 @@ class Snapshot:
     provider_location: str | None
     created_at: dt.datetime
     updated_at: dt.datetime | None
+    metadata: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -300,3 +343,64 @@ def spec_value_true(value: str) -> bool:
     if text.lower().startswith("<is>"):
         text = text[4:].strip()
     return parse_bool(text)
+
+
+# Records without storage (Lockstep's drivers handle no share servers) ----------------------------
+#: The types a security service may have.
+SECURITY_SERVICE_TYPES = ("active_directory", "ldap", "kerberos")
+
+
+@dataclass
+class SecurityService:
+    id: str
+    project_id: str
+    type: str
+    name: str | None
+    description: str | None
+    dns_ip: str | None
+    ou: str | None
+    server: str | None
+    domain: str | None
+    user: str | None
+    password: str | None
+    default_ad_site: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime | None
+
+
+@dataclass
+class SnapshotExportLocation:
+    id: str
+    snapshot_id: str
+    path: str
+    is_admin_only: bool
+    created_at: dt.datetime
+    updated_at: dt.datetime | None
+
+
+#: The values reset_task_state accepts, in Manila's order (None clears the task state).
+TASK_STATES: tuple[str | None, ...] = (
+    "migration_starting",
+    "migration_in_progress",
+    "migration_completing",
+    "migration_success",
+    "migration_error",
+    "migration_cancelled",
+    "migration_driver_in_progress",
+    "migration_driver_phase1_done",
+    "data_copying_starting",
+    "data_copying_in_progress",
+    "data_copying_completing",
+    "data_copying_completed",
+    "data_copying_cancelled",
+    "data_copying_error",
+    None,
+)
+
+
+class MetadataOwner(enum.StrEnum):
+    """The kinds of record that hold key/value metadata through one implementation."""
+
+    SHARE = "share"
+    SNAPSHOT = "share_snapshot"
+    SUBNET = "share_network_subnet"

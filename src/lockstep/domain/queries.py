@@ -100,6 +100,8 @@ class SnapshotQuery:
     name_contains: str | None = None
     description_contains: str | None = None
 
+    metadata: tuple[tuple[str, str], ...] = ()  # every pair must be in the snapshot's metadata (2.73)
+
 
 class GroupField(enum.StrEnum):
     """Group columns a share-group list may filter on (the values are the column names)."""
@@ -161,6 +163,15 @@ class ShareNetworkField(enum.StrEnum):
     IP_VERSION = "ip_version"
     GATEWAY = "gateway"
     MTU = "mtu"
+    STATUS = "status"
+
+
+#: Share network fields held by its subnets: a filter on one matches a network if any subnet matches.
+SUBNET_NETWORK_FIELDS = frozenset({
+    ShareNetworkField.NEUTRON_NET_ID, ShareNetworkField.NEUTRON_SUBNET_ID, ShareNetworkField.NETWORK_TYPE,
+    ShareNetworkField.SEGMENTATION_ID, ShareNetworkField.CIDR, ShareNetworkField.IP_VERSION,
+    ShareNetworkField.GATEWAY, ShareNetworkField.MTU,
+})
 
 
 @dataclass(frozen=True)
@@ -175,6 +186,7 @@ class ShareNetworkQuery:
     created_before: dt.datetime | None = None  # exclusive
     matches_nothing: bool = False
     equals: tuple[tuple[ShareNetworkField, str | int], ...] = ()
+    security_service_id: str | None = None  # only networks linked to this security service
 
 
 @dataclass(frozen=True)
@@ -202,3 +214,32 @@ class AccessRuleQuery:
     share_id: str
     equals: tuple[tuple[AccessRuleField, str], ...] = ()
     metadata: tuple[tuple[str, str], ...] = ()  # every pair must be in the rule's metadata
+
+
+class SecurityServiceField(enum.StrEnum):
+    """Security service attributes a list may filter on by equality (non-admins: the first seven)."""
+
+    NAME = "name"
+    ID = "id"
+    TYPE = "type"
+    USER = "user"
+    SERVER = "server"
+    DNS_IP = "dns_ip"
+    DOMAIN = "domain"
+    OU = "ou"
+    PASSWORD = "password"
+    DESCRIPTION = "description"
+    PROJECT_ID = "project_id"
+    DEFAULT_AD_SITE = "default_ad_site"
+
+
+@dataclass(frozen=True)
+class SecurityServiceQuery:
+    """Security services: offset paging in creation order."""
+
+    offset: int
+    limit: int
+    scope: str | None
+    share_network_id: str | None = None  # the services linked to this network, whoever owns them
+    matches_nothing: bool = False
+    equals: tuple[tuple[SecurityServiceField, str], ...] = ()

@@ -11,11 +11,11 @@ Versions never reach the service: where a microversion changes behaviour, the ro
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Literal, TypeAlias, TypeVar
 
 from lockstep.domain.errors import Invalid
-from lockstep.domain.model import SchedulerHints, Status
+from lockstep.domain.model import MetadataOwner, SchedulerHints, Status
 
 T = TypeVar("T")
 
@@ -124,6 +124,7 @@ class CreateSnapshot:
     share_id: str
     name: str | None
     description: str | None
+    metadata: Checked[dict[str, str]] = field(default_factory=dict)  # 2.73; checked after the share's state
 
 
 # Consistency groups and cgsnapshots ---------------------------------------------------------
@@ -262,3 +263,96 @@ class DenyAccess:
 class SetAccessMetadata:
     access_id: str
     metadata: Checked[dict[str, str]]  # checked once the rule is found
+
+
+@dataclass(frozen=True)
+class CreateShareNetwork:
+    fields: ShareNetworkFields
+    availability_zone: str | None  # of its default subnet: a known zone's name (2.51+), else None
+
+
+@dataclass(frozen=True)
+class SubnetFields(Changes):
+    neutron_net_id: Change[str | None] = KEEP
+    neutron_subnet_id: Change[str | None] = KEEP
+    network_type: Change[str | None] = KEEP
+    cidr: Change[str | None] = KEEP
+    gateway: Change[str | None] = KEEP
+    segmentation_id: Change[int | None] = KEEP
+    ip_version: Change[int | None] = KEEP
+    mtu: Change[int | None] = KEEP
+
+
+@dataclass(frozen=True)
+class CreateSubnet:
+    share_network_id: str
+    availability_zone: Checked[str | None]  # a known zone's name, None for a default subnet; checked late
+    fields: SubnetFields
+    metadata: dict[str, str]
+    several_per_zone: bool  # from 2.70 a zone may have several subnets
+
+
+@dataclass(frozen=True)
+class SecurityServiceLink:
+    """add_security_service / remove_security_service (and the check of adding one)."""
+
+    share_network_id: str
+    security_service_id: Checked[str]  # a malformed body is reported once the network is found
+
+
+@dataclass(frozen=True)
+class ReplaceSecurityService:
+    """update_security_service (2.63): a linked service replaced by another of the same type."""
+
+    share_network_id: str
+    current_and_new: Checked[tuple[str, str]]  # ids; a malformed body is reported once the network is found
+
+
+@dataclass(frozen=True)
+class ResetNetworkStatus:
+    share_network_id: str
+    status: str
+
+
+# Security services ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SecurityServiceFields(Changes):
+    name: Change[str | None] = KEEP
+    description: Change[str | None] = KEEP
+    dns_ip: Change[str | None] = KEEP
+    ou: Change[str | None] = KEEP
+    server: Change[str | None] = KEEP
+    domain: Change[str | None] = KEEP
+    user: Change[str | None] = KEEP
+    password: Change[str | None] = KEEP
+    default_ad_site: Change[str | None] = KEEP
+
+
+@dataclass(frozen=True)
+class CreateSecurityService:
+    type: str
+    fields: SecurityServiceFields
+
+
+# Metadata of shares, snapshots and share network subnets ---------------------------------------
+@dataclass(frozen=True)
+class MetadataRef:
+    """Whose metadata: a record, and for a subnet the network the URL names it under."""
+
+    owner: MetadataOwner
+    owner_id: str
+    parent_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ChangeMetadata:
+    ref: MetadataRef
+    metadata: dict[str, str]
+    replace: bool  # replace the whole set, else merge into it
+
+
+# Share actions ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ResetTaskState:
+    share_id: str
+    task_state: Checked[str | None]  # a missing value is reported once the share is found

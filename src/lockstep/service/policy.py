@@ -137,6 +137,35 @@ class Rule(enum.StrEnum):
     POOLS_DETAIL = "scheduler_stats:pools:detail"
     AVAILABILITY_ZONE_INDEX = "availability_zone:index"
 
+    # Records: security services, share network subnets, snapshot export locations and metadata.
+    SECURITY_SERVICE_CREATE = "security_service:create"
+    SECURITY_SERVICE_SHOW = "security_service:show"
+    SECURITY_SERVICE_INDEX = "security_service:index"
+    SECURITY_SERVICE_DETAIL = "security_service:detail"
+    SECURITY_SERVICE_UPDATE = "security_service:update"
+    SECURITY_SERVICE_DELETE = "security_service:delete"
+    SECURITY_SERVICE_GET_ALL = "security_service:get_all_security_services"
+    NETWORK_ADD_SECURITY_SERVICE = "share_network:add_security_service"
+    NETWORK_REMOVE_SECURITY_SERVICE = "share_network:remove_security_service"
+    NETWORK_UPDATE_SECURITY_SERVICE = "share_network:update_security_service"
+    NETWORK_ADD_SECURITY_SERVICE_CHECK = "share_network:add_security_service_check"
+    NETWORK_UPDATE_SECURITY_SERVICE_CHECK = "share_network:update_security_service_check"
+    NETWORK_RESET_STATUS = "share_network:reset_status"
+    NETWORK_SUBNET_CREATE_CHECK = "share_network:subnet_create_check"
+    SUBNET_CREATE = "share_network_subnet:create"
+    SUBNET_DELETE = "share_network_subnet:delete"
+    SUBNET_SHOW = "share_network_subnet:show"
+    SUBNET_INDEX = "share_network_subnet:index"
+    SUBNET_GET_METADATA = "share_network_subnet:get_metadata"
+    SUBNET_UPDATE_METADATA = "share_network_subnet:update_metadata"
+    SUBNET_DELETE_METADATA = "share_network_subnet:delete_metadata"
+    SNAPSHOT_GET_METADATA = "share_snapshot:get_metadata"
+    SNAPSHOT_UPDATE_METADATA = "share_snapshot:update_metadata"
+    SNAPSHOT_DELETE_METADATA = "share_snapshot:delete_metadata"
+    SNAPSHOT_EXPORT_LOCATION_INDEX = "share_snapshot_export_location:index"
+    SNAPSHOT_EXPORT_LOCATION_SHOW = "share_snapshot_export_location:show"
+    SHARE_RESET_TASK_STATE = "share:reset_task_state"
+
 
 _ADMIN = {
     Rule.SHARE_FORCE_DELETE, Rule.SHARE_RESET_STATUS, Rule.SHARE_LIST_BY_SERVER,
@@ -162,6 +191,8 @@ _ANYONE = {Rule.SHARE_CREATE, Rule.SHARE_GET_ALL, Rule.SHARE_EXTEND, Rule.SHARE_
 
 # The user who placed a lock (or an admin), Manila's admin_or_owner_user.
 _OWNER_USER = {Rule.RESOURCE_LOCK_DELETE, Rule.RESOURCE_LOCK_BYPASS_SHOW}
+# Records (security services, subnets, snapshot export locations and metadata): the rest is rule:default.
+_ADMIN |= {Rule.SECURITY_SERVICE_GET_ALL, Rule.NETWORK_RESET_STATUS, Rule.SHARE_RESET_TASK_STATE}
 
 BASE_DEFAULTS = {
     Rule.CONTEXT_IS_ADMIN: "role:admin",

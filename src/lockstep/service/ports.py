@@ -17,10 +17,14 @@ from lockstep.domain.model import (
     CGSnapshot,
     CGSnapshotMember,
     ConsistencyGroup,
+    MetadataOwner,
+    SecurityService,
     Share,
     ShareNetwork,
+    ShareNetworkSubnet,
     ShareType,
     Snapshot,
+    SnapshotExportLocation,
 )
 from lockstep.domain.operations import Enqueue, Operation, OperationKind
 from lockstep.domain.pools import PoolRecord
@@ -29,6 +33,7 @@ from lockstep.domain.queries import (
     CGSnapshotQuery,
     GroupQuery,
     Page,
+    SecurityServiceQuery,
     ShareNetworkQuery,
     ShareQuery,
     SnapshotQuery,
@@ -105,6 +110,8 @@ class ShareGroupTypeRepository(Rows, Protocol):
 
 
 class ShareNetworkRepository(Rows, Protocol):
+    """Share networks, each with its subnets (creation order)."""
+
     def get(self, network_id: str, project_id: str | None = None) -> ShareNetwork | None: ...
 
     def find(self, query: ShareNetworkQuery) -> list[ShareNetwork]: ...
@@ -112,6 +119,41 @@ class ShareNetworkRepository(Rows, Protocol):
     def count_shares(self, network_id: str) -> int: ...
 
     def count_groups(self, network_id: str) -> int: ...
+
+    def security_service_ids(self, network_id: str) -> list[str]: ...
+
+    def link(self, network_id: str, security_service_id: str) -> bool:
+        """Link a security service to the network; False if it already was."""
+
+    def unlink(self, network_id: str, security_service_id: str) -> bool: ...
+
+
+class ShareNetworkSubnetRepository(Rows, Protocol):
+    def get(self, subnet_id: str) -> ShareNetworkSubnet | None:
+        """With its metadata and its network's name."""
+
+
+class SecurityServiceRepository(Rows, Protocol):
+    def get(self, service_id: str, project_id: str | None = None) -> SecurityService | None: ...
+
+    def find(self, query: SecurityServiceQuery) -> list[SecurityService]: ...
+
+    def of_network(self, network_id: str) -> list[SecurityService]: ...
+
+    def networks(self, service_ids: list[str], project_id: str | None = None) -> dict[str, list[str]]:
+        """The networks each service is linked to (only `project_id`'s networks when given)."""
+
+    def count_networks(self, service_id: str) -> int: ...
+
+
+class MetadataRepository(Protocol):
+    """Key/value metadata of shares, snapshots and share network subnets."""
+
+    def get(self, owner: MetadataOwner, owner_id: str) -> dict[str, str]: ...
+
+    def set(self, owner: MetadataOwner, owner_id: str, metadata: Mapping[str, str], *, replace: bool) -> None: ...
+
+    def delete(self, owner: MetadataOwner, owner_id: str, key: str) -> bool: ...
 
 
 class ShareRepository(Rows, Protocol):
@@ -148,9 +190,14 @@ class ShareRepository(Rows, Protocol):
 
 
 class SnapshotRepository(Rows, Protocol):
-    def get(self, snapshot_id: str, project_id: str | None = None) -> Snapshot | None: ...
+    def get(self, snapshot_id: str, project_id: str | None = None) -> Snapshot | None:
+        """With its metadata."""
 
     def find(self, query: SnapshotQuery) -> list[Snapshot]: ...
+
+    def export_locations(self, snapshot_id: str) -> list[SnapshotExportLocation]: ...
+
+    def replace_export_locations(self, snapshot_id: str, locations: Sequence[dict[str, Any]]) -> None: ...
 
     def count(self, query: SnapshotQuery) -> int:
         """How many snapshots the query's filters select, whatever its page."""

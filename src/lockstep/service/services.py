@@ -8,11 +8,14 @@ from lockstep.service.access import AccessService
 from lockstep.service.cgsnapshots import CGSnapshotService
 from lockstep.service.consistency_groups import ConsistencyGroupService
 from lockstep.service.listing import ListingService
+from lockstep.service.metadata import MetadataService
 from lockstep.service.policy import Policy
 from lockstep.service.pools import PoolService
 from lockstep.service.recycle_bin import RecycleBinService
 from lockstep.service.scheduler import Scheduler
+from lockstep.service.security_services import SecurityServiceService
 from lockstep.service.share_group_types import ShareGroupTypeService
+from lockstep.service.share_network_subnets import ShareNetworkSubnetService
 from lockstep.service.share_networks import ShareNetworkService
 from lockstep.service.share_types import ShareTypeService
 from lockstep.service.shares import ShareService
@@ -36,3 +39,6 @@ class Services:
     availability_zone_id: str
     access: AccessService
     group_types: ShareGroupTypeService
+    security_services: SecurityServiceService
+    subnets: ShareNetworkSubnetService
+    metadata: MetadataService

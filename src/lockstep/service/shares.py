@@ -11,8 +11,10 @@ from lockstep.domain.model import (
     SHRINKABLE,
     SNAPSHOT_INHERIT_ACCESS_SPEC,
     ConsistencyGroup,
+    MetadataOwner,
     SchedulerHints,
     Share,
+    ShareNetwork,
     ShareType,
     Snapshot,
     Status,
@@ -25,8 +27,10 @@ from lockstep.service.affinity import ADMIN_ONLY_METADATA
 from lockstep.service.commands import (
     CreateShare,
     GroupApi,
+    MetadataRef,
     RequestedSize,
     ResetStatus,
+    ResetTaskState,
     Resize,
     SetMetadata,
     ShareChanges,
@@ -34,8 +38,10 @@ from lockstep.service.commands import (
 )
 from lockstep.service.context import RequestContext
 from lockstep.service.group_terms import TERMS, GroupTerms
+from lockstep.service.metadata import MetadataService
 from lockstep.service.policy import Policy, Rule
 from lockstep.service.scheduler import Scheduler
+from lockstep.service.share_networks import check_active
 from lockstep.service.share_rules import SizeCheck, check_encryption, check_mount_point_name, check_size, check_zone
 from lockstep.service.share_types import ShareTypeService
 from lockstep.service.unit_of_work import Database, UnitOfWork
@@ -50,6 +56,7 @@ class ShareService:
         self.scheduler = scheduler
         self.policy = policy
         self.types = types
+        self._metadata = MetadataService(db, policy)
 
     # lookups ---------------------------------------------------------------
     def find(self, uow: UnitOfWork, ctx: RequestContext, share_id: str) -> Share:
@@ -74,8 +81,9 @@ class ShareService:
         with self.db.write() as uow:
             zone = self._zone_in_group(uow, ctx, cmd)
             source = self._source(uow, ctx, cmd)
-            if source.network_id and uow.share_networks.get(source.network_id, ctx.scope()) is None:
-                raise NotFound(f"Share network {source.network_id} could not be found.")
+            if source.network_id:
+                _check_network(uow.share_networks.get(source.network_id, ctx.scope()), source.network_id,
+                               cmd.availability_zone)
             share_type = self._requested_type(uow, ctx, cmd, source)
             _check_type_rules(uow, cmd, share_type, source.parent)
             metadata = unwrap(cmd.metadata)  # service-layer checks come after the type's
@@ -216,6 +224,16 @@ class ShareService:
             uow.shares.cas(cmd.target_id, None, status=cmd.status)
             uow.commit()
 
+    def reset_task_state(self, ctx: RequestContext, cmd: ResetTaskState) -> None:
+        """Manila checks `share:reset_status` on the share too (the route checked reset_task_state)."""
+        with self.db.write() as uow:
+            share = uow.shares.get(cmd.share_id, ctx.scope())
+            if share is None:
+                raise NotFound(f"Share {cmd.share_id} could not be found.")
+            self.policy.authorize(ctx, Rule.SHARE_RESET_STATUS, share.project_id)
+            uow.shares.cas(cmd.share_id, None, task_state=unwrap(cmd.task_state))
+            uow.commit()
+
     def extend(self, ctx: RequestContext, cmd: Resize) -> None:
         share_id, new_size = cmd.share_id, cmd.new_size
         with self.db.write() as uow:
@@ -263,17 +281,17 @@ class ShareService:
                                    backend=owning_backend(share.host), payload=ResizeTo(new_size))
             uow.commit()
 
-    # metadata ----------------------------------------------------------------
+    # metadata (reads through lockstep.service.metadata, as snapshots' and subnets'; writes add the
+    # admin-only keys' guard of 2.68) -----------------------------------------------------------------
+    def metadata(self, ctx: RequestContext, share_id: str) -> dict[str, str]:
+        return self._metadata.get(ctx, MetadataRef(MetadataOwner.SHARE, share_id))
+
     def _metadata_share(self, uow: UnitOfWork, ctx: RequestContext, share_id: str, rule: Rule) -> Share:
         share = uow.shares.get(share_id, ctx.scope())
         if share is None:
             raise NotFound("share does not exist")
         self.policy.authorize(ctx, rule, share.project_id)
         return share
-
-    def metadata(self, ctx: RequestContext, share_id: str) -> dict[str, str]:
-        with self.db.read() as uow:
-            return self._metadata_share(uow, ctx, share_id, Rule.SHARE_GET_METADATA).metadata
 
     def set_metadata(self, ctx: RequestContext, cmd: SetMetadata) -> dict[str, str]:
         with self.db.write() as uow:
@@ -329,6 +347,15 @@ class _Source:
     snapshot: Snapshot | None
     parent: Share | None  # the snapshot's share
     network_id: str | None
+
+
+def _check_network(network: ShareNetwork | None, network_id: str, zone: str | None) -> None:
+    """The network exists, is active (2.63 statuses), and reaches the zone asked for (2.51 subnets)."""
+    if network is None:
+        raise NotFound(f"Share network {network_id} could not be found.")
+    check_active(network)
+    if zone and not any(s.availability_zone in (zone, None) for s in network.subnets):
+        raise Invalid("A share network subnet was not found for the requested availability zone.")
 
 
 def _size(requested: RequestedSize, snapshot: Snapshot | None) -> int:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from lockstep.domain.errors import Forbidden, InvalidState, NotFound, SilentNotFound, Unprocessable
 from lockstep.domain.hosts import owning_backend
-from lockstep.domain.model import SNAPSHOT_DELETABLE, Snapshot, Status, utcnow
+from lockstep.domain.model import SNAPSHOT_DELETABLE, MetadataOwner, Snapshot, SnapshotExportLocation, Status, utcnow
 from lockstep.domain.operations import Deletion, OperationKind
-from lockstep.service.commands import CreateSnapshot, ResetStatus, TextChanges
+from lockstep.service.commands import CreateSnapshot, ResetStatus, TextChanges, unwrap
 from lockstep.service.context import RequestContext
 from lockstep.service.policy import Policy, Rule
 from lockstep.service.unit_of_work import Database, UnitOfWork
@@ -41,6 +41,7 @@ class SnapshotService:
             if share.is_soft_deleted:
                 raise Forbidden(f"Snapshots cannot be created for share '{share_id}' since it has been soft "
                                 "deleted.")
+            metadata = unwrap(cmd.metadata)
             if share.status != Status.AVAILABLE:
                 raise InvalidState("Invalid share: Source share status must be available.")
             snapshot_id = new_id()
@@ -50,6 +51,8 @@ class SnapshotService:
                 description=cmd.description, size=share.size, share_size=share.size, share_proto=share.share_proto,
                 status=Status.CREATING, progress="0%", provider_location=None, created_at=now, updated_at=now,
             )
+            if metadata:
+                uow.metadata.set(MetadataOwner.SNAPSHOT, snapshot_id, metadata, replace=True)
             uow.operations.enqueue(OperationKind.CREATE_SNAPSHOT, snapshot_id, backend=owning_backend(share.host))
             created = uow.snapshots.get(snapshot_id)
             uow.commit()
@@ -82,6 +85,13 @@ class SnapshotService:
             uow.operations.enqueue(OperationKind.DELETE_SNAPSHOT, snapshot_id,
                                    backend=owning_backend(share.host if share else None), payload=Deletion(force))
             uow.commit()
+
+    def export_locations(self, ctx: RequestContext, snapshot_id: str) -> list[SnapshotExportLocation]:
+        """Every export location of the snapshot (2.32); the view hides admin-only ones from others."""
+        with self.db.read() as uow:
+            if uow.snapshots.get(snapshot_id, ctx.scope()) is None:
+                raise NotFound(f"Snapshot '{snapshot_id}' not found.")
+            return uow.snapshots.export_locations(snapshot_id)
 
     def reset_status(self, ctx: RequestContext, cmd: ResetStatus) -> None:
         with self.db.write() as uow:

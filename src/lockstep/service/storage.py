@@ -80,6 +80,8 @@ class SnapshotSpec:
 class SnapshotResult:
     size_gb: int
     provider_location: str | None = None
+    # Where clients can mount the snapshot (2.32); none when the backend has no front end for it.
+    export_locations: Sequence[ExportLocation] = ()
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,13 @@ from lockstep.service.ports import (
     AccessRuleRepository,
     CGSnapshotRepository,
     GroupRepository,
+    MetadataRepository,
     OperationRepository,
     PoolRepository,
+    SecurityServiceRepository,
     ShareGroupTypeRepository,
     ShareNetworkRepository,
+    ShareNetworkSubnetRepository,
     ShareRepository,
     ShareTypeRepository,
     SnapshotRepository,
@@ -54,6 +57,15 @@ class UnitOfWork(Protocol):
 
     @property
     def pools(self) -> PoolRepository: ...
+
+    @property
+    def share_network_subnets(self) -> ShareNetworkSubnetRepository: ...
+
+    @property
+    def security_services(self) -> SecurityServiceRepository: ...
+
+    @property
+    def metadata(self) -> MetadataRepository: ...
 
     def __enter__(self) -> UnitOfWork: ...
 

@@ -1,14 +1,15 @@
-"""Helpers shared by the repositories: paging, keyset markers, compare-and-set."""
+"""Helpers shared by the repositories: paging, keyset markers, compare-and-set, metadata and subnets."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Table, and_, literal, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, Select, Table, and_, delete, insert, literal, or_, select, tuple_, update
 from sqlalchemy.engine import Connection
 
-from lockstep.domain.model import utcnow
+from lockstep.adapters.db import tables as t
+from lockstep.domain.model import ShareNetworkSubnet, utcnow
 from lockstep.domain.queries import Page
 
 
@@ -56,3 +57,34 @@ def compare_and_set(
 def chunks(ids: Sequence[str], size: int = 500) -> Iterable[Sequence[str]]:
     for start in range(0, len(ids), size):
         yield ids[start : start + size]
+
+
+def write_metadata(conn: Connection, table: Table, owner_column: str, owner_id: str, metadata: Mapping[str, str],
+                   *, replace: bool) -> None:
+    """Merge metadata into a record's (or replace it): the one writer of every metadata table."""
+    owner = table.c[owner_column]
+    if replace:
+        conn.execute(delete(table).where(owner == owner_id))
+    for key, value in metadata.items():
+        done = conn.execute(update(table).where(owner == owner_id, table.c.key == key).values(value=value)).rowcount
+        if not done:
+            conn.execute(insert(table), {owner_column: owner_id, "key": key, "value": value})
+
+
+_SUBNET_FIELDS = tuple(f for f in ShareNetworkSubnet.__dataclass_fields__
+                       if f not in ("metadata", "share_network_name"))
+
+
+def load_subnets(conn: Connection, condition: ColumnElement[bool]) -> list[ShareNetworkSubnet]:
+    """Subnets (with their metadata and network's name) in creation order."""
+    subnets_t, meta = t.share_network_subnets, t.share_network_subnet_metadata
+    query = (select(subnets_t, t.share_networks.c.name.label("share_network_name"))
+             .select_from(subnets_t.join(t.share_networks, t.share_networks.c.id == subnets_t.c.share_network_id))
+             .where(condition).order_by(subnets_t.c.created_at, subnets_t.c.id))
+    subnets = [ShareNetworkSubnet(**{f: r[f] for f in _SUBNET_FIELDS}, share_network_name=r["share_network_name"])
+               for r in conn.execute(query).mappings()]
+    by_id = {s.id: s for s in subnets}
+    for part in chunks(list(by_id)):
+        for m in conn.execute(select(meta).where(meta.c.share_network_subnet_id.in_(part))).mappings():
+            by_id[m["share_network_subnet_id"]].metadata[m["key"]] = m["value"]
+    return subnets

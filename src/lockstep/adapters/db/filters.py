@@ -6,9 +6,11 @@ from sqlalchemy import ColumnElement, Table, exists, false, or_, select
 
 from lockstep.adapters.db import tables as t
 from lockstep.domain.queries import (
+    SUBNET_NETWORK_FIELDS,
     AccessRuleQuery,
     CGSnapshotQuery,
     GroupQuery,
+    SecurityServiceQuery,
     ShareNetworkQuery,
     ShareQuery,
     SnapshotQuery,
@@ -68,6 +70,10 @@ def snapshots(query: SnapshotQuery) -> Conditions:
         conditions.append(false())
     conditions += _contains(t.snapshots, "name", query.name_contains)
     conditions += _contains(t.snapshots, "description", query.description_contains)
+    for key, value in query.metadata:
+        conditions.append(exists(select(t.snapshot_metadata.c.snapshot_id).where(
+            t.snapshot_metadata.c.snapshot_id == t.snapshots.c.id, t.snapshot_metadata.c.key == key,
+            t.snapshot_metadata.c.value == value)))
     return conditions + _equal(t.snapshots, query.equals)
 
 
@@ -90,7 +96,30 @@ def share_networks(query: ShareNetworkQuery) -> Conditions:
         conditions.append(t.share_networks.c.created_at < query.created_before)
     if query.matches_nothing:
         conditions.append(false())
-    return conditions + _equal(t.share_networks, query.equals)
+    if query.security_service_id is not None:
+        links = t.share_network_security_services
+        conditions.append(exists(select(links.c.share_network_id).where(
+            links.c.share_network_id == t.share_networks.c.id,
+            links.c.security_service_id == query.security_service_id)))
+    subnets = t.share_network_subnets
+    for field, value in query.equals:
+        if field in SUBNET_NETWORK_FIELDS:
+            conditions.append(exists(select(subnets.c.id).where(
+                subnets.c.share_network_id == t.share_networks.c.id, subnets.c[str(field)] == value)))
+        else:
+            conditions.append(t.share_networks.c[str(field)] == value)
+    return conditions
+
+
+def security_services(query: SecurityServiceQuery) -> Conditions:
+    conditions = _scoped(t.security_services, query.scope)
+    if query.share_network_id is not None:
+        links = t.share_network_security_services
+        conditions.append(t.security_services.c.id.in_(select(links.c.security_service_id).where(
+            links.c.share_network_id == query.share_network_id)))
+    if query.matches_nothing:
+        conditions.append(false())
+    return conditions + [t.security_services.c[str(field)] == value for field, value in query.equals]
 
 
 def access_rules(query: AccessRuleQuery) -> Conditions:

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection, RowMapping
 from lockstep.adapters.db import filters
 from lockstep.adapters.db import tables as t
 from lockstep.adapters.db.access import access_rules_status
-from lockstep.adapters.db.common import chunks, compare_and_set, paged
+from lockstep.adapters.db.common import chunks, compare_and_set, load_subnets, paged, write_metadata
 from lockstep.domain.model import (
     CGSnapshot,
     CGSnapshotMember,
@@ -28,6 +28,7 @@ from lockstep.domain.model import (
     ShareNetwork,
     ShareType,
     Snapshot,
+    SnapshotExportLocation,
     utcnow,
 )
 from lockstep.domain.queries import (
@@ -171,25 +172,54 @@ class ShareTypeRepo(_Repo):
         return share is not None or group is not None or group_type is not None
 
 
+_NETWORK_FIELDS = tuple(f for f in ShareNetwork.__dataclass_fields__ if f != "subnets")
+
+
 class ShareNetworkRepo(_Repo):
+    """Share networks with their subnets; links to security services."""
+
     table = t.share_networks
 
-    @staticmethod
-    def _to(r: RowMapping) -> ShareNetwork:
-        return ShareNetwork(**{k: r[k] for k in ShareNetwork.__dataclass_fields__})
+    def _load(self, rows: Sequence[RowMapping]) -> list[ShareNetwork]:
+        networks = [ShareNetwork(**{f: r[f] for f in _NETWORK_FIELDS}) for r in rows]
+        by_id = {n.id: n for n in networks}
+        for part in chunks(list(by_id)):
+            for subnet in load_subnets(self.conn, t.share_network_subnets.c.share_network_id.in_(part)):
+                by_id[subnet.share_network_id].subnets.append(subnet)
+        return networks
 
     def get(self, network_id: str, project_id: str | None = None) -> ShareNetwork | None:
         query = select(t.share_networks).where(t.share_networks.c.id == network_id)
         if project_id is not None:
             query = query.where(t.share_networks.c.project_id == project_id)
-        row = self.conn.execute(query).mappings().first()
-        return self._to(row) if row else None
+        rows = self.conn.execute(query).mappings().all()
+        return self._load(rows)[0] if rows else None
 
     def find(self, query: ShareNetworkQuery) -> list[ShareNetwork]:
         rows = select(t.share_networks).where(*filters.share_networks(query)).order_by(
             t.share_networks.c.created_at, t.share_networks.c.id
         ).offset(query.offset).limit(query.limit)
-        return [self._to(r) for r in self.conn.execute(rows).mappings()]
+        return self._load(self.conn.execute(rows).mappings().all())
+
+    def security_service_ids(self, network_id: str) -> list[str]:
+        links = t.share_network_security_services
+        return list(self.conn.execute(select(links.c.security_service_id).where(
+            links.c.share_network_id == network_id).order_by(links.c.created_at, links.c.security_service_id)
+        ).scalars())
+
+    def link(self, network_id: str, security_service_id: str) -> bool:
+        """Link a security service; False if it already was."""
+        if security_service_id in self.security_service_ids(network_id):
+            return False
+        self.conn.execute(insert(t.share_network_security_services), {
+            "share_network_id": network_id, "security_service_id": security_service_id, "created_at": utcnow()})
+        return True
+
+    def unlink(self, network_id: str, security_service_id: str) -> bool:
+        links = t.share_network_security_services
+        return self.conn.execute(delete(links).where(
+            links.c.share_network_id == network_id, links.c.security_service_id == security_service_id
+        )).rowcount == 1
 
     def count_shares(self, network_id: str) -> int:
         return int(self.conn.execute(
@@ -330,15 +360,7 @@ class ShareRepo(_Repo):
         ).scalar_one())
 
     def set_metadata(self, share_id: str, metadata: Mapping[str, str], *, replace: bool) -> None:
-        if replace:
-            self.conn.execute(delete(t.share_metadata).where(t.share_metadata.c.share_id == share_id))
-        for key, value in metadata.items():
-            done = self.conn.execute(
-                update(t.share_metadata).where(t.share_metadata.c.share_id == share_id, t.share_metadata.c.key == key)
-                .values(value=value)
-            ).rowcount
-            if not done:
-                self.conn.execute(insert(t.share_metadata), {"share_id": share_id, "key": key, "value": value})
+        write_metadata(self.conn, t.share_metadata, "share_id", share_id, metadata, replace=replace)
 
     def delete_metadata(self, share_id: str, key: str) -> bool:
         return self.conn.execute(delete(t.share_metadata).where(
@@ -354,23 +376,47 @@ class ShareRepo(_Repo):
 
 
 
+_SNAPSHOT_FIELDS = tuple(f for f in Snapshot.__dataclass_fields__ if f != "metadata")
+
+
 class SnapshotRepo(_Repo):
     table = t.snapshots
 
-    @staticmethod
-    def _to(r: RowMapping) -> Snapshot:
-        return Snapshot(**{k: r[k] for k in Snapshot.__dataclass_fields__})
+    def _load(self, rows: Sequence[RowMapping]) -> list[Snapshot]:
+        """Snapshots with their metadata."""
+        snapshots = [Snapshot(**{k: r[k] for k in _SNAPSHOT_FIELDS}) for r in rows]
+        by_id = {s.id: s for s in snapshots}
+        meta = t.snapshot_metadata
+        for part in chunks(list(by_id)):
+            for m in self.conn.execute(select(meta).where(meta.c.snapshot_id.in_(part))).mappings():
+                by_id[m["snapshot_id"]].metadata[m["key"]] = m["value"]
+        return snapshots
 
     def get(self, snapshot_id: str, project_id: str | None = None) -> Snapshot | None:
         query = select(t.snapshots).where(t.snapshots.c.id == snapshot_id)
         if project_id is not None:
             query = query.where(t.snapshots.c.project_id == project_id)
-        row = self.conn.execute(query).mappings().first()
-        return self._to(row) if row else None
+        rows = self.conn.execute(query).mappings().all()
+        return self._load(rows)[0] if rows else None
 
     def find(self, query: SnapshotQuery) -> list[Snapshot]:
         rows = paged(self.conn, t.snapshots, select(t.snapshots).where(*filters.snapshots(query)), query.page)
-        return [self._to(r) for r in self.conn.execute(rows).mappings()]
+        return self._load(self.conn.execute(rows).mappings().all())
+
+    def export_locations(self, snapshot_id: str) -> list[SnapshotExportLocation]:
+        els = t.snapshot_export_locations
+        rows = self.conn.execute(select(els).where(els.c.snapshot_id == snapshot_id)
+                                 .order_by(els.c.created_at, els.c.id)).mappings()
+        return [SnapshotExportLocation(**{k: r[k] for k in SnapshotExportLocation.__dataclass_fields__})
+                for r in rows]
+
+    def replace_export_locations(self, snapshot_id: str, locations: Sequence[dict[str, Any]]) -> None:
+        els = t.snapshot_export_locations
+        self.conn.execute(delete(els).where(els.c.snapshot_id == snapshot_id))
+        now = utcnow()
+        rows = [{"snapshot_id": snapshot_id, "created_at": now, "updated_at": now, **loc} for loc in locations]
+        if rows:
+            self.conn.execute(insert(els), rows)
 
     def count(self, query: SnapshotQuery) -> int:
         """How many snapshots the query's filters select, whatever its page (`with_count`, 2.79)."""

@@ -72,14 +72,8 @@ share_networks = Table(
     Column("user_id", String(255), nullable=False),
     Column("name", String(255)),
     Column("description", String(255)),
-    Column("neutron_net_id", String(36)),
-    Column("neutron_subnet_id", String(36)),
-    Column("network_type", String(32)),
-    Column("segmentation_id", Integer),
-    Column("cidr", String(64)),
-    Column("ip_version", Integer),
-    Column("gateway", String(64)),
-    Column("mtu", Integer),
+    # The network fields live in its subnets (share_network_subnets), as in Manila from 2.51.
+    Column("status", String(32), nullable=False, default="active"),
     *_times(),
 )
 
@@ -323,4 +317,79 @@ pools = Table(
     Column("free_capacity_gb", Float, nullable=False),
     Column("allocated_gb", Float, nullable=False, default=0.0),
     Column("updated_at", DateTime, nullable=False),
+)
+
+
+# Share network subnets, security services and their links: records only (no share servers).
+share_network_subnets = Table(
+    "share_network_subnets",
+    metadata,
+    _id(),
+    Column("share_network_id", String(36), ForeignKey("share_networks.id", ondelete="CASCADE"), nullable=False,
+           index=True),
+    Column("availability_zone", String(255)),  # NULL: the default subnet, serving every zone
+    Column("neutron_net_id", String(36)),
+    Column("neutron_subnet_id", String(36)),
+    Column("network_type", String(32)),
+    Column("segmentation_id", Integer),
+    Column("cidr", String(64)),
+    Column("ip_version", Integer),
+    Column("gateway", String(64)),
+    Column("mtu", Integer),
+    *_times(),
+)
+
+share_network_subnet_metadata = Table(
+    "share_network_subnet_metadata",
+    metadata,
+    Column("share_network_subnet_id", String(36), ForeignKey("share_network_subnets.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("value", String(1023), nullable=False),
+)
+
+security_services = Table(
+    "security_services",
+    metadata,
+    _id(),
+    Column("project_id", String(255), nullable=False, index=True),
+    Column("type", String(32), nullable=False),
+    Column("name", String(255)),
+    Column("description", String(255)),
+    Column("dns_ip", String(64)),
+    Column("ou", String(255)),
+    Column("server", String(255)),
+    Column("domain", String(255)),
+    Column("user", String(255)),
+    Column("password", String(255)),
+    Column("default_ad_site", String(255)),
+    *_times(),
+)
+
+share_network_security_services = Table(
+    "share_network_security_services",
+    metadata,
+    Column("share_network_id", String(36), ForeignKey("share_networks.id", ondelete="CASCADE"), primary_key=True),
+    # No cascade: a security service linked to a network cannot be deleted (403).
+    Column("security_service_id", String(36), ForeignKey("security_services.id"), primary_key=True, index=True),
+    Column("created_at", DateTime, nullable=False),
+)
+
+# Snapshots: export locations (2.32) and metadata (2.73).
+snapshot_export_locations = Table(
+    "snapshot_export_locations",
+    metadata,
+    _id(),
+    Column("snapshot_id", String(36), ForeignKey("snapshots.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("path", String(2000), nullable=False),
+    Column("is_admin_only", Boolean, nullable=False, default=False),
+    *_times(),
+)
+
+snapshot_metadata = Table(
+    "snapshot_metadata",
+    metadata,
+    Column("snapshot_id", String(36), ForeignKey("snapshots.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("value", String(1023), nullable=False),
 )

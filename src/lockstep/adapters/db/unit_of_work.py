@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 
 from lockstep.adapters.db.access import AccessRuleRepo
 from lockstep.adapters.db.engine import WRITE
+from lockstep.adapters.db.records import MetadataRepo, SecurityServiceRepo, ShareNetworkSubnetRepo
 from lockstep.adapters.db.repository import (
     CGSnapshotRepo,
     GroupRepo,
@@ -64,6 +65,9 @@ class SqlAlchemyUnitOfWork:
         self.access_rules = AccessRuleRepo(conn)
         self.operations = _WatchedOperationRepo(conn)
         self.pools = PoolRepo(conn)
+        self.share_network_subnets = ShareNetworkSubnetRepo(conn)
+        self.security_services = SecurityServiceRepo(conn)
+        self.metadata = MetadataRepo(conn)
         return self
 
     def commit(self) -> None:

@@ -12,6 +12,8 @@ Options (from the backend's configuration):
 - ``capacity_gb``: total capacity of the single pool (default 1000);
 - ``state_file``: keep the state in this JSON file, so that it survives a restart (crash tests);
 - ``call_log``: append one line ``<operation> <id>`` per call to this file (exactly-once tests).
+- ``snapshot_exports``: ``true`` to pretend snapshots are mountable: each gets an export location
+  and an admin-only one (default ``false``: no export locations, as the real backends today).
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ class FakeDriver(ShareDriver):
         self._group_support = None if support in ("", "none", "false") else GroupSupport(support)
         self._atomic = parse_bool(options.get("atomic", "true"), spelling=SWITCH_BOOL)
         self._capacity = float(options.get("capacity_gb", "1000"))
+        self._snapshot_exports = parse_bool(options.get("snapshot_exports", "false"), spelling=SWITCH_BOOL)
         self._lock = threading.Lock()
         self.shares: dict[str, int] = {}
         self.snapshots: dict[str, str] = {}  # snapshot id -> share id
@@ -158,7 +161,10 @@ class FakeDriver(ShareDriver):
             if snapshot.share.id not in self.shares:
                 raise DriverError(f"share {snapshot.share.id} does not exist on this backend")
             self.snapshots[snapshot.id] = snapshot.share.id
-        return SnapshotResult(size_gb=snapshot.share.size_gb, provider_location=f"fake:{snapshot.id}")
+        exports = [ExportLocation(path=f"fake:/snapshots/{snapshot.id}"),
+                   ExportLocation(path=f"fake-admin:/snapshots/{snapshot.id}", is_admin_only=True, preferred=False)]
+        return SnapshotResult(size_gb=snapshot.share.size_gb, provider_location=f"fake:{snapshot.id}",
+                              export_locations=exports if self._snapshot_exports else ())
 
     def delete_snapshot(self, snapshot: SnapshotSpec) -> None:
         self._enter("delete_snapshot", snapshot.id)

@@ -7,9 +7,11 @@ from lockstep.api.routes import (
     cgsnapshots,
     consistency_groups,
     scheduler_stats,
+    security_services,
     share_group_snapshots,
     share_group_types,
     share_groups,
+    share_network_subnets,
     share_networks,
     share_types,
     shares,
@@ -23,3 +25,5 @@ def register_all(router: Router, services: Services) -> None:
     for module in (shares, snapshots, share_types, share_networks, consistency_groups, cgsnapshots,
                    scheduler_stats, access, share_group_types, share_groups, share_group_snapshots):
         module.register(router, services)
+    for records in (security_services, share_network_subnets):
+        records.register(router, services)

@@ -8,8 +8,9 @@ from typing import Any
 
 from lockstep.api import bodies, queries, views
 from lockstep.api.errors import HTTPFault
+from lockstep.api.microversions import APIVersion
 from lockstep.api.paging import index_reply
-from lockstep.api.routing import ALL_VERSIONS, ApiRequest, Envelope, OnTarget, Reply, Router
+from lockstep.api.routing import ALL_VERSIONS, ApiRequest, Envelope, OnTarget, Reply, Router, VersionScope
 from lockstep.domain.errors import Invalid, NotFound
 from lockstep.domain.model import SHARE_PROTOCOLS, SchedulerHints, Share, parse_bool
 from lockstep.service.commands import (
@@ -262,6 +263,21 @@ def _register_actions(router: Router, s: Services) -> None:
     router.add_admin_action(path, "extend", extend, rule=Rule.SHARE_EXTEND)
     router.add_admin_action(path, "shrink", shrink, rule=Rule.SHARE_SHRINK)
     _register_recycle_bin(router, s)
+    _register_reset_task_state(router, s, path)
+
+
+def _register_reset_task_state(router: Router, s: Services, path: str) -> None:
+    """Manila's migration API brought it (2.22, experimental); it is GA from 2.96. OSC's `share set` calls it."""
+
+    def reset_task_state(req: ApiRequest) -> Reply:
+        s.shares.reset_task_state(req.ctx, bodies.reset_task_state(req.params["id"], req.action_body))
+        return Reply(202)
+
+    experimental = VersionScope(min=APIVersion(2, 22), max=APIVersion(2, 95), experimental=True)
+    router.add("POST", path, reset_task_state, rule=Rule.SHARE_RESET_TASK_STATE, action="reset_task_state",
+               scope=experimental)
+    router.add("POST", path, reset_task_state, rule=Rule.SHARE_RESET_TASK_STATE, action="reset_task_state",
+               scope=ALL_VERSIONS.since("2.96"))
 
 
 def _register_recycle_bin(router: Router, s: Services) -> None:

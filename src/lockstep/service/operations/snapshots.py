@@ -6,6 +6,7 @@ from lockstep.domain.operations import Deletion, Entity, Operation
 from lockstep.service.operations.settle import Context, Job, drop_and_reclaim, in_progress, settle, share_spec
 from lockstep.service.storage import DriverError, SnapshotResult, SnapshotSpec
 from lockstep.service.unit_of_work import UnitOfWork
+from lockstep.service.validation import new_id
 
 
 def create_snapshot(ctx: Context, op: Operation) -> None:
@@ -21,7 +22,8 @@ def create_snapshot(ctx: Context, op: Operation) -> None:
             return ctx.driver(share.host).create_snapshot(SnapshotSpec(id=snapshot.id, share=share_spec(share)))
 
         return Job(snapshot.id, share.host if share else None, drive,
-                   values=lambda result: {"progress": "100%", "provider_location": result.provider_location})
+                   values=lambda result: {"progress": "100%", "provider_location": result.provider_location},
+                   recorded=lambda uow, result, won: _record_export_locations(uow, snapshot.id, result, won))
 
     settle(ctx, op, prepare)
 
@@ -46,3 +48,11 @@ def delete_snapshot(ctx: Context, op: Operation) -> None:
         return Job(snapshot.id, host, drive, failed=forget if force else None)
 
     settle(ctx, op, prepare)
+
+
+def _record_export_locations(uow: UnitOfWork, snapshot_id: str, result: SnapshotResult, won: bool) -> None:
+    """What the driver says clients mount the snapshot from, recorded with its `available` status."""
+    if won:
+        uow.snapshots.replace_export_locations(snapshot_id, [
+            {"id": new_id(), "path": loc.path, "is_admin_only": loc.is_admin_only} for loc in result.export_locations
+        ])
