@@ -19,9 +19,12 @@ from lockstep.config import BackendConfig, Settings
 from lockstep.service.cgsnapshots import CGSnapshotService
 from lockstep.service.consistency_groups import ConsistencyGroupService
 from lockstep.service.defaults import ensure_default_share_type
+from lockstep.service.host_services import HostServiceRegistry
 from lockstep.service.listing import ListingService
+from lockstep.service.messages import MessageService
 from lockstep.service.policy import Policy
 from lockstep.service.pools import PoolService
+from lockstep.service.quotas import Quotas, QuotaService
 from lockstep.service.scheduler import Scheduler
 from lockstep.service.services import Services
 from lockstep.service.share_networks import ShareNetworkService
@@ -39,17 +42,21 @@ def build_services(settings: Settings, engine: Engine, *,
     policy = Policy(settings.policy_file)
     scheduler = Scheduler()
     types = ShareTypeService(db, settings.default_share_type)
+    quotas = Quotas(settings.quota_defaults)
     return Services(
         policy=policy, scheduler=scheduler, types=types,
-        networks=ShareNetworkService(db, policy),
-        shares=ShareService(db, policy, types, scheduler),
-        snapshots=SnapshotService(db, policy),
+        networks=ShareNetworkService(db, policy, quotas),
+        shares=ShareService(db, policy, types, scheduler, quotas),
+        snapshots=SnapshotService(db, policy, quotas),
         listing=ListingService(db, policy),
-        groups=ConsistencyGroupService(db, types, scheduler, settings.require_atomic_cgsnapshots),
-        cgsnapshots=CGSnapshotService(db),
+        groups=ConsistencyGroupService(db, types, scheduler, settings.require_atomic_cgsnapshots, quotas),
+        cgsnapshots=CGSnapshotService(db, quotas),
         pools=PoolService(db, scheduler),
         availability_zone=settings.availability_zone,
         availability_zone_id=str(uuid.uuid5(uuid.NAMESPACE_DNS, f"lockstep-az-{settings.availability_zone}")),
+        messages=MessageService(db),
+        quotas=QuotaService(db, quotas),
+        host_services=HostServiceRegistry(db, settings.service_down_time),
     )
 
 
@@ -83,7 +90,8 @@ def build_drivers(settings: Settings) -> dict[str, ShareDriver]:
 def build_worker(settings: Settings, engine: Engine, drivers: dict[str, ShareDriver]) -> Worker:
     return Worker(SqlAlchemyDatabase(engine), drivers, availability_zone=settings.availability_zone,
                   lease_seconds=settings.lease_seconds, poll_interval=settings.poll_interval,
-                  max_attempts=settings.max_attempts, sweep_interval=settings.reclaim_interval)
+                  max_attempts=settings.max_attempts, sweep_interval=settings.reclaim_interval,
+                  message_ttl=settings.message_ttl)
 
 
 @dataclass

@@ -18,7 +18,7 @@ def _version_doc(base: str, vid: str) -> dict[str, object]:
     return {
         "id": vid,
         "status": "CURRENT" if current else "SUPPORTED",
-        "version": "2.30" if current else "",
+        "version": "2.99" if current else "",
         "min_version": "2.0" if current else "",
         "updated": "2015-08-27T11:33:21Z",
         "links": [
@@ -59,11 +59,11 @@ def test_missing_version_header_means_2_0(client: Client) -> None:
     assert resp.headers["Vary"] == VERSION
 
 
-def test_latest_means_2_30(client: Client) -> None:
+def test_latest_means_2_99(client: Client) -> None:
     for value in ("latest", "LATEST"):
         resp = client.with_(version=value).get("/shares")
         assert resp.status_code == 200
-        assert resp.headers[VERSION] == "2.30"
+        assert resp.headers[VERSION] == "2.99"
 
 
 @pytest.mark.parametrize("version", ["2.0", "2.6", "2.7", "2.29", "2.30"])
@@ -88,11 +88,11 @@ def test_bad_version_format_is_400(client: Client, value: str) -> None:
     )
 
 
-@pytest.mark.parametrize("value", ["2.31", "1.0", "1.9", "3.0", "2.100"])
+@pytest.mark.parametrize("value", ["1.0", "1.9", "3.0", "2.100"])
 def test_version_out_of_range_is_406_without_version_headers(client: Client, value: str) -> None:
     resp = client.with_(version=value).get("/shares")
     expect_fault(
-        resp, 406, f"Version {value} is not supported by the API. Minimum is 2.0 and maximum is 2.30."
+        resp, 406, f"Version {value} is not supported by the API. Minimum is 2.0 and maximum is 2.99."
     )
     assert VERSION not in resp.headers
     assert "Vary" not in resp.headers

@@ -33,7 +33,7 @@ class APIVersion:
 
 
 MIN_VERSION = APIVersion(2, 0)
-MAX_VERSION = APIVersion(2, 30)
+MAX_VERSION = APIVersion(2, 99)
 CG_VERSION = APIVersion(2, 4)
 # Manila renamed the admin actions in 2.7: `os-reset_status` up to 2.6, `reset_status` from 2.7.
 LAST_OS_ACTIONS = APIVersion(2, 6)

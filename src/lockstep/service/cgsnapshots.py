@@ -9,13 +9,15 @@ from lockstep.domain.operations import Entity, OperationKind, Reclaim
 from lockstep.domain.queries import CGSnapshotQuery, Page
 from lockstep.service.commands import CreateCGSnapshot, ResetStatus, TextChanges
 from lockstep.service.context import RequestContext
+from lockstep.service.quotas import Quotas
 from lockstep.service.unit_of_work import Database, UnitOfWork
 from lockstep.service.validation import new_id
 
 
 class CGSnapshotService:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, quotas: Quotas | None = None) -> None:
         self.db = db
+        self.quotas = quotas or Quotas()
 
     def find(self, uow: UnitOfWork, ctx: RequestContext, cgsnapshot_id: str) -> CGSnapshot:
         found = uow.cgsnapshots.get(cgsnapshot_id, ctx.scope())
@@ -49,6 +51,8 @@ class CGSnapshotService:
                 if share.status != Status.AVAILABLE:
                     raise Conflict(f"Invalid ConsistencyGroup: Share {share.id} in consistency group must have "
                                    "status of available in order to create a CG snapshot")
+            # The share-group-snapshot quota, whichever API (cgsnapshots or share group snapshots) asks.
+            self.quotas.charge_group_snapshot(uow, ctx.project_id, ctx.user_id)
             now = utcnow()
             cgsnapshot_id = new_id()
             uow.cgsnapshots.insert_row(

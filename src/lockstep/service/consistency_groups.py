@@ -19,6 +19,7 @@ from lockstep.domain.operations import Entity, GroupPlacement, OperationKind, Re
 from lockstep.domain.queries import GroupQuery
 from lockstep.service.commands import CreateConsistencyGroup, ResetStatus, TextChanges, unwrap
 from lockstep.service.context import RequestContext
+from lockstep.service.quotas import NewShare, Quotas
 from lockstep.service.scheduler import Scheduler
 from lockstep.service.share_types import ShareTypeService
 from lockstep.service.unit_of_work import Database, UnitOfWork
@@ -34,8 +35,10 @@ class _Source:
 
 
 class ConsistencyGroupService:
-    def __init__(self, db: Database, types: ShareTypeService, scheduler: Scheduler, require_atomic: bool) -> None:
+    def __init__(self, db: Database, types: ShareTypeService, scheduler: Scheduler, require_atomic: bool,
+                 quotas: Quotas | None = None) -> None:
         self.db = db
+        self.quotas = quotas or Quotas()
         self.types = types
         self.scheduler = scheduler
         self.require_atomic = require_atomic
@@ -69,6 +72,11 @@ class ConsistencyGroupService:
             needs_atomic = self.require_atomic or any(st.spec_bool(ATOMIC_CGSNAPSHOT_SPEC) for st in share_types)
             if source is None:
                 self.scheduler.check_group_placeable(uow, share_types, needs_atomic)
+            # One store: these are the share-group quotas whichever API creates the group.
+            self.quotas.charge_group(uow, ctx.project_id, ctx.user_id)
+            if source is not None:
+                self.quotas.charge_shares(uow, ctx.project_id, ctx.user_id,
+                                          [NewShare(m.share_type_id, m.size) for m in source.members])
             now = utcnow()
             group = ConsistencyGroup(
                 id=new_id(), project_id=ctx.project_id, user_id=ctx.user_id, name=cmd.name,

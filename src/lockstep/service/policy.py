@@ -87,6 +87,18 @@ class Rule(enum.StrEnum):
     POOLS_DETAIL = "scheduler_stats:pools:detail"
     AVAILABILITY_ZONE_INDEX = "availability_zone:index"
 
+    MESSAGE_GET = "message:get"
+    MESSAGE_GET_ALL = "message:get_all"
+    MESSAGE_DELETE = "message:delete"
+    QUOTA_SHOW = "quota_set:show"
+    QUOTA_UPDATE = "quota_set:update"
+    QUOTA_DELETE = "quota_set:delete"
+    # Manila checks no rule on /limits (every caller sees their own project's); Lockstep names one so that
+    # an operator can restrict it like any other route.
+    LIMITS = "limits:index"
+    SERVICE_INDEX = "service:index"
+    SERVICE_UPDATE = "service:update"
+
 
 _ADMIN = {
     Rule.SHARE_FORCE_DELETE, Rule.SHARE_RESET_STATUS, Rule.SHARE_LIST_BY_SERVER,
@@ -96,10 +108,11 @@ _ADMIN = {
     Rule.EXTRA_SPEC_DELETE, Rule.NETWORK_GET_ALL,
     Rule.CG_RESET_STATUS, Rule.CG_FORCE_DELETE, Rule.CGSNAPSHOT_RESET_STATUS, Rule.CGSNAPSHOT_FORCE_DELETE,
     Rule.POOLS_INDEX, Rule.POOLS_DETAIL,
+    Rule.QUOTA_UPDATE, Rule.QUOTA_DELETE, Rule.SERVICE_INDEX, Rule.SERVICE_UPDATE,
 }
 _ANYONE = {Rule.SHARE_CREATE, Rule.SHARE_GET_ALL, Rule.SHARE_EXTEND, Rule.SHARE_SHRINK,
            Rule.EXPORT_LOCATION_INDEX, Rule.EXPORT_LOCATION_SHOW, Rule.TYPE_INDEX, Rule.TYPE_SHOW,
-           Rule.TYPE_DEFAULT, Rule.AVAILABILITY_ZONE_INDEX}
+           Rule.TYPE_DEFAULT, Rule.AVAILABILITY_ZONE_INDEX, Rule.LIMITS}
 
 BASE_DEFAULTS = {
     Rule.CONTEXT_IS_ADMIN: "role:admin",

@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterable
 
 from lockstep.domain.errors import Invalid, NoValidHost
+from lockstep.domain.host_services import Binary
 from lockstep.domain.hosts import backend_key
 from lockstep.domain.model import ATOMIC_CGSNAPSHOT_SPEC, BOOLEAN_SPECS, DHSS, ShareType, spec_value_true, utcnow
 from lockstep.domain.pools import PoolRecord
@@ -54,8 +55,10 @@ class Scheduler:
         return self._cached[1]
 
     def live_pools(self, uow: UnitOfWork) -> list[PoolRecord]:
+        """Pools reported lately by backends whose manila-share service an admin has not disabled."""
         cutoff = utcnow() - STALE_AFTER
-        return [p for p in uow.pools.all() if p.updated_at >= cutoff]
+        disabled = uow.services.disabled_hosts(Binary.SHARE)
+        return [p for p in uow.pools.all() if p.updated_at >= cutoff and backend_key(p.name) not in disabled]
 
     def group_pools(self, pools: Iterable[PoolRecord], share_types: list[ShareType], atomic: bool) -> list[PoolRecord]:
         found = []
@@ -99,6 +102,8 @@ class Scheduler:
                     group_host: str | None, pools: list[PoolRecord] | None = None) -> PoolRecord:
         if pools is None:
             pools = self.live_pools(uow)
+        if not pools:
+            raise NoValidHost("No valid host was found: no backend is up and enabled to take new shares.")
         if group_host is not None:
             group_pool = next((p for p in pools if p.name == group_host), None)
             level = group_pool.capabilities.get("consistency_group_support") if group_pool else None

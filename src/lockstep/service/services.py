@@ -6,9 +6,12 @@ from dataclasses import dataclass
 
 from lockstep.service.cgsnapshots import CGSnapshotService
 from lockstep.service.consistency_groups import ConsistencyGroupService
+from lockstep.service.host_services import HostServiceRegistry
 from lockstep.service.listing import ListingService
+from lockstep.service.messages import MessageService
 from lockstep.service.policy import Policy
 from lockstep.service.pools import PoolService
+from lockstep.service.quotas import QuotaService
 from lockstep.service.scheduler import Scheduler
 from lockstep.service.share_networks import ShareNetworkService
 from lockstep.service.share_types import ShareTypeService
@@ -30,3 +33,6 @@ class Services:
     pools: PoolService
     availability_zone: str
     availability_zone_id: str
+    messages: MessageService
+    quotas: QuotaService
+    host_services: HostServiceRegistry

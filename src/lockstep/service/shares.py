@@ -21,6 +21,7 @@ from lockstep.domain.operations import Resize as ResizeTo
 from lockstep.service.commands import CreateShare, RequestedSize, ResetStatus, Resize, SetMetadata, ShareChanges, unwrap
 from lockstep.service.context import RequestContext
 from lockstep.service.policy import Policy, Rule
+from lockstep.service.quotas import NewShare, Quotas
 from lockstep.service.scheduler import Scheduler
 from lockstep.service.share_types import ShareTypeService
 from lockstep.service.unit_of_work import Database, UnitOfWork
@@ -30,8 +31,10 @@ MAX_SIZE = 2**31 - 1  # GiB; what the size columns hold
 
 
 class ShareService:
-    def __init__(self, db: Database, policy: Policy, types: ShareTypeService, scheduler: Scheduler) -> None:
+    def __init__(self, db: Database, policy: Policy, types: ShareTypeService, scheduler: Scheduler,
+                 quotas: Quotas | None = None) -> None:
         self.db = db
+        self.quotas = quotas or Quotas()
         self.scheduler = scheduler
         self.policy = policy
         self.types = types
@@ -66,6 +69,8 @@ class ShareService:
             size = _size(cmd.size, source.snapshot)
             share_type = _type_of_parent(uow, share_type, source.parent)
             proto = unwrap(cmd.share_proto)
+            self.quotas.charge_shares(uow, ctx.project_id, ctx.user_id,
+                                      [NewShare(share_type.id if share_type else None, size)])
             is_public = unwrap(cmd.is_public)
             group = self._group(uow, ctx, cmd.consistency_group_id, share_type, source.network_id)
             host = source.parent.host if source.parent is not None else ""
@@ -194,6 +199,9 @@ class ShareService:
             if new_size > MAX_SIZE:
                 raise Invalid(f"Invalid input received: New size for extend must not be larger than {MAX_SIZE} "
                               "GiB.")
+            # Charged to the share's owner, whoever asks (an admin extending a tenant's share).
+            self.quotas.charge_extend(uow, share.project_id, share.user_id, NewShare(share.share_type_id, new_size),
+                                      new_size - share.size)
             if not uow.shares.cas(share_id, [Status.AVAILABLE], status=Status.EXTENDING):
                 raise InvalidState(f"Invalid share: Share {share_id} status must be 'available' to extend.")
             uow.operations.enqueue(OperationKind.EXTEND_SHARE, share_id,

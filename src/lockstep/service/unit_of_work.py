@@ -12,8 +12,11 @@ from typing import Protocol
 from lockstep.service.ports import (
     CGSnapshotRepository,
     GroupRepository,
+    HostServiceRepository,
+    MessageRepository,
     OperationRepository,
     PoolRepository,
+    QuotaRepository,
     ShareNetworkRepository,
     ShareRepository,
     ShareTypeRepository,
@@ -46,6 +49,15 @@ class UnitOfWork(Protocol):
 
     @property
     def pools(self) -> PoolRepository: ...
+
+    @property
+    def quotas(self) -> QuotaRepository: ...
+
+    @property
+    def messages(self) -> MessageRepository: ...
+
+    @property
+    def services(self) -> HostServiceRepository: ...
 
     def __enter__(self) -> UnitOfWork: ...
 

@@ -8,6 +8,7 @@ from lockstep.adapters.db import tables as t
 from lockstep.domain.queries import (
     CGSnapshotQuery,
     GroupQuery,
+    MessageQuery,
     ShareNetworkQuery,
     ShareQuery,
     SnapshotQuery,
@@ -70,3 +71,12 @@ def share_networks(query: ShareNetworkQuery) -> Conditions:
     if query.matches_nothing:
         conditions.append(false())
     return conditions + _equal(t.share_networks, query.equals)
+
+
+def messages(query: MessageQuery) -> Conditions:
+    conditions = _scoped(t.messages, query.scope)
+    if query.created_since is not None:
+        conditions.append(t.messages.c.created_at >= query.created_since)
+    if query.created_before is not None:
+        conditions.append(t.messages.c.created_at <= query.created_before)
+    return conditions + [t.messages.c[str(field)] == value for field, value in query.equals]

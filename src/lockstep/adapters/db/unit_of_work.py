@@ -9,6 +9,8 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
 from lockstep.adapters.db.engine import WRITE
+from lockstep.adapters.db.messages import HostServiceRepo, MessageRepo
+from lockstep.adapters.db.quotas import QuotaRepo
 from lockstep.adapters.db.repository import (
     CGSnapshotRepo,
     GroupRepo,
@@ -55,6 +57,9 @@ class SqlAlchemyUnitOfWork:
         self.cgsnapshots = CGSnapshotRepo(conn)
         self.operations = _WatchedOperationRepo(conn)
         self.pools = PoolRepo(conn)
+        self.quotas = QuotaRepo(conn)
+        self.messages = MessageRepo(conn)
+        self.services = HostServiceRepo(conn)
         return self
 
     def commit(self) -> None:
