@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from lockstep import config
+from lockstep.config import ConfigError
 from tests.api.helpers import create_network, create_snapshot, create_type, expect_fault, policy_denied, unique
 from tests.conftest import DATABASES
 from tests.support import Client, InProcessServer, configured_server
@@ -394,3 +397,16 @@ def test_defaults_come_from_the_configuration(tmp_path_factory: pytest.TempPathF
         assert (body["shares"], body["gigabytes"], body["per_share_gigabytes"]) == (3, 20, 10)
         over_quota(post_share(client, size=11),
                    "ShareSizeExceedsLimit: Requested share size 11 is larger than maximum allowed limit 10.")
+
+
+@pytest.mark.parametrize(("env", "toml", "error"), [
+    ({"LOCKSTEP_QUOTA_SHARES": "many"}, "", "quota shares must be an integer, got 'many'"),
+    ({"LOCKSTEP_QUOTA_GIGABYTES": "-2"}, "", "quota gigabytes must be -1 (unlimited) or between 0 and 2147483647"),
+    ({}, "[quota]\nvolumes = 3\n", "[quota] has unknown resources ['volumes']"),
+])
+def test_bad_quota_defaults_stop_start_up(tmp_path: Path, env: dict[str, str], toml: str, error: str) -> None:
+    path = tmp_path / "lockstep.toml"
+    path.write_text(toml)
+    with pytest.raises(ConfigError) as raised:
+        config.load(path, env={"LOCKSTEP_DATA_DIR": str(tmp_path), **env})
+    assert error in str(raised.value)
