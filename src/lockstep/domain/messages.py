@@ -28,9 +28,11 @@ class Action(enum.Enum):
 
     ALLOCATE_HOST = ("001", "allocate host")
     CREATE = ("002", "create")
+    UPDATE = ("005", "update")
     DELETE = ("007", "delete")
     EXTEND = ("008", "extend")
     SHRINK = ("009", "shrink")
+    UPDATE_ACCESS_RULES = ("010", "update access rules")
 
     @property
     def id(self) -> str:

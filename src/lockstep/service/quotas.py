@@ -62,25 +62,29 @@ class Quotas:
         """Lock the project, then check the project's, the user's and each share type's limits.
 
         `typed`: what the request adds, by share type (None: no type). A user's or a type's own limit
-        is checked only where one is set: otherwise it is the project's, which is checked anyway.
+        is checked only where one is set (`limits` of that level holds only what is set there):
+        otherwise it is the project's, which is checked anyway.
         """
-        uow.quotas.lock(project_id)
         total: dict[Resource, int] = {}
         for deltas in typed.values():
             for resource, delta in deltas.items():
                 total[resource] = total.get(resource, 0) + delta
-        growing = [r for r, d in total.items() if d > 0]
         project = Subject(project_id)
-        checks = [Check(total, self.limits(uow, project), uow.quotas.usage(project, growing))]
-        levels: list[tuple[Subject, Mapping[Resource, int]]] = [(Subject(project_id, user_id=user_id), total)]
-        levels += [(Subject(project_id, share_type_id=type_id), deltas)
+        levels: list[tuple[Subject, Mapping[Resource, int], Mapping[Resource, int]]] = [
+            (project, total, self.limits(uow, project))]
+        levels.append((Subject(project_id, user_id=user_id), total,
+                       uow.quotas.limits(Subject(project_id, user_id=user_id))))
+        levels += [(Subject(project_id, share_type_id=type_id), deltas,
+                    uow.quotas.limits(Subject(project_id, share_type_id=type_id)))
                    for type_id, deltas in typed.items() if type_id is not None]
-        for subject, deltas in levels:
-            own = uow.quotas.limits(subject)
-            relevant = [r for r in deltas if r in own and deltas[r] > 0]
-            if relevant:
-                checks.append(Check(deltas, own, uow.quotas.usage(subject, relevant)))
-        return overs(checks)
+        # Only limited resources are counted (an unlimited one costs nothing, and needs no lock).
+        limited = [(subject, deltas, limits, [r for r, d in deltas.items() if d > 0 and limits.get(r, -1) >= 0])
+                   for subject, deltas, limits in levels]
+        if not any(counted for *_, counted in limited):
+            return {}
+        uow.quotas.lock(project_id)
+        return overs(Check(deltas, limits, uow.quotas.usage(subject, counted))
+                     for subject, deltas, limits, counted in limited if counted)
 
     def _per_share_limit(self, uow: UnitOfWork, project_id: str, user_id: str, share_type_id: str | None) -> int:
         key = Resource.PER_SHARE_GIGABYTES

@@ -61,12 +61,28 @@ class Failure:
     action: Action | None = None  # None: the operation kind's action
 
 
+def action_of(kind: OperationKind) -> Action:
+    """The message action of an operation kind (a kind added later gets the nearest by its name)."""
+    if kind in ACTIONS:
+        return ACTIONS[kind]
+    return Action.CREATE if kind.startswith("create") else Action.DELETE if kind.startswith("delete") \
+        else Action.UPDATE
+
+
+def noun(entity: Entity) -> str:
+    return NOUNS.get(entity, str(entity).replace("_", " "))
+
+
+def resource_type(entity: Entity) -> str:
+    return str(RESOURCE_TYPES.get(entity, str(entity).upper()))
+
+
 def _verb(kind: OperationKind) -> str:
-    return "take" if kind is OperationKind.CREATE_CGSNAPSHOT else ACTIONS[kind].words
+    return "take" if kind is OperationKind.CREATE_CGSNAPSHOT else action_of(kind).words
 
 
 def _subject(kind: OperationKind, target_id: str) -> str:
-    return f"{NOUNS[TRANSITIONS[kind].entity]} {target_id}"
+    return f"{noun(TRANSITIONS[kind].entity)} {target_id}"
 
 
 def driver_failed(kind: OperationKind, target_id: str, error: DriverError, *, change: str = "") -> Failure:
@@ -93,16 +109,15 @@ def no_valid_host(entity: Entity, target_id: str, reason: str) -> Failure:
         advice = ("Create it again with other share types, or ask an administrator to add a backend that supports "
                   "share groups of these types.")
     reason = reason.removeprefix("No valid host was found: ")
-    return Failure(f"No storage could be allocated for {NOUNS[entity]} {target_id}: {reason} It is in status "
+    return Failure(f"No storage could be allocated for {noun(entity)} {target_id}: {reason} It is in status "
                    f"'error'. {advice}", Detail.NO_VALID_HOST, Action.ALLOCATE_HOST)
 
 
 def gave_up(kind: OperationKind, target_id: str, attempts: int) -> Failure:
-    noun = NOUNS[TRANSITIONS[kind].entity]
     tries = "1 failed attempt" if attempts == 1 else f"{attempts} failed attempts"
     return Failure(f"Lockstep could not {_verb(kind)} {_subject(kind, target_id)}: the operation was abandoned "
-                   f"after {tries}; the {noun} is in status '{TRANSITIONS[kind].failed}'. Ask an administrator, "
-                   "who can find the errors in the worker's log.")
+                   f"after {tries}; the {noun(TRANSITIONS[kind].entity)} is in status '{TRANSITIONS[kind].failed}'. "
+                   "Ask an administrator, who can find the errors in the worker's log.")
 
 
 def unexplained(kind: OperationKind, target_id: str) -> Failure:
@@ -124,7 +139,7 @@ def record(uow: UnitOfWork, *, project_id: str, entity: Entity, target_id: str, 
     now = utcnow()
     action = failure.action or action
     uow.messages.add(Message(
-        id=new_id(), project_id=project_id, request_id=request_id, resource_type=str(RESOURCE_TYPES[entity]),
+        id=new_id(), project_id=project_id, request_id=request_id, resource_type=resource_type(entity),
         resource_id=target_id, action_id=action.id, detail_id=str(failure.detail), message_level=LEVEL_ERROR,
         user_message=f"{action.words}: {failure.words}", created_at=now,
         expires_at=now + dt.timedelta(seconds=ttl)))

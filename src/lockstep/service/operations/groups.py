@@ -91,7 +91,7 @@ def create_group_from_cgsnapshot(ctx: Context, op: Operation) -> None:
         def recorded(uow: UnitOfWork, results: Mapping[str, ShareResult], _: bool) -> None:
             for share in _settle_clones(uow, shares, results, ctx.availability_zone):
                 failures.record(uow, project_id=share.project_id, entity=Entity.SHARE, target_id=share.id,
-                                action=failures.ACTIONS[op.kind], request_id=op.request_id, ttl=ctx.message_ttl,
+                                action=failures.action_of(op.kind), request_id=op.request_id, ttl=ctx.message_ttl,
                                 failure=failures.clone_failed(share.id, group.id, group.source_cgsnapshot_id,
                                                               group_failed=False))
 

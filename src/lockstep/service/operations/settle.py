@@ -107,7 +107,7 @@ def fail(uow: UnitOfWork, kind: OperationKind, target_id: str, why: Failure | No
     target = repo.get(target_id)
     if target is None or not repo.cas(target_id, [transition.in_progress], status=transition.failed):
         return
-    action = failures.ACTIONS[kind]
+    action = failures.action_of(kind)
     failures.record(uow, project_id=target.project_id, entity=transition.entity, target_id=target_id,
                     action=action, failure=why or failures.unexplained(kind, target_id), request_id=request_id,
                     ttl=message_ttl)
