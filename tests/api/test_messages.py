@@ -9,10 +9,13 @@ from typing import Any
 
 import pytest
 
+from lockstep.adapters.db.engine import make_engine
+from lockstep.adapters.db.unit_of_work import SqlAlchemyDatabase
+from lockstep.service.worker import Worker
 from tests.api.helpers import DATE, REQUEST_ID, create_type, expect_fault, reset, unknown_id
 from tests.api.test_cg_failures import fake_backend
 from tests.conftest import DATABASES
-from tests.support import Client, InProcessServer, configured_server
+from tests.support import Client, InProcessServer, configured_server, database, in_process_server
 
 MESSAGE_KEYS = {"id", "project_id", "action_id", "detail_id", "message_level", "created_at", "expires_at",
                 "request_id", "links", "resource_type", "resource_id", "user_message"}
@@ -290,3 +293,19 @@ def test_an_abandoned_operation_says_so(brittle: InProcessServer, monkeypatch: p
         f"create: Lockstep could not take share group snapshot {cgsnapshot['id']}: the operation was abandoned "
         "after 1 failed attempt; the share group snapshot is in status 'error'. Ask an administrator, who can "
         "find the errors in the worker's log.")
+
+
+# -- expiry ---------------------------------------------------------------------------------------------------
+def test_expired_messages_are_removed_by_the_worker(tmp_path_factory: pytest.TempPathFactory) -> None:
+    tmp = tmp_path_factory.mktemp("msg-expiry")
+    with database("sqlite", tmp) as url, in_process_server(tmp / "data", url, LOCKSTEP_MESSAGE_TTL="0") as srv:
+        client = srv.client()
+        share, _ = unplaceable_share(client)
+        message = only_message(client, share["id"])
+        assert message["expires_at"] == message["created_at"]  # shown until the worker's next round (as Manila)
+        engine = make_engine(url)
+        try:
+            Worker(SqlAlchemyDatabase(engine), {}, availability_zone="nova").report_pools()
+        finally:
+            engine.dispose()
+        assert messages_of(client, share["id"]) == []
