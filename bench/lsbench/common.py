@@ -131,6 +131,10 @@ class LockstepServer:
             "LOCKSTEP_LISTEN": f"127.0.0.1:{self.port}",
             "LOCKSTEP_LOG_LEVEL": "WARNING",
         })
+        # The benchmarks create many objects per project: no quota ceilings (as the Manila peer is set up).
+        env.update({f"LOCKSTEP_QUOTA_{name}": "-1" for name in (
+            "SHARES", "GIGABYTES", "SNAPSHOTS", "SNAPSHOT_GIGABYTES", "SHARE_NETWORKS", "SHARE_GROUPS",
+            "SHARE_GROUP_SNAPSHOTS")})
         if self.backend:
             env["LOCKSTEP_BACKEND"] = self.backend
         if self.config_text is not None:

@@ -20,10 +20,13 @@ from lockstep.service.access import AccessService
 from lockstep.service.cgsnapshots import CGSnapshotService
 from lockstep.service.consistency_groups import ConsistencyGroupService, Zone
 from lockstep.service.defaults import ensure_default_share_group_type, ensure_default_share_type
+from lockstep.service.host_services import HostServiceRegistry
 from lockstep.service.listing import ListingService
+from lockstep.service.messages import MessageService
 from lockstep.service.metadata import MetadataService
 from lockstep.service.policy import Policy
 from lockstep.service.pools import PoolService
+from lockstep.service.quotas import Quotas, QuotaService
 from lockstep.service.recycle_bin import RecycleBinService
 from lockstep.service.scheduler import Scheduler
 from lockstep.service.security_services import SecurityServiceService
@@ -48,14 +51,16 @@ def build_services(settings: Settings, engine: Engine, *,
     group_types = ShareGroupTypeService(db, settings.default_share_group_type)
     zone = Zone(settings.availability_zone,
                 str(uuid.uuid5(uuid.NAMESPACE_DNS, f"lockstep-az-{settings.availability_zone}")))
+    quotas = Quotas(settings.quota_defaults)
     return Services(
         policy=policy, scheduler=scheduler, types=types,
-        networks=ShareNetworkService(db, policy),
-        shares=ShareService(db, policy, types, scheduler),
-        snapshots=SnapshotService(db, policy),
+        networks=ShareNetworkService(db, policy, quotas),
+        shares=ShareService(db, policy, types, scheduler, quotas),
+        snapshots=SnapshotService(db, policy, quotas),
         listing=ListingService(db, policy),
-        groups=ConsistencyGroupService(db, types, group_types, scheduler, settings.require_atomic_cgsnapshots, zone),
-        cgsnapshots=CGSnapshotService(db),
+        groups=ConsistencyGroupService(db, types, group_types, scheduler, settings.require_atomic_cgsnapshots, zone,
+                                       quotas),
+        cgsnapshots=CGSnapshotService(db, quotas),
         pools=PoolService(db, scheduler),
         recycle_bin=RecycleBinService(db, policy, settings.soft_delete_retention),
         availability_zone=settings.availability_zone,
@@ -65,6 +70,9 @@ def build_services(settings: Settings, engine: Engine, *,
         security_services=SecurityServiceService(db, policy),
         subnets=ShareNetworkSubnetService(db),
         metadata=MetadataService(db, policy),
+        messages=MessageService(db),
+        quotas=QuotaService(db, quotas),
+        host_services=HostServiceRegistry(db, settings.service_down_time),
     )
 
 
@@ -99,7 +107,7 @@ def build_worker(settings: Settings, engine: Engine, drivers: dict[str, ShareDri
     return Worker(SqlAlchemyDatabase(engine), drivers, availability_zone=settings.availability_zone,
                   lease_seconds=settings.lease_seconds, poll_interval=settings.poll_interval,
                   max_attempts=settings.max_attempts, sweep_interval=settings.reclaim_interval,
-                  recycle_bin_interval=settings.recycle_bin_interval)
+                  recycle_bin_interval=settings.recycle_bin_interval, message_ttl=settings.message_ttl)
 
 
 @dataclass

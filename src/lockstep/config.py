@@ -19,6 +19,10 @@ Example file::
     driver = "btrfs"                # auto | btrfs | posix | zfs | fake
     image_size_gb = 20              # btrfs in a loop-mounted image in the data dir
 
+    [quota]                         # default limits of every project (-1: unlimited)
+    shares = 50
+    gigabytes = 1000
+
 A backend's ``driver`` is a name registered in ``lockstep.adapters.drivers.registry.DRIVERS``
 (the list above; tests/drivers/test_registry.py fails when it misses one). The other keys of a
 ``[backend.NAME]`` section are that driver's options (docs/drivers.md).
@@ -36,6 +40,7 @@ from typing import Any
 
 from lockstep.domain.hosts import PoolRef
 from lockstep.domain.model import SWITCH_BOOL, parse_bool
+from lockstep.domain.quotas import DEFAULT_LIMITS, MAX_LIMIT, UNLIMITED, Resource
 
 ENV_PREFIX = "LOCKSTEP_"
 
@@ -76,6 +81,9 @@ class Settings:
     require_atomic_cgsnapshots: bool = False
     log_level: str = "INFO"
     keystone: dict[str, str] = field(default_factory=dict)
+    quota_defaults: dict[Resource, int] = field(default_factory=lambda: dict(DEFAULT_LIMITS))
+    message_ttl: float = 2592000.0  # seconds a user message is kept (Manila's message_ttl: 30 days)
+    service_down_time: float = 60.0  # seconds without a heartbeat before /services says "down"
 
     @property
     def effective_database_url(self) -> str:
@@ -137,6 +145,29 @@ def _backends(
     return tuple(backends)
 
 
+def _quota_defaults(data: Mapping[str, Any], env: Mapping[str, str]) -> dict[Resource, int]:
+    """`[quota] <resource> = N` in the file, `LOCKSTEP_QUOTA_<RESOURCE>` in the environment."""
+    section = data.get("quota", {})
+    if not isinstance(section, dict):
+        raise ConfigError("[quota] must be a table of resource = limit")
+    unknown = set(section) - {str(r) for r in Resource}
+    if unknown:
+        raise ConfigError(f"[quota] has unknown resources {sorted(unknown)}; known: {sorted(str(r) for r in Resource)}")
+    limits = dict(DEFAULT_LIMITS)
+    for resource in Resource:
+        value = env.get(f"{ENV_PREFIX}QUOTA_{resource.upper()}", section.get(str(resource)))
+        if value is None:
+            continue
+        try:
+            limit = int(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"quota {resource} must be an integer, got {value!r}") from None
+        if not UNLIMITED <= limit <= MAX_LIMIT:
+            raise ConfigError(f"quota {resource} must be -1 (unlimited) or between 0 and {MAX_LIMIT}, got {limit}")
+        limits[resource] = limit
+    return limits
+
+
 def load(config_file: str | os.PathLike[str] | None = None, env: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if env is None else env)
     data = _file_data(config_file, env)
@@ -181,6 +212,9 @@ def load(config_file: str | os.PathLike[str] | None = None, env: dict[str, str] 
         require_atomic_cgsnapshots=parse_bool(pick("require_atomic_cgsnapshots", False), spelling=SWITCH_BOOL),
         log_level=str(pick("log_level", "INFO")).upper(),
         keystone={k: str(v) for k, v in data.get("keystone_authtoken", {}).items()},
+        quota_defaults=_quota_defaults(data, env),
+        message_ttl=float(pick("message_ttl", 2592000.0)),
+        service_down_time=float(pick("service_down_time", 60.0)),
     )
     _ = settings.listen_host_port  # validate early: a bad address fails at start-up, not at bind
     return settings

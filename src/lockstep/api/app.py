@@ -25,8 +25,8 @@ from lockstep.api.microversions import (
     negotiate,
 )
 from lockstep.api.routing import ApiRequest, Reply, Route, Router
-from lockstep.domain.errors import LockstepError
-from lockstep.service.context import RequestContext
+from lockstep.domain.errors import LockstepError, QuotaExceeded
+from lockstep.service.context import RequestContext, serving
 
 log = logging.getLogger("lockstep.api")
 
@@ -126,12 +126,16 @@ class LockstepApp:
         request_id = ctx.request_id
         try:
             project_id, routes, params = self._locate(method, path[len("/v2/"):], ctx, version)
-            reply = self._dispatch(routes, params, project_id, ctx, version, experimental, raw_query, headers,
-                                   body, app_url)
+            with serving(request_id):
+                reply = self._dispatch(routes, params, project_id, ctx, version, experimental, raw_query, headers,
+                                       body, app_url)
         except HTTPFault as fault:
             return _fault(fault.status, fault.message, request_id, version, experimental)
         except LockstepError as error:
-            return _fault(status_of(error), error.message, request_id, version, experimental)
+            status, out, payload = _fault(status_of(error), error.message, request_id, version, experimental)
+            if isinstance(error, QuotaExceeded):
+                out.append(("Retry-After", "0"))  # as Manila's quota faults say
+            return status, out, payload
         except Exception:  # noqa: BLE001 - the fault wrapper: log it, answer Manila's generic 500
             log.exception("%s %s failed (%s)", method, path, request_id)
             return _fault(500, GENERIC_500, request_id, version, experimental)

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from lockstep.api.routing import ApiRequest
 from lockstep.domain.access import ACCESS_LEVELS, AccessType, check_grantee
 from lockstep.domain.errors import Invalid
+from lockstep.domain.host_services import ServiceQuery
 from lockstep.domain.model import parse_bool
 from lockstep.domain.queries import (
     AccessRuleField,
@@ -25,6 +26,8 @@ from lockstep.domain.queries import (
     CGSnapshotQuery,
     GroupField,
     GroupQuery,
+    MessageField,
+    MessageQuery,
     Page,
     PoolQuery,
     SecurityServiceField,
@@ -478,3 +481,60 @@ def group_specs(req: ApiRequest) -> dict[str, str] | None:
                       "microversion to be able to use filter search by 'group_specs.")
     parsed = literal_dict(value, "group_specs")
     return {str(k): ("True" if v is True else "False" if v is False else str(v)) for k, v in parsed.items()}
+
+
+# user messages --------------------------------------------------------------------------------------
+_MESSAGE_SORT = {"id", "project_id", "request_id", "resource_type", "resource_id", "action_id", "detail_id",
+                 "message_level", "created_at", "expires_at"}
+
+
+def messages(req: ApiRequest, offset: int, limit: int) -> MessageQuery:
+    """Manila's legal filters (others are ignored); the time filters from 2.52; any column sorts."""
+    params = {k: v for k, v in req.query.items() if k not in PAGING_KEYS}
+    since = before = None
+    if req.at_least(2, 52):
+        since = _isotime(params, "created_since")
+        before = _isotime(params, "created_before")
+    sort_key = params.pop("sort_key", "created_at")
+    sort_dir = "desc" if params.pop("sort_dir", "desc") == "desc" else "asc"  # as Manila: anything else is asc
+    if sort_key not in _MESSAGE_SORT:
+        raise Invalid(f"Invalid input received: Invalid sort key {sort_key}.")
+    equals = tuple((field, params[str(field)]) for field in MessageField if str(field) in params)
+    return MessageQuery(page=_page(req, offset, limit, (sort_key, sort_dir)), scope=req.ctx.scope(),
+                        equals=equals, created_since=since, created_before=before)
+
+
+def _isotime(params: Mapping[str, str], key: str) -> dt.datetime | None:
+    value = params.get(key)
+    if value is None:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise Invalid(f"Invalid value specified for the query key: {key}") from None
+    return parsed.astimezone(dt.UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
+
+
+# services -------------------------------------------------------------------------------------------
+def host_services(req: ApiRequest) -> ServiceQuery:
+    """Exact filters. As in Manila, a status other than enabled/disabled, or (from 2.93) an `ensuring` that
+    is not a boolean, matches nothing rather than failing; `topic` is the binary's name."""
+    query = req.query
+    nothing = False
+    status = query.get("status")
+    disabled = None
+    if status:
+        nothing = status not in ("enabled", "disabled")
+        disabled = status == "disabled"
+    ensuring = query.get("ensuring") if req.at_least(2, 93) else None
+    if ensuring is not None:
+        try:
+            nothing = nothing or parse_bool(ensuring, strict=True)  # no service of Lockstep is ever ensuring
+        except ValueError:
+            nothing = True
+    binary, topic = query.get("binary"), query.get("topic")
+    if topic is not None and binary is not None and topic != binary:
+        nothing = True
+    return ServiceQuery(host=query.get("host"), binary=binary if binary is not None else topic,
+                        zone=query.get("zone") or None, state=query.get("state"), disabled=disabled,
+                        matches_nothing=nothing)

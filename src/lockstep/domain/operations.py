@@ -163,6 +163,7 @@ class Operation:
     backend: str | None
     attempts: int
     payload: Payload | None = None
+    request_id: str | None = None  # the API request that asked for it (None for the worker's own work)
 
     def payload_as(self, payload_type: type[P]) -> P:
         if not isinstance(self.payload, payload_type):

@@ -243,3 +243,23 @@ class SecurityServiceQuery:
     share_network_id: str | None = None  # the services linked to this network, whoever owns them
     matches_nothing: bool = False
     equals: tuple[tuple[SecurityServiceField, str], ...] = ()
+
+
+class MessageField(enum.StrEnum):
+    """User-message columns a list filters on by equality."""
+
+    REQUEST_ID = "request_id"
+    RESOURCE_TYPE = "resource_type"
+    RESOURCE_ID = "resource_id"
+    ACTION_ID = "action_id"
+    DETAIL_ID = "detail_id"
+    MESSAGE_LEVEL = "message_level"
+
+
+@dataclass(frozen=True)
+class MessageQuery:
+    page: Page
+    scope: str | None
+    equals: tuple[tuple[MessageField, str], ...] = ()
+    created_since: dt.datetime | None = None  # inclusive
+    created_before: dt.datetime | None = None  # inclusive

@@ -14,13 +14,15 @@ from lockstep.domain.queries import CGSnapshotQuery, Page
 from lockstep.service.commands import CreateCGSnapshot, GroupApi, ResetStatus, TextChanges
 from lockstep.service.context import RequestContext
 from lockstep.service.group_terms import TERMS
+from lockstep.service.quotas import Quotas
 from lockstep.service.unit_of_work import Database, UnitOfWork
 from lockstep.service.validation import new_id
 
 
 class CGSnapshotService:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, quotas: Quotas | None = None) -> None:
         self.db = db
+        self.quotas = quotas or Quotas()
 
     def find(self, uow: UnitOfWork, ctx: RequestContext, cgsnapshot_id: str,
              api: GroupApi = GroupApi.CONSISTENCY_GROUPS) -> CGSnapshot:
@@ -67,6 +69,8 @@ class CGSnapshotService:
             for share in shares:
                 if share.status != Status.AVAILABLE:
                     raise Conflict(terms.snapshot_share_not_available.format(id=share.id))
+            # The share-group-snapshot quota, whichever API (cgsnapshots or share group snapshots) asks.
+            self.quotas.charge_group_snapshot(uow, ctx.project_id, ctx.user_id)
             now = utcnow()
             cgsnapshot_id = new_id()
             uow.cgsnapshots.insert_row(

@@ -16,6 +16,7 @@ from typing import Literal, TypeAlias, TypeVar
 
 from lockstep.domain.errors import Invalid
 from lockstep.domain.model import MetadataOwner, SchedulerHints, Status
+from lockstep.domain.quotas import Resource
 
 T = TypeVar("T")
 
@@ -356,3 +357,33 @@ class ChangeMetadata:
 class ResetTaskState:
     share_id: str
     task_state: Checked[str | None]  # a missing value is reported once the share is found
+
+
+# Quotas --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class QuotaTarget:
+    """Whose quota set: a project, or (`?user_id=` / `?share_type=`, mutually exclusive) a part of it."""
+
+    project_id: str
+    user_id: str | None = None
+    share_type: str | None = None  # a name or an id
+
+
+@dataclass(frozen=True)
+class UpdateQuotas:
+    target: QuotaTarget
+    # The new limits in the body's order; the body's other faults come after the share type's lookup.
+    limits: Checked[dict[Resource, int]]
+    force: bool
+    names_groups: bool  # share_groups or share_group_snapshots given (a share type's quota cannot have them)
+
+
+# Services ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ChangeService:
+    """Enable or disable one service (`PUT /services/enable|disable`)."""
+
+    host: str
+    binary: str
+    disabled: bool
+    reason: str | None = None

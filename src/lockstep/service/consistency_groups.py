@@ -26,6 +26,7 @@ from lockstep.domain.queries import CGSnapshotField, CGSnapshotQuery, GroupQuery
 from lockstep.service.commands import CreateConsistencyGroup, GroupApi, ResetStatus, TextChanges, unwrap
 from lockstep.service.context import RequestContext
 from lockstep.service.group_terms import TERMS, GroupTerms
+from lockstep.service.quotas import NewShare, Quotas
 from lockstep.service.scheduler import Scheduler
 from lockstep.service.share_group_types import ShareGroupTypeService
 from lockstep.service.share_types import ShareTypeService
@@ -63,8 +64,9 @@ class Zone:
 
 class ConsistencyGroupService:
     def __init__(self, db: Database, types: ShareTypeService, group_types: ShareGroupTypeService,
-                 scheduler: Scheduler, require_atomic: bool, zone: Zone) -> None:
+                 scheduler: Scheduler, require_atomic: bool, zone: Zone, quotas: Quotas | None = None) -> None:
         self.db = db
+        self.quotas = quotas or Quotas()
         self.types = types
         self.group_types = group_types
         self.scheduler = scheduler
@@ -119,6 +121,11 @@ class ConsistencyGroupService:
         consistent = plan.group_type.consistent_snapshot_support if plan.group_type else None
         if source is None:
             self.scheduler.check_group_placeable(uow, list(plan.share_types), needs_atomic, consistent)
+        # One store: these are the share-group quotas whichever API creates the group.
+        self.quotas.charge_group(uow, ctx.project_id, ctx.user_id)
+        if source is not None:
+            self.quotas.charge_shares(uow, ctx.project_id, ctx.user_id,
+                                      [NewShare(m.share_type_id, m.size) for m in source.members])
         now = utcnow()
         group = ConsistencyGroup(
             id=new_id(), project_id=ctx.project_id, user_id=ctx.user_id, name=cmd.name,

@@ -165,6 +165,17 @@ class Rule(enum.StrEnum):
     SNAPSHOT_EXPORT_LOCATION_INDEX = "share_snapshot_export_location:index"
     SNAPSHOT_EXPORT_LOCATION_SHOW = "share_snapshot_export_location:show"
     SHARE_RESET_TASK_STATE = "share:reset_task_state"
+    MESSAGE_GET = "message:get"
+    MESSAGE_GET_ALL = "message:get_all"
+    MESSAGE_DELETE = "message:delete"
+    QUOTA_SHOW = "quota_set:show"
+    QUOTA_UPDATE = "quota_set:update"
+    QUOTA_DELETE = "quota_set:delete"
+    # Manila checks no rule on /limits (every caller sees their own project's); Lockstep names one so that
+    # an operator can restrict it like any other route.
+    LIMITS = "limits:index"
+    SERVICE_INDEX = "service:index"
+    SERVICE_UPDATE = "service:update"
 
 
 _ADMIN = {
@@ -183,11 +194,12 @@ _ADMIN = {
     # Reading group specs is admin-only too (as Manila 23 ships it).
     Rule.GROUP_SPEC_CREATE, Rule.GROUP_SPEC_INDEX, Rule.GROUP_SPEC_SHOW, Rule.GROUP_SPEC_UPDATE,
     Rule.GROUP_SPEC_DELETE,
+    Rule.QUOTA_UPDATE, Rule.QUOTA_DELETE, Rule.SERVICE_INDEX, Rule.SERVICE_UPDATE,
 }
 _ANYONE = {Rule.SHARE_CREATE, Rule.SHARE_GET_ALL, Rule.SHARE_EXTEND, Rule.SHARE_SHRINK,
            Rule.EXPORT_LOCATION_INDEX, Rule.EXPORT_LOCATION_SHOW, Rule.TYPE_INDEX, Rule.TYPE_SHOW,
            Rule.TYPE_DEFAULT, Rule.AVAILABILITY_ZONE_INDEX,
-           Rule.GROUP_TYPE_INDEX, Rule.GROUP_TYPE_SHOW, Rule.GROUP_TYPE_DEFAULT}
+           Rule.GROUP_TYPE_INDEX, Rule.GROUP_TYPE_SHOW, Rule.GROUP_TYPE_DEFAULT, Rule.LIMITS}
 
 # The user who placed a lock (or an admin), Manila's admin_or_owner_user.
 _OWNER_USER = {Rule.RESOURCE_LOCK_DELETE, Rule.RESOURCE_LOCK_BYPASS_SHOW}

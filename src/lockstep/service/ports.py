@@ -13,6 +13,8 @@ from typing import Any, Protocol
 
 from lockstep.domain.access import AccessRule
 from lockstep.domain.group_types import ShareGroupType
+from lockstep.domain.host_services import HostService
+from lockstep.domain.messages import Message
 from lockstep.domain.model import (
     CGSnapshot,
     CGSnapshotMember,
@@ -32,12 +34,14 @@ from lockstep.domain.queries import (
     AccessRuleQuery,
     CGSnapshotQuery,
     GroupQuery,
+    MessageQuery,
     Page,
     SecurityServiceQuery,
     ShareNetworkQuery,
     ShareQuery,
     SnapshotQuery,
 )
+from lockstep.domain.quotas import Resource, Subject, Usage
 
 
 class Rows(Protocol):
@@ -300,3 +304,53 @@ class PoolRepository(Protocol):
     def all(self) -> list[PoolRecord]: ...
 
     def allocate(self, name: str, gigabytes: float) -> None: ...
+
+
+class QuotaRepository(Protocol):
+    """Quota limits, and usage counted from the records."""
+
+    def lock(self, project_id: str) -> None:
+        """Hold the project's quota lock until the transaction ends: checks of its usage and the writes
+        that change it are then serialised (no two creates both fit in the last free unit)."""
+
+    def limits(self, subject: Subject) -> dict[Resource, int]:
+        """The limits set at exactly this level (the project's own when no user or share type is named)."""
+
+    def user_limit_totals(self, project_id: str) -> dict[Resource, int]:
+        """Per resource, the sum of the limits set for the project's users."""
+
+    def set_limit(self, subject: Subject, resource: Resource, limit: int) -> None: ...
+
+    def reset(self, subject: Subject) -> None:
+        """Forget the limits set at this level; for a project, its users' limits too."""
+
+    def usage(self, subject: Subject, resources: Iterable[Resource]) -> dict[Resource, Usage]: ...
+
+
+class MessageRepository(Protocol):
+    def add(self, message: Message) -> None: ...
+
+    def get(self, message_id: str, project_id: str | None = None) -> Message | None: ...
+
+    def find(self, query: MessageQuery) -> list[Message]: ...
+
+    def delete(self, message_id: str) -> bool: ...
+
+    def delete_expired(self, now: dt.datetime) -> int: ...
+
+
+class HostServiceRepository(Protocol):
+    """The services table: Lockstep's workers as manila-share and manila-scheduler services."""
+
+    def heartbeat(self, host: str, binary: str, availability_zone: str) -> None:
+        """Record that the service is alive now (creating its row the first time)."""
+
+    def stop(self, host: str, binary: str) -> None: ...
+
+    def all(self) -> list[HostService]: ...
+
+    def get(self, host: str, binary: str) -> HostService | None: ...
+
+    def set_disabled(self, service_id: int, disabled: bool, reason: str | None) -> None: ...
+
+    def disabled_hosts(self, binary: str) -> set[str]: ...

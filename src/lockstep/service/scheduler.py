@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 from lockstep.domain.errors import Invalid, NoValidHost
 from lockstep.domain.group_types import CONSISTENT_SNAPSHOT_SPEC
+from lockstep.domain.host_services import Binary
 from lockstep.domain.hosts import backend_key
 from lockstep.domain.model import (
     ATOMIC_CGSNAPSHOT_SPEC,
@@ -79,8 +80,10 @@ class Scheduler:
         return self._cached[1]
 
     def live_pools(self, uow: UnitOfWork) -> list[PoolRecord]:
+        """Pools reported lately by backends whose manila-share service an admin has not disabled."""
         cutoff = utcnow() - STALE_AFTER
-        return [p for p in uow.pools.all() if p.updated_at >= cutoff]
+        disabled = uow.services.disabled_hosts(Binary.SHARE)
+        return [p for p in uow.pools.all() if p.updated_at >= cutoff and backend_key(p.name) not in disabled]
 
     def group_pools(self, pools: Iterable[PoolRecord], share_types: list[ShareType], atomic: bool,
                     consistent: str | None = None) -> list[PoolRecord]:
@@ -150,6 +153,8 @@ class Scheduler:
                     hints: SchedulerHints | None = None) -> PoolRecord:
         if pools is None:
             pools = self.live_pools(uow)
+        if not pools:
+            raise NoValidHost("No valid host was found: no backend is up and enabled to take new shares.")
         if hints:
             pools = _as_hinted(uow, pools, hints)
         if group_host is not None:

@@ -7,10 +7,13 @@ from dataclasses import dataclass
 from lockstep.service.access import AccessService
 from lockstep.service.cgsnapshots import CGSnapshotService
 from lockstep.service.consistency_groups import ConsistencyGroupService
+from lockstep.service.host_services import HostServiceRegistry
 from lockstep.service.listing import ListingService
+from lockstep.service.messages import MessageService
 from lockstep.service.metadata import MetadataService
 from lockstep.service.policy import Policy
 from lockstep.service.pools import PoolService
+from lockstep.service.quotas import QuotaService
 from lockstep.service.recycle_bin import RecycleBinService
 from lockstep.service.scheduler import Scheduler
 from lockstep.service.security_services import SecurityServiceService
@@ -42,3 +45,6 @@ class Services:
     security_services: SecurityServiceService
     subnets: ShareNetworkSubnetService
     metadata: MetadataService
+    messages: MessageService
+    quotas: QuotaService
+    host_services: HostServiceRegistry

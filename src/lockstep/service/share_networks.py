@@ -15,6 +15,7 @@ from lockstep.domain.queries import ShareNetworkQuery
 from lockstep.service.commands import CreateShareNetwork, ResetNetworkStatus, ShareNetworkFields
 from lockstep.service.context import RequestContext
 from lockstep.service.policy import Policy, Rule
+from lockstep.service.quotas import Quotas
 from lockstep.service.unit_of_work import Database, UnitOfWork
 from lockstep.service.validation import new_id
 
@@ -48,15 +49,17 @@ def split(values: dict[str, object]) -> tuple[dict[str, object], dict[str, objec
 
 
 class ShareNetworkService:
-    def __init__(self, db: Database, policy: Policy) -> None:
+    def __init__(self, db: Database, policy: Policy, quotas: Quotas | None = None) -> None:
         self.db = db
         self.policy = policy
+        self.quotas = quotas or Quotas()
 
     def create(self, ctx: RequestContext, cmd: CreateShareNetwork) -> ShareNetwork:
         own, subnet = split(cmd.fields.values())
         now = utcnow()
         network_id = new_id()
         with self.db.write() as uow:
+            self.quotas.charge_share_network(uow, ctx.project_id, ctx.user_id)
             uow.share_networks.insert_row(id=network_id, project_id=ctx.project_id, user_id=ctx.user_id,
                                           status=NetworkStatus.ACTIVE, created_at=now, updated_at=None, **own)
             uow.share_network_subnets.insert_row(id=new_id(), share_network_id=network_id,

@@ -40,6 +40,7 @@ from lockstep.service.context import RequestContext
 from lockstep.service.group_terms import TERMS, GroupTerms
 from lockstep.service.metadata import MetadataService
 from lockstep.service.policy import Policy, Rule
+from lockstep.service.quotas import NewShare, Quotas
 from lockstep.service.scheduler import Scheduler
 from lockstep.service.share_networks import check_active
 from lockstep.service.share_rules import SizeCheck, check_encryption, check_mount_point_name, check_size, check_zone
@@ -51,8 +52,10 @@ MAX_SIZE = 2**31 - 1  # GiB; what the size columns hold
 
 
 class ShareService:
-    def __init__(self, db: Database, policy: Policy, types: ShareTypeService, scheduler: Scheduler) -> None:
+    def __init__(self, db: Database, policy: Policy, types: ShareTypeService, scheduler: Scheduler,
+                 quotas: Quotas | None = None) -> None:
         self.db = db
+        self.quotas = quotas or Quotas()
         self.scheduler = scheduler
         self.policy = policy
         self.types = types
@@ -94,6 +97,8 @@ class ShareService:
             check_size(share_type, size, SizeCheck.CREATE)
             proto = unwrap(cmd.share_proto)
             check_mount_point_name(share_type, cmd.mount_point_name)
+            self.quotas.charge_shares(uow, ctx.project_id, ctx.user_id,
+                                      [NewShare(share_type.id if share_type else None, size)])
             is_public = unwrap(cmd.is_public)
             hints = affinity.resolve(uow, ctx, cmd.scheduler_hints)
             group = self._group(uow, ctx, cmd.consistency_group_id, share_type, source.network_id, terms)
@@ -255,6 +260,9 @@ class ShareService:
             check_size(_type_of(uow, share), new_size, SizeCheck.ADMIN_EXTEND if beyond_max else SizeCheck.EXTEND)
             if not cmd.force:
                 self.scheduler.check_extend_fits(uow, share.host, new_size - share.size)
+            # Charged to the share's owner, whoever asks (an admin extending a tenant's share).
+            self.quotas.charge_extend(uow, share.project_id, share.user_id, NewShare(share.share_type_id, new_size),
+                                      new_size - share.size)
             if not uow.shares.cas(share_id, [Status.AVAILABLE], status=Status.EXTENDING):
                 raise InvalidState(f"Invalid share: Share {share_id} status must be 'available' to extend.")
             uow.operations.enqueue(OperationKind.EXTEND_SHARE, share_id,

@@ -9,14 +9,16 @@ from lockstep.domain.operations import Deletion, OperationKind
 from lockstep.service.commands import CreateSnapshot, ResetStatus, TextChanges, unwrap
 from lockstep.service.context import RequestContext
 from lockstep.service.policy import Policy, Rule
+from lockstep.service.quotas import Quotas
 from lockstep.service.unit_of_work import Database, UnitOfWork
 from lockstep.service.validation import new_id
 
 
 class SnapshotService:
-    def __init__(self, db: Database, policy: Policy) -> None:
+    def __init__(self, db: Database, policy: Policy, quotas: Quotas | None = None) -> None:
         self.db = db
         self.policy = policy
+        self.quotas = quotas or Quotas()
 
     def _find(self, uow: UnitOfWork, ctx: RequestContext, snapshot_id: str) -> Snapshot:
         snapshot = uow.snapshots.get(snapshot_id, ctx.scope())
@@ -44,6 +46,7 @@ class SnapshotService:
             metadata = unwrap(cmd.metadata)
             if share.status != Status.AVAILABLE:
                 raise InvalidState("Invalid share: Source share status must be available.")
+            self.quotas.charge_snapshot(uow, ctx.project_id, ctx.user_id, share.share_type_id, share.size)
             snapshot_id = new_id()
             now = utcnow()
             uow.snapshots.insert_row(

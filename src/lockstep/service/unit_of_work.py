@@ -13,9 +13,12 @@ from lockstep.service.ports import (
     AccessRuleRepository,
     CGSnapshotRepository,
     GroupRepository,
+    HostServiceRepository,
+    MessageRepository,
     MetadataRepository,
     OperationRepository,
     PoolRepository,
+    QuotaRepository,
     SecurityServiceRepository,
     ShareGroupTypeRepository,
     ShareNetworkRepository,
@@ -66,6 +69,15 @@ class UnitOfWork(Protocol):
 
     @property
     def metadata(self) -> MetadataRepository: ...
+
+    @property
+    def quotas(self) -> QuotaRepository: ...
+
+    @property
+    def messages(self) -> MessageRepository: ...
+
+    @property
+    def services(self) -> HostServiceRepository: ...
 
     def __enter__(self) -> UnitOfWork: ...
 

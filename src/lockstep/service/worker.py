@@ -18,10 +18,13 @@ import time
 import uuid
 from collections.abc import Mapping
 
+from lockstep.domain.host_services import Binary
 from lockstep.domain.hosts import PoolRef
+from lockstep.domain.model import utcnow
 from lockstep.domain.operations import Operation
 from lockstep.domain.pools import PoolRecord
 from lockstep.service.operations import HANDLERS, Context, Handoff, RetryLater, give_up, sweep
+from lockstep.service.operations.failures import DEFAULT_TTL
 from lockstep.service.recycle_bin import purge_expired
 from lockstep.service.scheduler import Scheduler
 from lockstep.service.storage import ShareDriver
@@ -74,10 +77,12 @@ def capabilities(driver: ShareDriver, backend: str, pool_name: str) -> dict[str,
 class Worker:
     def __init__(self, db: Database, drivers: Mapping[str, ShareDriver], *, availability_zone: str,
                  lease_seconds: float = 30.0, poll_interval: float = 0.5, max_attempts: int = 5,
-                 threads: int = 2, sweep_interval: float = 600.0, recycle_bin_interval: float = 3600.0) -> None:
+                 threads: int = 2, sweep_interval: float = 600.0, recycle_bin_interval: float = 3600.0,
+                 message_ttl: float = DEFAULT_TTL) -> None:
         self.db = db
         self.drivers = dict(drivers)
-        self.context = Context(db, self.drivers, Scheduler(), availability_zone)
+        self.availability_zone = availability_zone
+        self.context = Context(db, self.drivers, Scheduler(), availability_zone, message_ttl)
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.lease = lease_seconds
         self.poll_interval = poll_interval
@@ -110,8 +115,19 @@ class Worker:
         with self.db.write() as uow:
             for record in records:
                 uow.pools.upsert(record)
+            # The heartbeats of /services, and housekeeping that needs no schedule of its own.
+            for host, binary in self.services():
+                uow.services.heartbeat(host, binary, self.availability_zone)
+            uow.messages.delete_expired(utcnow())
             uow.commit()
         self._last_report = time.monotonic()
+
+    def services(self) -> list[tuple[str, str]]:
+        """(host, binary) of what this worker is in /services: a manila-share per backend it owns, and a
+        manila-scheduler for its host (any worker places unplaced work)."""
+        found = [(backend, str(Binary.SHARE)) for backend in self.drivers]
+        hosts = sorted({PoolRef.parse(backend).host for backend in self.drivers})
+        return found + [(host, str(Binary.SCHEDULER)) for host in hosts]
 
     # claiming and running ---------------------------------------------------------
     def wake(self) -> None:
@@ -233,3 +249,10 @@ class Worker:
         self._wake.set()
         for thread in self._threads:
             thread.join(timeout)
+        try:
+            with self.db.write() as uow:
+                for host, binary in self.services():
+                    uow.services.stop(host, binary)
+                uow.commit()
+        except Exception:  # noqa: BLE001 - a stopping worker whose database is gone shows as down instead
+            log.exception("could not record that the worker stopped")

@@ -10,6 +10,7 @@ from lockstep.domain.queries import (
     AccessRuleQuery,
     CGSnapshotQuery,
     GroupQuery,
+    MessageQuery,
     SecurityServiceQuery,
     ShareNetworkQuery,
     ShareQuery,
@@ -129,3 +130,12 @@ def access_rules(query: AccessRuleQuery) -> Conditions:
             t.access_rule_metadata.c.access_id == t.access_rules.c.id, t.access_rule_metadata.c.key == key,
             t.access_rule_metadata.c.value == value)))
     return conditions + [t.access_rules.c[str(field)] == value for field, value in query.equals]
+
+
+def messages(query: MessageQuery) -> Conditions:
+    conditions = _scoped(t.messages, query.scope)
+    if query.created_since is not None:
+        conditions.append(t.messages.c.created_at >= query.created_since)
+    if query.created_before is not None:
+        conditions.append(t.messages.c.created_at <= query.created_before)
+    return conditions + [t.messages.c[str(field)] == value for field, value in query.equals]

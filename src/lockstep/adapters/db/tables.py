@@ -303,6 +303,7 @@ operations = Table(
     Column("payload", Text, nullable=False, default="{}"),
     Column("last_error", Text),
     *_times(),
+    Column("request_id", String(255)),  # the request that asked for the work (user messages name it)
 )
 
 pools = Table(
@@ -392,4 +393,51 @@ snapshot_metadata = Table(
     Column("snapshot_id", String(36), ForeignKey("snapshots.id", ondelete="CASCADE"), primary_key=True),
     Column("key", String(255), primary_key=True),
     Column("value", String(1023), nullable=False),
+)
+
+# Quota limits set by an admin; usage is counted from the records (adapters/db/quotas.py). A level
+# that does not apply is '' (not NULL), so that the primary key can hold it.
+quotas = Table(
+    "quotas",
+    metadata,
+    Column("project_id", String(255), primary_key=True),
+    Column("user_id", String(255), primary_key=True, default=""),
+    Column("share_type_id", String(36), primary_key=True, default=""),
+    Column("resource", String(64), primary_key=True),
+    Column("hard_limit", Integer, nullable=False),
+    *_times(),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    _id(),
+    Column("project_id", String(255), nullable=False),
+    Column("request_id", String(255)),
+    Column("resource_type", String(64), nullable=False),
+    Column("resource_id", String(36), nullable=False),
+    Column("action_id", String(10), nullable=False),
+    Column("detail_id", String(10), nullable=False),
+    Column("message_level", String(32), nullable=False),
+    Column("user_message", Text, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False, index=True),
+    Index("ix_messages_project_created", "project_id", "created_at", "id"),
+    Index("ix_messages_created", "created_at", "id"),
+)
+
+# Lockstep's processes as Manila's /services lists them; workers write the heartbeats.
+services = Table(
+    "services",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("host", String(255), nullable=False),
+    Column("binary", String(255), nullable=False),
+    Column("availability_zone", String(255), nullable=False),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("disabled_reason", String(255)),
+    Column("stopped", Boolean, nullable=False, default=False),
+    Column("report_count", Integer, nullable=False, default=0),
+    *_times(),
+    UniqueConstraint("host", "binary"),
 )

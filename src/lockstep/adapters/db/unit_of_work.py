@@ -10,6 +10,8 @@ from sqlalchemy.engine import Connection
 
 from lockstep.adapters.db.access import AccessRuleRepo
 from lockstep.adapters.db.engine import WRITE
+from lockstep.adapters.db.messages import HostServiceRepo, MessageRepo
+from lockstep.adapters.db.quotas import QuotaRepo
 from lockstep.adapters.db.records import MetadataRepo, SecurityServiceRepo, ShareNetworkSubnetRepo
 from lockstep.adapters.db.repository import (
     CGSnapshotRepo,
@@ -68,6 +70,9 @@ class SqlAlchemyUnitOfWork:
         self.share_network_subnets = ShareNetworkSubnetRepo(conn)
         self.security_services = SecurityServiceRepo(conn)
         self.metadata = MetadataRepo(conn)
+        self.quotas = QuotaRepo(conn)
+        self.messages = MessageRepo(conn)
+        self.services = HostServiceRepo(conn)
         return self
 
     def commit(self) -> None:

@@ -13,6 +13,7 @@ from lockstep.adapters.db import tables as t
 from lockstep.domain.model import utcnow
 from lockstep.domain.operations import Enqueue, Operation, OperationKind, Payload, dump_payload, load_payload
 from lockstep.domain.pools import PoolRecord
+from lockstep.service.context import current_request_id
 
 # A finished operation is deleted, so "done" is never stored.
 PENDING, RUNNING, FAILED = "pending", "running", "failed"
@@ -41,7 +42,7 @@ class OperationRepo(Enqueue):
         self.conn.execute(insert(t.operations), {
             "kind": str(kind), "target_id": target_id, "backend": backend, "state": PENDING, "attempts": 0,
             "not_before": time.time(), "payload": json.dumps(dump_payload(payload)), "created_at": now,
-            "updated_at": now,
+            "updated_at": now, "request_id": current_request_id(),
         })
 
     def claimable(self, backends: list[str] | None, now: float, limit: int = 8) -> list[int]:
@@ -73,7 +74,7 @@ class OperationRepo(Enqueue):
             # retries and then gives up, instead of this claim failing on every pass of the loop.
             payload = None
         return Operation(id=row["id"], kind=kind, target_id=row["target_id"], backend=row["backend"],
-                         attempts=row["attempts"], payload=payload)
+                         attempts=row["attempts"], payload=payload, request_id=row["request_id"])
 
     def renew(self, op_ids: list[int], owner: str, until: float) -> None:
         if op_ids:

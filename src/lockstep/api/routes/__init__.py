@@ -6,6 +6,9 @@ from lockstep.api.routes import (
     access,
     cgsnapshots,
     consistency_groups,
+    host_services,
+    messages,
+    quota_sets,
     scheduler_stats,
     security_services,
     share_group_snapshots,
@@ -23,7 +26,8 @@ from lockstep.service.services import Services
 
 def register_all(router: Router, services: Services) -> None:
     for module in (shares, snapshots, share_types, share_networks, consistency_groups, cgsnapshots,
-                   scheduler_stats, access, share_group_types, share_groups, share_group_snapshots):
+                   scheduler_stats, access, share_group_types, share_groups, share_group_snapshots, messages,
+                   quota_sets, host_services):
         module.register(router, services)
     for records in (security_services, share_network_subnets):
         records.register(router, services)

@@ -9,7 +9,8 @@ from lockstep.domain.errors import NoValidHost
 from lockstep.domain.group_types import CONSISTENT_SNAPSHOT_SPEC
 from lockstep.domain.hosts import pool_of
 from lockstep.domain.model import ConsistencyGroup, Share, Status, utcnow
-from lockstep.domain.operations import GroupPlacement, Operation
+from lockstep.domain.operations import Entity, GroupPlacement, Operation
+from lockstep.service.operations import failures
 from lockstep.service.operations.cgsnapshots import cgsnapshot_spec
 from lockstep.service.operations.settle import Context, Job, fail, in_progress, locations, planned, settle, share_spec
 from lockstep.service.storage import CGSnapshotSpec, CloneSpec, DriverError, GroupSpec, ShareResult
@@ -53,7 +54,8 @@ def _place(ctx: Context, op: Operation) -> bool:
             pool = ctx.scheduler.place_group(uow, share_types, placement.atomic, placement.consistent)
         except NoValidHost as exc:
             log.warning("group %s: %s", group.id, exc.message)
-            fail(uow, op.kind, group.id)
+            fail(uow, op.kind, group.id, failures.no_valid_host(Entity.GROUP, group.id, exc.message),
+                 request_id=op.request_id, message_ttl=ctx.message_ttl)
             uow.commit()
             return False
         # What the share-group view shows from then on: where it is, and what its snapshots guarantee.
@@ -91,7 +93,11 @@ def create_group_from_cgsnapshot(ctx: Context, op: Operation) -> None:
             return ctx.driver(group.host).create_group_from_cgsnapshot(_spec(group), source, clones)
 
         def recorded(uow: UnitOfWork, results: Mapping[str, ShareResult], _: bool) -> None:
-            _settle_clones(uow, shares, results, ctx.availability_zone)
+            for share in _settle_clones(uow, shares, results, ctx.availability_zone):
+                failures.record(uow, project_id=share.project_id, entity=Entity.SHARE, target_id=share.id,
+                                action=failures.action_of(op.kind), request_id=op.request_id, ttl=ctx.message_ttl,
+                                failure=failures.clone_failed(share.id, group.id, group.source_cgsnapshot_id,
+                                                              group_failed=False))
 
         return Job(group.id, group.host, drive, values=_created, recorded=recorded)
 
@@ -115,11 +121,11 @@ def _clone_plan(uow: UnitOfWork, group: ConsistencyGroup,
 
 
 def _settle_clones(uow: UnitOfWork, shares: Sequence[Share], results: Mapping[str, ShareResult],
-                   availability_zone: str) -> None:
+                   availability_zone: str) -> list[Share]:
+    """Returns the clones the driver did not make (now in error)."""
     # A 64-share group settles in a handful of statements, not a few per share.
-    for share in shares:
-        if share.id not in results:
-            uow.shares.cas(share.id, [Status.CREATING], status=Status.ERROR)
+    missing = [share for share in shares
+               if share.id not in results and uow.shares.cas(share.id, [Status.CREATING], status=Status.ERROR)]
     by_id = {share.id: share for share in shares if share.id in results}
     moved = uow.shares.settle_created(list(by_id), availability_zone)
     uow.shares.add_export_locations({i: locations(results[i]) for i in moved})
@@ -129,3 +135,4 @@ def _settle_clones(uow: UnitOfWork, shares: Sequence[Share], results: Mapping[st
         allocated[share.host] = allocated.get(share.host, 0) + share.size
     for host, size in allocated.items():
         uow.pools.allocate(host, size)
+    return missing

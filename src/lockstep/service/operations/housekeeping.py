@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from lockstep.domain.operations import TRANSITIONS, Entity, Operation, OperationKind, Reclaim
-from lockstep.service.operations import access
+from lockstep.service.operations import access, failures
 from lockstep.service.operations.settle import Context, Handoff, RetryLater, fail, records
 
 log = logging.getLogger("lockstep.worker")
@@ -54,5 +54,6 @@ def give_up(ctx: Context, op: Operation, error: str) -> None:
     if op.kind not in TRANSITIONS:
         return
     with ctx.db.write() as uow:
-        fail(uow, op.kind, op.target_id)
+        fail(uow, op.kind, op.target_id, failures.gave_up(op.kind, op.target_id, op.attempts),
+             request_id=op.request_id, message_ttl=ctx.message_ttl)
         uow.commit()

@@ -15,6 +15,8 @@ from typing import Any, Generic, Protocol, TypeGuard, TypeVar
 from lockstep.domain.hosts import backend_key, pool_of
 from lockstep.domain.model import Share, Status
 from lockstep.domain.operations import TRANSITIONS, Entity, Operation, OperationKind, Reclaim
+from lockstep.service.operations import failures
+from lockstep.service.operations.failures import Failure
 from lockstep.service.scheduler import Scheduler
 from lockstep.service.storage import DriverError, ShareDriver, ShareResult, ShareSpec
 from lockstep.service.unit_of_work import Database, UnitOfWork
@@ -45,6 +47,7 @@ class Context:
     drivers: Mapping[str, ShareDriver]  # keyed by host@backend
     scheduler: Scheduler
     availability_zone: str
+    message_ttl: float = failures.DEFAULT_TTL  # seconds the user messages of failures are kept
 
     def driver(self, host: str | None) -> ShareDriver:
         backend = backend_key(host)
@@ -77,7 +80,13 @@ def in_progress(record: T | None, op: Operation) -> TypeGuard[T]:
     return record is not None and record.status == TRANSITIONS[op.kind].in_progress
 
 
+class _Owned(Protocol):
+    @property
+    def project_id(self) -> str: ...
+
+
 class _Records(Protocol):
+    def get(self, row_id: str, /) -> _Owned | None: ...
     def cas(self, row_id: str, expected: Iterable[str] | None, **values: Any) -> bool: ...
     def delete(self, row_id: str, expected: Iterable[str] | None = None) -> bool: ...
     def exists(self, row_id: str) -> bool: ...
@@ -89,14 +98,28 @@ def records(uow: UnitOfWork, entity: Entity) -> _Records:
     return repos[entity]
 
 
-def fail(uow: UnitOfWork, kind: OperationKind, target_id: str) -> None:
-    """Move the target to its failure status (used on a driver error and when the worker gives up)."""
+def fail(uow: UnitOfWork, kind: OperationKind, target_id: str, why: Failure | None = None, *,
+         request_id: str | None = None, message_ttl: float = failures.DEFAULT_TTL) -> None:
+    """Move the target to its failure status (used on a driver error and when the worker gives up), and
+    tell its project why in a user message (once: only the caller that moved it records one)."""
     transition = TRANSITIONS[kind]
-    records(uow, transition.entity).cas(target_id, [transition.in_progress], status=transition.failed)
+    repo = records(uow, transition.entity)
+    target = repo.get(target_id)
+    if target is None or not repo.cas(target_id, [transition.in_progress], status=transition.failed):
+        return
+    action = failures.action_of(kind)
+    failures.record(uow, project_id=target.project_id, entity=transition.entity, target_id=target_id,
+                    action=action, failure=why or failures.unexplained(kind, target_id), request_id=request_id,
+                    ttl=message_ttl)
     if kind is OperationKind.CREATE_GROUP_FROM_CGSNAPSHOT:
         # The clones were recorded with the group; none of them will be made now.
+        group = uow.groups.get(target_id)
         for share in uow.shares.in_group(target_id):
-            uow.shares.cas(share.id, [Status.CREATING], status=Status.ERROR)
+            if uow.shares.cas(share.id, [Status.CREATING], status=Status.ERROR):
+                failures.record(uow, project_id=share.project_id, entity=Entity.SHARE, target_id=share.id,
+                                action=action, request_id=request_id, ttl=message_ttl,
+                                failure=failures.clone_failed(share.id, target_id, group.source_cgsnapshot_id
+                                                              if group else None, group_failed=True))
 
 
 def drop_and_reclaim(uow: UnitOfWork, entity: Entity, target_id: str, host: str | None) -> None:
@@ -124,7 +147,8 @@ class Job(Generic[R]):
     `drive` runs outside any transaction; a DriverError it raises is the operation's failure.
     `values` are written with the success status; `recorded(uow, result, won)` runs in that same
     transaction (`won`: this operation moved the record). `failed` replaces the failure
-    compare-and-set (e.g. a forced delete drops the record instead).
+    compare-and-set (e.g. a forced delete drops the record instead). `explain` words the user
+    message of a failure where the kind's own words would say less.
     """
 
     target_id: str
@@ -133,6 +157,7 @@ class Job(Generic[R]):
     values: Callable[[R], dict[str, object]] = _no_values
     recorded: Callable[[UnitOfWork, R, bool], None] | None = None
     failed: Callable[[UnitOfWork], None] | None = None
+    explain: Callable[[DriverError], Failure] | None = None
 
 
 def settle(ctx: Context, op: Operation, prepare: Callable[[UnitOfWork], Job[R] | None]) -> None:
@@ -150,7 +175,8 @@ def settle(ctx: Context, op: Operation, prepare: Callable[[UnitOfWork], Job[R] |
             if job.failed is not None:
                 job.failed(uow)
             else:
-                fail(uow, op.kind, job.target_id)
+                why = job.explain(exc) if job.explain else failures.driver_failed(op.kind, job.target_id, exc)
+                fail(uow, op.kind, job.target_id, why, request_id=op.request_id, message_ttl=ctx.message_ttl)
             uow.commit()
         return
     with ctx.db.write() as uow:

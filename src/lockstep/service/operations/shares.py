@@ -8,6 +8,7 @@ from lockstep.domain.errors import NoValidHost
 from lockstep.domain.model import Share, Status
 from lockstep.domain.operations import Deletion, Entity, Operation, OperationKind, Resize
 from lockstep.domain.pools import PoolRecord
+from lockstep.service.operations import failures
 from lockstep.service.operations.settle import (
     Context,
     Job,
@@ -18,7 +19,7 @@ from lockstep.service.operations.settle import (
     settle,
     share_spec,
 )
-from lockstep.service.storage import DriverError, ShareResult, SnapshotSpec
+from lockstep.service.storage import DriverError, ShareDoesNotFit, ShareResult, SnapshotSpec
 from lockstep.service.unit_of_work import UnitOfWork
 
 log = logging.getLogger("lockstep.worker")
@@ -37,9 +38,12 @@ def _place(ctx: Context, op: Operation) -> bool:
             return False
         if share.host:
             return True
-        pool = _choose_pool(ctx, uow, share)
-        if pool is None:
-            fail(uow, op.kind, share.id)
+        try:
+            pool = _choose_pool(ctx, uow, share)
+        except NoValidHost as exc:
+            log.warning("share %s: %s", share.id, exc.message)
+            fail(uow, op.kind, share.id, failures.no_valid_host(Entity.SHARE, share.id, exc.message),
+                 request_id=op.request_id, message_ttl=ctx.message_ttl)
             uow.commit()
             return False
         if not uow.shares.cas(share.id, [Status.CREATING], host=pool.name):
@@ -49,19 +53,16 @@ def _place(ctx: Context, op: Operation) -> bool:
         return True
 
 
-def _choose_pool(ctx: Context, uow: UnitOfWork, share: Share) -> PoolRecord | None:
+def _choose_pool(ctx: Context, uow: UnitOfWork, share: Share) -> PoolRecord:
+    """The pool the share goes to; NoValidHost says why there is none."""
     group_host = None
     if share.consistency_group_id:
         group = uow.groups.get(share.consistency_group_id)
         group_host = group.host if group else None
     share_type = uow.share_types.get(share.share_type_id) if share.share_type_id else None
-    try:
-        if share.consistency_group_id and not group_host:
-            raise NoValidHost("No valid host was found: the share's consistency group is not placed.")
-        return ctx.scheduler.place_share(uow, share.size, share_type, group_host, hints=share.scheduler_hints)
-    except NoValidHost as exc:
-        log.warning("share %s: %s", share.id, exc.message)
-        return None
+    if share.consistency_group_id and not group_host:
+        raise NoValidHost("No valid host was found: the share's consistency group is not placed.")
+    return ctx.scheduler.place_share(uow, share.size, share_type, group_host, hints=share.scheduler_hints)
 
 
 def _create_job(ctx: Context, op: Operation, uow: UnitOfWork) -> Job[ShareResult] | None:
@@ -84,7 +85,12 @@ def _create_job(ctx: Context, op: Operation, uow: UnitOfWork) -> Job[ShareResult
         if won:
             uow.shares.replace_export_locations(share.id, locations(result))
 
-    return Job(share.id, share.host, drive, recorded=recorded,
+    def explain(error: DriverError) -> failures.Failure:
+        if share.snapshot_id and not isinstance(error, ShareDoesNotFit):
+            return failures.share_from_snapshot_failed(share.id, share.snapshot_id)
+        return failures.driver_failed(op.kind, share.id, error)
+
+    return Job(share.id, share.host, drive, recorded=recorded, explain=explain,
                values=lambda _: {"availability_zone": share.availability_zone or ctx.availability_zone,
                                  "progress": "100%"})
 
@@ -134,6 +140,10 @@ def resize_share(ctx: Context, op: Operation) -> None:
             if won:
                 uow.pools.allocate(share.host, new_size - share.size)
 
-        return Job(share.id, share.host, drive, values=lambda _: {"size": new_size}, recorded=recorded)
+        def explain(error: DriverError) -> failures.Failure:
+            return failures.driver_failed(op.kind, share.id, error, change=f" from {share.size} GiB to {new_size} GiB")
+
+        return Job(share.id, share.host, drive, values=lambda _: {"size": new_size}, recorded=recorded,
+                   explain=explain)
 
     settle(ctx, op, prepare)
