@@ -22,7 +22,7 @@ import re
 import shlex
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -218,7 +218,8 @@ def clients(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         yield clients
 
 
-def until(check: Any, what: str, timeout: float = 30) -> None:
+def until(check: Callable[[], bool], what: str, timeout: float = 30) -> None:
+    """Poll the server (over HTTP) until `check()`; the live worker settles within milliseconds."""
     deadline = time.time() + timeout
     while not check():
         if time.time() > deadline:
