@@ -44,19 +44,6 @@ CLIENT_TIMEOUT = 120  # seconds for one client command; each --wait settles in w
 # call and the install have their own timeouts, so nothing here waits forever.
 pytestmark = pytest.mark.timeout(1500)
 
-# What the features of issue 9 are called in the xfail reasons below: the helper whose branch brings it.
-VERSIONS = "versions: microversions up to 2.99, version documents without a token"
-GROUPS = "groups: share groups, share group types and share group snapshots"
-ACCESS = "access: access rules and /share-access-rules"
-QUOTAS = "quotas: /messages, /limits, /services"
-RECORDS = "records: security services, snapshot export locations, reset_task_state"
-
-
-def needs(*features: str) -> pytest.MarkDecorator:
-    """A flow that cannot pass before these features are merged: strict, so it fails loudly once they are."""
-    return pytest.mark.xfail(strict=True, reason="needs " + "; ".join(features))
-
-
 # what a client sent --------------------------------------------------------------------------------------
 def requests_sent(debug_output: str) -> list[str]:
     """`METHOD path [version] body -> status` for each `REQ: curl ...` line keystoneauth logged."""
@@ -300,7 +287,6 @@ def check_group_flow(http: httpx.Client, group_type: str, group: str, shares: li
     assert old.status_code == 200 and old.json()["consistency_group"]["id"] == group, old.text
 
 
-@needs(VERSIONS, GROUPS)
 def test_openstack_share_group_flow(clients: Clients) -> None:
     p = "osc-groups"
     group_type = clients.openstack(p, "share", "group", "type", "create", "quarterly-type", "default")
@@ -317,7 +303,6 @@ def test_openstack_share_group_flow(clients: Clients) -> None:
     check_group_flow(clients.http(p, "2.55"), group_type["id"], group["id"], shares, snapshot["id"], restored["id"])
 
 
-@needs(VERSIONS, GROUPS)
 def test_manila_cli_share_group_flow(clients: Clients) -> None:
     p = "cli-groups"
     group_type = clients.manila(p, "share-group-type-create", "cli-quarterly-type", "default")
@@ -333,7 +318,6 @@ def test_manila_cli_share_group_flow(clients: Clients) -> None:
     check_group_flow(clients.http(p, "2.55"), group_type["ID"], group["id"], shares, snapshot["id"], restored["id"])
 
 
-@needs(VERSIONS, GROUPS)
 def test_sdk_share_group_flow(clients: Clients) -> None:
     """The sdk has no share-group-type API and creates shares without a microversion (so Manila drops their
     `share_group_id`), and sends `share_group_snapshot_id`, which Manila refuses, for a group from a group
@@ -363,7 +347,6 @@ def test_sdk_share_group_flow(clients: Clients) -> None:
 
 
 # access rules ---------------------------------------------------------------------------------------------
-@needs(VERSIONS, ACCESS)
 def test_openstack_access_flow(clients: Clients) -> None:
     p = "osc-access"
     share = make_share(clients.http(p, "2.30"), "exports")
@@ -379,7 +362,6 @@ def test_openstack_access_flow(clients: Clients) -> None:
     assert http.get(f"/share-access-rules/{rule['id']}").status_code == 404
 
 
-@needs(VERSIONS, ACCESS)
 def test_manila_cli_access_flow(clients: Clients) -> None:
     p = "cli-access"
     share = make_share(clients.http(p, "2.30"), "cli-exports")
@@ -394,7 +376,6 @@ def test_manila_cli_access_flow(clients: Clients) -> None:
     assert clients.manila_rows(p, "access-list", "cli-exports") == []
 
 
-@needs(VERSIONS, ACCESS)
 def test_sdk_access_flow(clients: Clients) -> None:
     p = "sdk-access"
     result, call = clients.sdk("access_rules", p)
@@ -405,7 +386,6 @@ def test_sdk_access_flow(clients: Clients) -> None:
 
 
 # what the clients call next -------------------------------------------------------------------------------
-@needs(VERSIONS, RECORDS)
 def test_openstack_snapshot_create_and_show(clients: Clients) -> None:
     p = "osc-snapshots"
     make_share(clients.http(p, "2.30"), "data")
@@ -417,7 +397,6 @@ def test_openstack_snapshot_create_and_show(clients: Clients) -> None:
     assert http.get(f"/snapshots/{snapshot['id']}/export-locations").status_code == 200
 
 
-@needs(VERSIONS, RECORDS)
 def test_manila_cli_snapshot_show(clients: Clients) -> None:
     p = "cli-snapshots"
     make_share(clients.http(p, "2.30"), "cli-data")
@@ -425,7 +404,6 @@ def test_manila_cli_snapshot_show(clients: Clients) -> None:
     assert clients.manila(p, "snapshot-show", "cli-nightly")["id"] == snapshot["id"]
 
 
-@needs(VERSIONS, QUOTAS)
 def test_openstack_message_list_says_why_a_share_failed(clients: Clients) -> None:
     p = "osc-messages"
     share = make_share(clients.http(p, "2.30"), "doomed", share_type="faulty", status="error")  # the driver fails it
@@ -435,7 +413,6 @@ def test_openstack_message_list_says_why_a_share_failed(clients: Clients) -> Non
     assert [(m["resource_id"], m["message_level"]) for m in held] == [(share, "ERROR")]
 
 
-@needs(VERSIONS, QUOTAS)
 def test_openstack_limits_and_services(clients: Clients) -> None:
     p = "osc-limits"
     limits = {row["Name"]: row["Value"] for row in clients.openstack(p, "share", "limits", "show", "--absolute")}
@@ -447,7 +424,6 @@ def test_openstack_limits_and_services(clients: Clients) -> None:
     assert len(http.get("/services").json()["services"]) == len(services)
 
 
-@needs(VERSIONS, QUOTAS)
 def test_sdk_limits(clients: Clients) -> None:
     """openstacksdk 4.22 reads `limits` as a list of flat records, so against Manila's
     `{"limits": {"rate": [], "absolute": {...}}}` it yields one Limit with every field None (a client bug);
@@ -458,7 +434,6 @@ def test_sdk_limits(clients: Clients) -> None:
     assert reached and reached[-1].endswith("-> 200"), call.explain()
 
 
-@needs(VERSIONS, RECORDS)
 def test_openstack_share_set_name(clients: Clients) -> None:
     p = "osc-rename"
     http = clients.http(p, "2.30")
@@ -467,7 +442,6 @@ def test_openstack_share_set_name(clients: Clients) -> None:
     assert http.get(f"/shares/{share}").json()["share"]["name"] == "after"
 
 
-@needs(VERSIONS, RECORDS)
 def test_openstack_share_network_show(clients: Clients) -> None:
     p = "osc-networks"
     network = clients.openstack(p, "share", "network", "create", "--name", "tenant-net")
@@ -475,7 +449,6 @@ def test_openstack_share_network_show(clients: Clients) -> None:
     assert shown["id"] == network["id"] and shown["name"] == "tenant-net"
 
 
-@needs(VERSIONS)
 def test_sdk_discovers_its_microversion(clients: Clients) -> None:
     """No microversion is configured: the sdk reads the version documents (without a token, as keystoneauth
     does) and sends each resource's version up to the server's maximum."""
