@@ -247,3 +247,23 @@ def test_security_service_filter_with_an_unknown_service(client: Client) -> None
     for path in ("/share-networks", "/share-networks/detail"):
         resp = client.get(path, params={"security_service_id": UNKNOWN})
         assert resp.json() == {"share_networks": []}
+
+
+def test_inexact_name_and_description_filters_from_2_36(client: Client) -> None:
+    tag = uuid.uuid4().hex[:8]
+    alpha = create_network(client, name=f"Alpha-{tag}", description=f"the FIRST {tag}")
+    beta = create_network(client, name=f"beta-{tag}", description=f"second {tag}")
+    literal = create_network(client, name=f"100%-{tag}")
+    at = client.with_(version="2.36")
+
+    def ids(params: dict[str, str]) -> list[str]:
+        resp = at.get("/share-networks", params=params)
+        assert resp.status_code == 200, resp.text
+        return sorted(n["id"] for n in resp.json()["share_networks"])
+
+    assert ids({"name~": f"alpha-{tag}"}) == [alpha["id"]]  # a substring, whatever its case
+    assert ids({"description~": f"first {tag}"}) == [alpha["id"]]
+    assert ids({"name~": tag}) == sorted([alpha["id"], beta["id"], literal["id"]])
+    assert ids({"name~": "0%-"}) == [literal["id"]]  # `%` is a character, not a wildcard
+    # Below 2.36 the key is an unknown filter, as in Manila.
+    expect_fault(client.with_(version="2.35").get("/share-networks", params={"name~": "alpha"}), 400)

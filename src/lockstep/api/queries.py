@@ -372,11 +372,15 @@ def share_networks(req: ApiRequest, offset: int, limit: int) -> ShareNetworkQuer
     security_service_id = params.pop("security_service_id", None)
     for key in _NETWORK_IGNORED:
         params.pop(key, None)
+    # 2.36's inexact filters; below 2.36 Manila rejected them as unknown filters, as Lockstep does.
+    name_like = params.pop("name~", None) if req.at_least(2, 36) else None
+    description_like = params.pop("description~", None) if req.at_least(2, 36) else None
     equals, unmatched = _network_equals(params)
     return ShareNetworkQuery(
         offset=offset, limit=limit, scope=scope, asks_all_tenants=asked_all is not None, created_since=since,
         created_before=before + dt.timedelta(days=1) if before is not None else None,
-        matches_nothing=unmatched, equals=equals, security_service_id=security_service_id)
+        matches_nothing=unmatched, equals=equals, security_service_id=security_service_id,
+        name_contains=name_like, description_contains=description_like)
 
 
 def _day(value: str | None) -> dt.datetime | None:

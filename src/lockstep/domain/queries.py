@@ -187,6 +187,9 @@ class ShareNetworkQuery:
     matches_nothing: bool = False
     equals: tuple[tuple[ShareNetworkField, str | int], ...] = ()
     security_service_id: str | None = None  # only networks linked to this security service
+    # 2.36: `name~` / `description~`, a substring (case-insensitive)
+    name_contains: str | None = None
+    description_contains: str | None = None
 
 
 @dataclass(frozen=True)

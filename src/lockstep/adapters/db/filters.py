@@ -97,6 +97,8 @@ def share_networks(query: ShareNetworkQuery) -> Conditions:
         conditions.append(t.share_networks.c.created_at < query.created_before)
     if query.matches_nothing:
         conditions.append(false())
+    conditions += _contains(t.share_networks, "name", query.name_contains)
+    conditions += _contains(t.share_networks, "description", query.description_contains)
     if query.security_service_id is not None:
         links = t.share_network_security_services
         conditions.append(exists(select(links.c.share_network_id).where(
