@@ -21,7 +21,8 @@ from lockstep.config import Settings
 log = logging.getLogger("lockstep")
 
 HELP = f"""Lockstep: point-in-time consistent snapshots of many file shares, behind OpenStack
-Manila's Shared File Systems API v2 (consistency groups, microversions 2.0-2.30).
+Manila's Shared File Systems API v2 (microversions 2.0-2.99: consistency groups at 2.4-2.30,
+share groups from 2.31).
 
 Configuration: a TOML file (--config, $LOCKSTEP_CONFIG or <data_dir>/lockstep.toml) and
 environment variables, which win: LOCKSTEP_LISTEN (host:port, default 127.0.0.1:8786),
