@@ -20,6 +20,11 @@ from lockstep.config import Settings
 
 log = logging.getLogger("lockstep")
 
+# How long an idle keep-alive connection stays open. uvicorn's default (5 s) equals the interval at which
+# `openstack ... --wait` polls, so the server closed connections just as the client reused them and
+# the client saw "connection reset" (Manila's eventlet server keeps idle connections for minutes).
+KEEP_ALIVE_SECONDS = 75
+
 HELP = f"""Lockstep: point-in-time consistent snapshots of many file shares, behind OpenStack
 Manila's Shared File Systems API v2 (microversions 2.0-2.99: consistency groups at 2.4-2.30,
 share groups from 2.31).
@@ -125,6 +130,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
                                      + (["--config", args.config] if args.config else []))
         try:
             uvicorn.run("lockstep.cli:create_app_from_env", factory=True, host=host, port=port,
+                        timeout_keep_alive=KEEP_ALIVE_SECONDS,
                         workers=processes, log_level="warning", access_log=False)
         finally:
             if child is not None:
@@ -143,7 +149,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
     print(f"lockstep: serving the Shared File Systems API v2 on http://{host}:{port}/v2 "
           f"(auth {settings.auth}, database {_redact(settings.effective_database_url)})", flush=True)
     try:
-        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False,
+                    timeout_keep_alive=KEEP_ALIVE_SECONDS)
     finally:
         if worker is not None:
             worker.stop()

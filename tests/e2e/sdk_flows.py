@@ -85,13 +85,20 @@ def discovery(sfs: Any, argument: str) -> dict[str, Any]:
     }
 
 
+def user_messages(sfs: Any, argument: str) -> dict[str, Any]:
+    return {"messages": [{"resource_id": m.resource_id, "resource_type": m.resource_type,
+                          "message_level": m.message_level, "user_message": m.user_message}
+                         for m in sfs.user_messages()]}
+
+
 def limits(sfs: Any, argument: str) -> dict[str, Any]:
     return {"limits": [lim.to_dict(computed=False) for lim in sfs.limits()]}
 
 
 FLOWS: dict[str, Flow] = {"shares": shares, "share_group_create": share_group_create,
                           "share_group_snapshot": share_group_snapshot, "access_rules": access_rules,
-                          "discovery": discovery, "limits": limits}
+                          "discovery": discovery, "limits": limits,
+                          "user_messages": user_messages}
 
 
 def main() -> None:

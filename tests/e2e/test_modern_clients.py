@@ -413,6 +413,16 @@ def test_openstack_message_list_says_why_a_share_failed(clients: Clients) -> Non
     assert [(m["resource_id"], m["message_level"]) for m in held] == [(share, "ERROR")]
 
 
+def test_sdk_user_messages_say_why_a_share_failed(clients: Clients) -> None:
+    p = "sdk-messages"
+    share = make_share(clients.http(p, "2.30"), "doomed", share_type="faulty", status="error")
+    result, call = clients.sdk("user_messages", p)
+    # An admin lists every project's messages (as in Manila): this share's are the ones to check.
+    mine = [m for m in result["messages"] if m["resource_id"] == share]
+    assert [(m["resource_type"], m["message_level"]) for m in mine] == [("SHARE", "ERROR")], call.explain()
+    assert mine[0]["user_message"], call.explain()
+
+
 def test_openstack_limits_and_services(clients: Clients) -> None:
     p = "osc-limits"
     limits = {row["Name"]: row["Value"] for row in clients.openstack(p, "share", "limits", "show", "--absolute")}
