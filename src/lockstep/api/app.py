@@ -12,7 +12,7 @@ import anyio
 import orjson
 
 from lockstep.api import versions
-from lockstep.api.auth import Keystone, NoAuth, Unauthenticated
+from lockstep.api.auth import BadIdentity, Keystone, NoAuth, Unauthenticated
 from lockstep.api.errors import GENERIC_400, GENERIC_500, HTTPFault, fault_body, status_of
 from lockstep.api.microversions import (
     EXPERIMENTAL_HEADER,
@@ -101,6 +101,8 @@ class LockstepApp:
             return 204, missing.headers, b""
         except Unauthenticated as exc:
             return _fault(401, f"Authentication required: {exc}", request_id, version, experimental)
+        except BadIdentity as exc:
+            return _fault(400, str(exc), request_id, version, experimental)
         return self._serve(method, path, raw_query, headers, body, base + "/v2", ctx, version, experimental)
 
     def _is_version_document(self, rest: str) -> bool:

@@ -8,10 +8,22 @@ from typing import Any
 
 from lockstep.service.context import RequestContext
 from lockstep.service.policy import Policy
+from lockstep.service.validation import MAX_ID
 
 
 class Unauthenticated(Exception):
     """401: the token is missing or invalid."""
+
+
+class BadIdentity(Exception):
+    """400: the token names a user or project id no record could hold."""
+
+
+def _checked(user: str, project: str) -> tuple[str, str]:
+    for what, value in (("user", user), ("project", project)):
+        if len(value) > MAX_ID:
+            raise BadIdentity(f"Invalid input received: the token's {what} id is longer than {MAX_ID} characters.")
+    return user, project
 
 
 class NoAuth:
@@ -28,6 +40,7 @@ class NoAuth:
         user, sep, project = token.partition(":")
         if not sep or not project:
             project = user
+        user, project = _checked(user, project)
         roles: tuple[str, ...] = ("admin",) if user in self.admin_users else ("member",)
         return RequestContext(user_id=user, project_id=project, roles=roles, is_admin=self.policy.is_admin(roles),
                               request_id=request_id, auth_token=token)
@@ -41,6 +54,7 @@ def context_from_keystone_headers(headers: Mapping[str, str], policy: Policy, re
     project = (headers.get("x-project-id") or headers.get("x-tenant-id") or headers.get("x-tenant"))
     if not project:
         raise Unauthenticated("the token is not scoped to a project")
+    user, project = _checked(user, project)
     roles_header = headers.get("x-roles") or headers.get("x-role") or ""
     roles = tuple(r.strip() for r in roles_header.split(",") if r.strip())
     return RequestContext(user_id=user, project_id=project, roles=roles, is_admin=policy.is_admin(roles),

@@ -168,8 +168,10 @@ class Route:
 
 
 def _compile(template: str) -> re.Pattern[str]:
-    regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template.rstrip("/"))
-    return re.compile(f"^{regex}/?$")
+    # Exactly the template: Manila's router served no path with a trailing slash (`GET /v2/shares/`
+    # is a 404 there), so neither does Lockstep; only the version documents take one (app.py).
+    regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template)
+    return re.compile(f"^{regex}$")
 
 
 class Router:

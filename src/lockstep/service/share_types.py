@@ -48,11 +48,17 @@ class ShareTypeService:
         return uow.share_types.get_by_name(self.default_type_name)
 
     def resolve(self, uow: UnitOfWork, ctx: RequestContext, name_or_id: str) -> ShareType:
-        """A type named by uuid (visible ones) or by name (any), as share create does."""
+        """A type the caller may use, named by uuid or by name.
+
+        Manila let any project use a private type it named by name (only the uuid lookup checked
+        access); Lockstep checks access either way, so a private type stays private.
+        """
         if is_uuid_like(name_or_id):
             found = self.visible(uow, ctx, name_or_id)
         else:
             found = uow.share_types.get_by_name(name_or_id)
+            if found is not None and not (ctx.is_admin or uow.share_types.is_visible(found, ctx.project_id)):
+                found = None
         if found is None:
             raise NotFound("Share type not found.")
         return found

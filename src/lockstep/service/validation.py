@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 MAX_NAME = 255  # characters in a name or description
+MAX_ID = 255  # characters in a user or project id (the columns that hold them; PostgreSQL refuses longer)
 
 
 def new_id() -> str:

@@ -12,6 +12,7 @@ from lockstep.domain.quotas import MAX_LIMIT, Resource
 from lockstep.service.commands import Checked, QuotaTarget, UpdateQuotas
 from lockstep.service.policy import Rule
 from lockstep.service.services import Services
+from lockstep.service.validation import MAX_ID
 
 LEGACY = ALL_VERSIONS.until("2.6")
 CURRENT = ALL_VERSIONS.since("2.7")
@@ -30,7 +31,11 @@ def target(req: ApiRequest) -> QuotaTarget:
     if share_type and not req.at_least(2, 39):
         raise Invalid("'share_type' key is not supported by this microversion. Use 2.39 or greater microversion to "
                       "be able to use 'share_type' quotas.")
-    return QuotaTarget(req.params["id"], req.query.get("user_id") or None, share_type)
+    project, user = req.params["id"], req.query.get("user_id") or None
+    for what, value in (("project", project), ("user", user or "")):
+        if len(value) > MAX_ID:
+            raise Invalid(f"Invalid input received: the {what} id is longer than {MAX_ID} characters.")
+    return QuotaTarget(project, user, share_type)
 
 
 def update_command(req: ApiRequest) -> UpdateQuotas:
