@@ -130,7 +130,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
                                      + (["--config", args.config] if args.config else []))
         try:
             uvicorn.run("lockstep.cli:create_app_from_env", factory=True, host=host, port=port,
-                        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+                        timeout_keep_alive=KEEP_ALIVE_SECONDS, http=_protocol(settings),
                         workers=processes, log_level="warning", access_log=False)
         finally:
             if child is not None:
@@ -150,10 +150,17 @@ def cmd_serve(args: argparse.Namespace) -> None:
           f"(auth {settings.auth}, database {_redact(settings.effective_database_url)})", flush=True)
     try:
         uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False,
-                    timeout_keep_alive=KEEP_ALIVE_SECONDS)
+                    timeout_keep_alive=KEEP_ALIVE_SECONDS, http=_protocol(settings))
     finally:
         if worker is not None:
             worker.stop()
+
+
+def _protocol(settings: Settings) -> Any:
+    """uvicorn's HTTP protocol with the request timeout and the connection bound (api/limits.py)."""
+    from lockstep.api.limits import ConnectionLimits, protocol_factory
+
+    return protocol_factory(ConnectionLimits(settings.request_timeout, settings.max_connections))
 
 
 def _redact(url: str) -> str:

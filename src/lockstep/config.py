@@ -84,6 +84,8 @@ class Settings:
     quota_defaults: dict[Resource, int] = field(default_factory=lambda: dict(DEFAULT_LIMITS))
     message_ttl: float = 2592000.0  # seconds a user message is kept (Manila's message_ttl: 30 days)
     service_down_time: float = 60.0  # seconds without a heartbeat before /services says "down"
+    request_timeout: float = 30.0  # seconds a client has to send a whole request (api/limits.py)
+    max_connections: int = 1000  # open connections per API process; beyond it requests are answered 503
 
     @property
     def effective_database_url(self) -> str:
@@ -168,6 +170,16 @@ def _quota_defaults(data: Mapping[str, Any], env: Mapping[str, str]) -> dict[Res
     return limits
 
 
+def _positive(value: Any, key: str, kind: Callable[[Any], float]) -> float:
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{key} must be a positive number, got {value!r}") from None
+    if number <= 0:
+        raise ConfigError(f"{key} must be a positive number, got {value!r}")
+    return number
+
+
 def load(config_file: str | os.PathLike[str] | None = None, env: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if env is None else env)
     data = _file_data(config_file, env)
@@ -215,6 +227,8 @@ def load(config_file: str | os.PathLike[str] | None = None, env: dict[str, str] 
         quota_defaults=_quota_defaults(data, env),
         message_ttl=float(pick("message_ttl", 2592000.0)),
         service_down_time=float(pick("service_down_time", 60.0)),
+        request_timeout=_positive(pick("request_timeout", 30.0), "request_timeout", float),
+        max_connections=int(_positive(pick("max_connections", 1000), "max_connections", int)),
     )
     _ = settings.listen_host_port  # validate early: a bad address fails at start-up, not at bind
     return settings
