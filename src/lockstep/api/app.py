@@ -11,7 +11,7 @@ from urllib.parse import parse_qsl
 import anyio
 import orjson
 
-from lockstep.api import versions
+from lockstep.api import openapi, versions
 from lockstep.api.auth import BadIdentity, Keystone, NoAuth, Unauthenticated
 from lockstep.api.errors import GENERIC_400, GENERIC_500, HTTPFault, fault_body, status_of
 from lockstep.api.microversions import (
@@ -45,6 +45,7 @@ class LockstepApp:
         self.max_limit = max_limit
         self.base_url = base_url.rstrip("/") if base_url else None
         self.limiter = anyio.CapacityLimiter(64)
+        self._openapi: dict[str, Any] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -81,10 +82,8 @@ class LockstepApp:
         if body is None:
             return _fault(413, "Request is too large.", request_id, None, False)
         base = self.base_url or origin
-        if path in ("/", ""):
-            return _json(300, versions.document(base), [])
         if not (path == "/v2" or path.startswith("/v2/")):
-            return _fault(404, NOT_FOUND, request_id, None, False)
+            return self._outside_v2(method, path, base, request_id)
         experimental = experimental_requested(headers.get(EXPERIMENTAL_HEADER.lower()))
         try:
             version = negotiate(headers.get(VERSION_HEADER.lower()))
@@ -102,15 +101,25 @@ class LockstepApp:
             # Decision 11: no token needed, so that keystoneauth can discover the microversion.
             return _json(200, versions.document(base), _version_headers(version, experimental)
                          + _request_ids(request_id))
-        try:
-            ctx = self._authenticate(headers, request_id, origin + path)
-        except _NoToken as missing:
-            return 204, missing.headers, b""
-        except Unauthenticated as exc:
-            return _fault(401, f"Authentication required: {exc}", request_id, version, experimental)
-        except BadIdentity as exc:
-            return _fault(400, str(exc), request_id, version, experimental)
+        ctx = self._identify(headers, request_id, origin + path, version, experimental)
+        if not isinstance(ctx, RequestContext):
+            return ctx  # the reply to a request without a (good) token
         return self._serve(method, path, raw_query, headers, body, base + "/v2", ctx, version, experimental)
+
+    def _outside_v2(self, method: str, path: str, base: str,
+                    request_id: str) -> tuple[int, list[tuple[str, str]], bytes]:
+        """The versions document, the OpenAPI document, or a 404."""
+        if path in ("/", ""):
+            return _json(300, versions.document(base), [])
+        if path == "/openapi.json" and method == "GET":
+            return _json(200, self.openapi_document(), _request_ids(request_id))
+        return _fault(404, NOT_FOUND, request_id, None, False)
+
+    def openapi_document(self) -> dict[str, Any]:
+        """The OpenAPI description of the route table (built once: the table does not change)."""
+        if self._openapi is None:
+            self._openapi = openapi.document(self.router)
+        return self._openapi
 
     def _is_version_document(self, rest: str) -> bool:
         """`/v2`, `/v2/` and `/v2/{project_id}[/]`; a single segment that names a collection
@@ -174,6 +183,18 @@ class LockstepApp:
         if routes:
             return project, routes, params
         raise HTTPFault(404, NOT_FOUND)
+
+    def _identify(self, headers: dict[str, str], request_id: str, url: str, version: APIVersion,
+                  experimental: bool) -> RequestContext | tuple[int, list[tuple[str, str]], bytes]:
+        """The caller's context, or the reply to a request that does not identify one."""
+        try:
+            return self._authenticate(headers, request_id, url)
+        except _NoToken as missing:
+            return 204, missing.headers, b""
+        except Unauthenticated as exc:
+            return _fault(401, f"Authentication required: {exc}", request_id, version, experimental)
+        except BadIdentity as exc:
+            return _fault(400, str(exc), request_id, version, experimental)
 
     def _authenticate(self, headers: dict[str, str], request_id: str, url: str) -> RequestContext:
         if isinstance(self.auth, NoAuth):
