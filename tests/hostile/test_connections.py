@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from lockstep import config
 from tests.support import LiveServer, live_server
 
 MAX_CONNECTIONS = 20
@@ -184,3 +185,13 @@ def test_unknown_methods_and_head_are_json_faults_on_the_wire(server: LiveServer
     for path in ("/nothing", "/v3/"):
         resp = httpx.get(server.url + path)
         assert fault_of(404, {k.lower(): v for k, v in resp.headers.items()}, resp.content)[0] == "itemNotFound"
+
+
+def test_limits_are_configured_and_checked() -> None:
+    settings = config.load(env={"LOCKSTEP_REQUEST_TIMEOUT": "2.5", "LOCKSTEP_MAX_CONNECTIONS": "7"})
+    assert (settings.request_timeout, settings.max_connections) == (2.5, 7)
+    assert (config.load(env={}).request_timeout, config.load(env={}).max_connections) == (30.0, 1000)
+    for key, value in (("REQUEST_TIMEOUT", "0"), ("REQUEST_TIMEOUT", "soon"), ("MAX_CONNECTIONS", "-1"),
+                       ("MAX_CONNECTIONS", "many")):
+        with pytest.raises(config.ConfigError, match=f"{key.lower()} must be a positive number"):
+            config.load(env={f"LOCKSTEP_{key}": value})
