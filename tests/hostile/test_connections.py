@@ -195,3 +195,14 @@ def test_limits_are_configured_and_checked() -> None:
                        ("MAX_CONNECTIONS", "many")):
         with pytest.raises(config.ConfigError, match=f"{key.lower()} must be a positive number"):
             config.load(env={f"LOCKSTEP_{key}": value})
+
+
+def test_a_pipelined_request_left_unfinished_is_cut_off(server: LiveServer) -> None:
+    with contextlib.closing(connect(server)) as sock:
+        sock.sendall(request("/shares") + b"GET /v2/p/shares HTTP/1.1\r\nHost: lock")
+        first = read_response(sock)
+        assert first[0] == 200
+        rest = read_all(sock)  # the second request never finishes: 408, then the server closes
+    status, headers, body = parse(rest)
+    assert status == 408
+    fault_of(status, headers, body)

@@ -103,6 +103,12 @@ class GuardedProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     # httptools parser callbacks -----------------------------------------------------------------------
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        if self._deadline is None:
+            self._arm()  # a pipelined request that began in the bytes of the one before it
+        self._partial = True
+
     def on_message_complete(self) -> None:
         self._disarm()
         super().on_message_complete()
