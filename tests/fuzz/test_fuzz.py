@@ -1,10 +1,11 @@
 """The fuzzing tier: schemathesis, driven by the served /openapi.json, against a live `lockstep serve` on
 SQLite and on PostgreSQL.
 
-Every operation gets `LOCKSTEP_FUZZ_EXAMPLES` generated requests (default 4, derandomized so that CI runs
+Every operation gets `LOCKSTEP_FUZZ_EXAMPLES` generated requests (default 5, derandomized so that CI runs
 the same cases; raise it, or set `LOCKSTEP_FUZZ_RANDOM=1`, to explore further). Path ids are the seeded
-resources' real ids half of the time, so that the generated bodies reach the use cases, and the
-microversion is one of the bounds of the operation's scopes. The properties:
+resources' real ids half of the time, so that the generated bodies reach the use cases; requests
+are valid by the schema or not (negative mode); a third of them are a member's rather than an
+admin's; the microversion is one of the bounds of the operation's scopes. The properties:
 
 - no request is answered 5xx;
 - every 4xx is a Manila JSON fault body (`{"<faultName>": {"code": <status>, "message": "..."}}`);
@@ -28,11 +29,12 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from schemathesis import GenerationMode
 from schemathesis.core.result import Ok
 
 from tests.support import Client, LiveServer, database, live_server
 
-EXAMPLES = int(os.environ.get("LOCKSTEP_FUZZ_EXAMPLES", "4"))
+EXAMPLES = int(os.environ.get("LOCKSTEP_FUZZ_EXAMPLES", "5"))
 RANDOM = os.environ.get("LOCKSTEP_FUZZ_RANDOM") == "1"
 LATEST = "2.99"
 SETTLE_SECONDS = 60.0
@@ -130,12 +132,16 @@ def test_fuzz_the_served_api(live: LiveServer) -> None:
         assert isinstance(result, Ok), result
         operation = result.ok()
         raw = operation.definition.raw
+        # Valid requests (by the schema) and invalid ones (wrong types, missing fields), by an admin or a member.
+        cases = st.one_of(operation.as_strategy(), operation.as_strategy(GenerationMode.NEGATIVE))
+
 
         @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=not RANDOM,
                   phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck),
                   print_blob=False)
-        @given(case=operation.as_strategy(), version=st.sampled_from(versions_of(raw)), use_real=st.booleans())
-        def run(case: Any, version: str, use_real: bool) -> None:
+        @given(case=cases, version=st.sampled_from(versions_of(raw)), use_real=st.booleans(),
+               user=st.sampled_from(["admin", "admin", "alice"]))
+        def run(case: Any, version: str, use_real: bool, user: str) -> None:
             nonlocal ran
             ran += 1
             case.path_parameters["project_id"] = admin.project
@@ -143,7 +149,7 @@ def test_fuzz_the_served_api(live: LiveServer) -> None:
             if use_real and "id" in case.path_parameters and real.get(collection):
                 case.path_parameters["id"] = real[collection][0]
             tame_resets(case.body)
-            headers = {"X-Auth-Token": f"admin:{admin.project}", "X-OpenStack-Manila-API-Version": version,
+            headers = {"X-Auth-Token": f"{user}:{admin.project}", "X-OpenStack-Manila-API-Version": version,
                        "X-OpenStack-Manila-API-Experimental": "True"}
             try:
                 resp = case.call(base_url=live.url, headers=headers, timeout=30)

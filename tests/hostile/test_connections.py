@@ -206,3 +206,14 @@ def test_a_pipelined_request_left_unfinished_is_cut_off(server: LiveServer) -> N
     status, headers, body = parse(rest)
     assert status == 408
     fault_of(status, headers, body)
+
+
+@pytest.mark.parametrize("segment", ["%1F%16", "%F3%9B%A3%A7%C3%A9", "%E2%80%A8"])
+def test_reply_headers_that_echo_the_url_stay_valid_http(server: LiveServer, segment: str) -> None:
+    """noauth's token handshake echoes the URL in a header; a path with control or non-Latin-1
+    characters once decoded must not break the reply (it was a dropped connection or a plain 500)."""
+    resp = httpx.get(f"{server.url}/v2/p/shares/{segment}")  # no token: the 204 handshake
+    assert resp.status_code == 204
+    assert resp.headers["x-server-management-url"].isascii()
+    assert resp.headers["x-server-management-url"].endswith(f"/shares/{segment}/admin")
+    assert "Traceback" not in server.log_text()

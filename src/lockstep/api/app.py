@@ -6,7 +6,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, quote
 
 import anyio
 import orjson
@@ -72,7 +72,7 @@ class LockstepApp:
             log.exception("%s %s failed", scope["method"], scope["path"])
             status, out_headers, payload = _fault(500, GENERIC_500, f"req-{uuid.uuid4()}", None, False)
         await send({"type": "http.response.start", "status": status,
-                    "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in out_headers]})
+                    "headers": [(k.encode("ascii"), _header_value(v)) for k, v in out_headers]})
         await send({"type": "http.response.body", "body": payload})
 
     # The whole request, synchronously (runs in a worker thread) ----------------------------
@@ -232,6 +232,18 @@ class LockstepApp:
             raise HTTPFault(400, GENERIC_400)
         self.router.admit(route, request)
         return route.handler(request)
+
+
+def _header_value(value: str) -> bytes:
+    """A header value that HTTP can carry: values echo the request (the URL in noauth's
+    `X-Server-Management-Url`), whose path may hold any character once decoded; those outside
+    printable ASCII are percent-encoded, as they would be in a URL."""
+    if value.isascii() and value.isprintable():
+        return value.encode("ascii")
+    return quote(value, safe=_PRINTABLE).encode("ascii")
+
+
+_PRINTABLE = "".join(chr(c) for c in range(0x20, 0x7F) if chr(c) != "%")
 
 
 def _load(body: bytes) -> Any:
