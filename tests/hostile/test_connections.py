@@ -217,3 +217,10 @@ def test_reply_headers_that_echo_the_url_stay_valid_http(server: LiveServer, seg
     assert resp.headers["x-server-management-url"].isascii()
     assert resp.headers["x-server-management-url"].endswith(f"/shares/{segment}/admin")
     assert "Traceback" not in server.log_text()
+
+
+def test_an_upgrade_request_is_served_as_http_1_1(server: LiveServer) -> None:
+    """`curl --http2` asks to upgrade to h2c; the request is answered as HTTP/1.1 (as uvicorn does)."""
+    resp = httpx.get(f"{server.url}/v2/p/shares", headers={"X-Auth-Token": "admin:p", "Connection": "Upgrade",
+                                                          "Upgrade": "h2c"})
+    assert resp.status_code == 200 and resp.json() == {"shares": []}

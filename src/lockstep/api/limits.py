@@ -57,10 +57,10 @@ def protocol_factory(limits: ConnectionLimits) -> Any:
     return factory
 
 
-def _response(status: int, reason: str, message: str, *extra: tuple[str, str]) -> bytes:
+def _response(status: int, reason: str, message: str) -> bytes:
     body = orjson.dumps(fault_body(status, message))
     head = [f"HTTP/1.1 {status} {reason}", "Content-Type: application/json", f"Content-Length: {len(body)}",
-            "Connection: close", *(f"{k}: {v}" for k, v in extra)]
+            "Connection: close"]
     return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
 
 
@@ -95,8 +95,11 @@ class GuardedProtocol(HttpToolsProtocol):
             self._refuse(405, "Method Not Allowed", "The request method is not one this API knows.")
         except httptools.HttpParserError:
             self._refuse(400, "Bad Request", "Invalid HTTP request received.")
-        except httptools.HttpParserUpgrade:
-            self._refuse(400, "Bad Request", "Lockstep does not upgrade connections.")
+        except httptools.HttpParserUpgrade:  # as uvicorn: e.g. curl's `Upgrade: h2c` is served as HTTP/1.1
+            if self._should_upgrade():
+                self.handle_websocket_upgrade()
+            else:
+                self._unsupported_upgrade_warning()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
