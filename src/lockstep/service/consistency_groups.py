@@ -23,6 +23,7 @@ from lockstep.domain.model import (
 )
 from lockstep.domain.operations import Entity, GroupPlacement, OperationKind, Reclaim
 from lockstep.domain.queries import CGSnapshotField, CGSnapshotQuery, GroupQuery, Page
+from lockstep.service import resets
 from lockstep.service.commands import CreateConsistencyGroup, GroupApi, ResetStatus, TextChanges, unwrap
 from lockstep.service.context import RequestContext
 from lockstep.service.group_terms import TERMS, GroupTerms
@@ -296,9 +297,10 @@ class ConsistencyGroupService:
 
     def reset_status(self, ctx: RequestContext, cmd: ResetStatus) -> None:
         with self.db.write() as uow:
-            if uow.groups.get(cmd.target_id, ctx.scope()) is None:
+            group = uow.groups.get(cmd.target_id, ctx.scope())
+            if group is None:
                 raise SilentNotFound()
-            uow.groups.cas(cmd.target_id, None, status=cmd.status)
+            resets.reset_status(uow, uow.groups, Entity.GROUP, group.id, group.status, cmd.status)
             uow.commit()
 
     def force_delete(self, ctx: RequestContext, group_id: str, api: GroupApi = GroupApi.CONSISTENCY_GROUPS) -> None:

@@ -291,6 +291,9 @@ class OperationRepository(Enqueue, Protocol):
 
     def pending_for(self, target_id: str) -> int: ...
 
+    def unfinished(self, target_ids: list[str]) -> list[tuple[int, OperationKind, str]]:
+        """(id, kind, target id) of every pending or running operation on the targets."""
+
     def hurry(self, target_id: str, kind: OperationKind) -> bool:
         """Make a recorded, not yet claimed operation of `kind` on the target due now; False if there
         is none. One statement, so that it cannot miss a claim made meanwhile."""

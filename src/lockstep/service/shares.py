@@ -20,9 +20,9 @@ from lockstep.domain.model import (
     Status,
     utcnow,
 )
-from lockstep.domain.operations import Deletion, OperationKind
+from lockstep.domain.operations import Deletion, Entity, OperationKind
 from lockstep.domain.operations import Resize as ResizeTo
-from lockstep.service import affinity
+from lockstep.service import affinity, resets
 from lockstep.service.affinity import ADMIN_ONLY_METADATA
 from lockstep.service.commands import (
     CreateShare,
@@ -226,7 +226,9 @@ class ShareService:
             share = self.find(uow, ctx, cmd.target_id)
             if share.is_soft_deleted:
                 raise Forbidden(f"status cannot be reset for share '{share.id}' since it has been soft deleted.")
-            uow.shares.cas(cmd.target_id, None, status=cmd.status)
+            restored_into = share.consistency_group_id if share.source_cgsnapshot_member_id else None
+            resets.reset_status(uow, uow.shares, Entity.SHARE, share.id, share.status, cmd.status,
+                                restored_into=restored_into)
             uow.commit()
 
     def reset_task_state(self, ctx: RequestContext, cmd: ResetTaskState) -> None:

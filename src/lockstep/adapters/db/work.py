@@ -122,6 +122,13 @@ class OperationRepo(Enqueue):
             t.operations.c.target_id == target_id, t.operations.c.kind == str(kind), t.operations.c.state == PENDING,
         ).values(not_before=0.0)).rowcount > 0
 
+    def unfinished(self, target_ids: list[str]) -> list[tuple[int, OperationKind, str]]:
+        """(id, kind, target) of the pending or running operations on the targets (kinds this code knows)."""
+        rows = self.conn.execute(select(t.operations.c.id, t.operations.c.kind, t.operations.c.target_id).where(
+            t.operations.c.target_id.in_(target_ids), t.operations.c.state.in_([PENDING, RUNNING]),
+            t.operations.c.kind.in_([str(k) for k in OperationKind])).order_by(t.operations.c.id)).all()
+        return [(row.id, OperationKind(row.kind), row.target_id) for row in rows]
+
     def pending_for(self, target_id: str) -> int:
         return len(self.conn.execute(select(t.operations.c.id).where(
             t.operations.c.target_id == target_id, t.operations.c.state.in_([PENDING, RUNNING]))).all())

@@ -134,6 +134,12 @@ def clone_failed(share_id: str, group_id: str, source_id: str | None, *, group_f
                    "group again.")
 
 
+def clone_abandoned(share_id: str, group_id: str) -> Failure:
+    return Failure(f"Share {share_id} was to be created in share group {group_id} from a share group snapshot, "
+                   "but the group was deleted before it was made; it is in status 'error'. Delete it (an "
+                   "administrator can force-delete it).")
+
+
 def record(uow: UnitOfWork, *, project_id: str, entity: Entity, target_id: str, action: Action,
            failure: Failure, request_id: str | None, ttl: float = DEFAULT_TTL) -> None:
     now = utcnow()

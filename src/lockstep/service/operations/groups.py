@@ -79,6 +79,9 @@ def delete_group(ctx: Context, op: Operation) -> None:
 
 def create_group_from_cgsnapshot(ctx: Context, op: Operation) -> None:
     """The group and its shares (recorded by the API, status creating) are cloned in one driver call."""
+    if _abandon_clones(ctx, op):
+        return
+
     def prepare(uow: UnitOfWork) -> Job[Mapping[str, ShareResult]] | None:
         group = uow.groups.get(op.target_id)
         if not in_progress(group, op):
@@ -102,6 +105,23 @@ def create_group_from_cgsnapshot(ctx: Context, op: Operation) -> None:
         return Job(group.id, group.host, drive, values=_created, recorded=recorded)
 
     settle(ctx, op, prepare)
+
+
+def _abandon_clones(ctx: Context, op: Operation) -> bool:
+    """The group went (force-deleted) before its restore ran: this operation alone would have made its
+    shares, so none of them may stay `creating`. False while the group still waits for it."""
+    with ctx.db.write() as uow:
+        group = uow.groups.get(op.target_id)
+        if in_progress(group, op):
+            return False
+        for share in uow.shares.in_group(op.target_id):
+            if share.source_cgsnapshot_member_id and uow.shares.cas(share.id, [Status.CREATING],
+                                                                    status=Status.ERROR):
+                failures.record(uow, project_id=share.project_id, entity=Entity.SHARE, target_id=share.id,
+                                action=failures.action_of(op.kind), request_id=op.request_id, ttl=ctx.message_ttl,
+                                failure=failures.clone_abandoned(share.id, op.target_id))
+        uow.commit()
+    return True
 
 
 def _clone_plan(uow: UnitOfWork, group: ConsistencyGroup,
