@@ -79,6 +79,8 @@ def _empty(inv: Inventory) -> list[str]:
         ids = getattr(inv, kind)
         if ids:
             leftovers.append(f"{kind}: {sorted(ids)}")
+    if inv.leftovers:
+        leftovers.append(f"leftovers of interrupted work: {sorted(inv.leftovers)}")
     return leftovers
 
 

@@ -591,6 +591,35 @@ def test_half_made_copy_is_redone(backend: Backend) -> None:
     driver.delete_share(spec)
 
 
+def test_leftovers_of_interrupted_work_are_found_and_removed(backend: Backend) -> None:
+    """kill -9 mid-delete leaves `.trash-<id>` (inside the group, where shares live in groups), mid-copy
+    `.tmp-<id>`: inventory reports them, a retried delete or a reclaim removes them (issue 11, defect 3)."""
+    if backend.name not in ("posix", "btrfs"):
+        pytest.skip("only directory-based backends keep temp and trash directories")
+    assert backend.base is not None
+    driver = backend.driver
+    group = GroupSpec(new_id("g-"), backend.pool)
+    driver.create_group(group)
+    deleted, reclaimed = share_spec(backend, 1, group.id), share_spec(backend, 1, group.id)
+    trash = []
+    for spec in (deleted, reclaimed):
+        where = export_dir(driver.create_share(spec))
+        write(where, "data.bin", "held space")
+        trash.append(where.with_name(f".trash-{spec.id}"))
+        where.rename(trash[-1])  # the rename that hides it is done; the removal was cut short
+    half = backend.base / "snapshots" / f".tmp-{new_id('sn-')}"
+    half.mkdir()
+    inv = driver.inventory()
+    assert {deleted.id, reclaimed.id}.isdisjoint(inv.shares)
+    assert {("share", deleted.id), ("share", reclaimed.id), ("snapshot", half.name[5:])} <= inv.leftovers
+    driver.delete_share(deleted)  # the delete runs again after the restart
+    driver.reclaim("share", reclaimed.id)  # the record went: the sweep reclaims it
+    driver.reclaim("snapshot", half.name[5:])
+    assert not any(path.exists() for path in (*trash, half))
+    assert driver.inventory().leftovers == frozenset()
+    driver.delete_group(group)
+
+
 def test_bad_ids_are_refused(backend: Backend) -> None:
     if backend.name == "fake":
         pytest.skip("the fake backend stores ids in memory")

@@ -170,6 +170,10 @@ class Inventory:
     snapshots: frozenset[str] = frozenset()
     groups: frozenset[str] = frozenset()
     cgsnapshots: frozenset[str] = frozenset()
+    #: (kind, id) of the remains of interrupted work: a half-made copy, a tree renamed for deletion
+    #: and not yet removed (a crash in between). They are not objects, but they hold space, and
+    #: `reclaim(kind, id)` removes them with the object; the sweep reclaims those no record names.
+    leftovers: frozenset[tuple[str, str]] = frozenset()
 
 
 class ShareDriver(abc.ABC):

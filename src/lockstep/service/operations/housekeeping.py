@@ -23,7 +23,8 @@ def reclaim(ctx: Context, op: Operation) -> None:
 
 
 def sweep(ctx: Context, backend: str) -> int:
-    """Queue a reclaim for every storage object of `backend` that no record references.
+    """Queue a reclaim for every storage object of `backend` that no record references, and for the
+    leftovers of interrupted work (temp copies, trash) of objects no record references.
 
     Records are always written before their storage is made, so an object without a record is
     an orphan (a force-deleted record whose reclaim was lost, a crash between steps).
@@ -31,16 +32,19 @@ def sweep(ctx: Context, backend: str) -> int:
     inventory = ctx.drivers[backend].inventory()
     present = {Entity.SHARE: inventory.shares, Entity.SNAPSHOT: inventory.snapshots,
                Entity.GROUP: inventory.groups, Entity.CGSNAPSHOT: inventory.cgsnapshots}
+    found = {(entity, object_id) for entity, ids in present.items() for object_id in ids}
+    leftovers = {(Entity(kind), object_id) for kind, object_id in inventory.leftovers} - found
     queued = 0
     with ctx.db.write() as uow:
         busy = uow.operations.targets()
-        for entity, ids in present.items():
-            for object_id in sorted(ids - busy):
-                if records(uow, entity).exists(object_id):
-                    continue
-                log.warning("orphaned %s %s on %s: no record references it; reclaiming", entity, object_id, backend)
-                uow.operations.enqueue(OperationKind.RECLAIM, object_id, backend=backend, payload=Reclaim(entity))
-                queued += 1
+        for entity, object_id in sorted(found | leftovers):
+            if object_id in busy or records(uow, entity).exists(object_id):
+                continue
+            what = "leftovers of" if (entity, object_id) in leftovers else "orphaned"
+            log.warning("%s %s %s on %s: no record references it; reclaiming", what, entity, object_id, backend)
+            uow.operations.enqueue(OperationKind.RECLAIM, object_id, backend=backend, payload=Reclaim(entity))
+            busy.add(object_id)
+            queued += 1
         uow.commit()
     return queued
 
