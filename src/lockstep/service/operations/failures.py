@@ -6,9 +6,10 @@ do next. A driver's own error text (commands, paths) stays in the worker's log: 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from lockstep.domain.access import AccessRule
 from lockstep.domain.messages import LEVEL_ERROR, Action, Detail, Message, ResourceType
 from lockstep.domain.model import utcnow
 from lockstep.domain.operations import TRANSITIONS, Entity, OperationKind
@@ -138,6 +139,34 @@ def clone_abandoned(share_id: str, group_id: str) -> Failure:
     return Failure(f"Share {share_id} was to be created in share group {group_id} from a share group snapshot, "
                    "but the group was deleted before it was made; it is in status 'error'. Delete it (an "
                    "administrator can force-delete it).")
+
+
+def _rules(rules: Sequence[AccessRule]) -> str:
+    return ", ".join(f"{rule.id} ({rule.access_type} {rule.access_to})" for rule in rules)
+
+
+def access_refused(share_id: str, rules: Sequence[AccessRule]) -> Failure:
+    """The backend answered, and refused some rules (an address it cannot serve, a bad name)."""
+    noun_ = "rule" if len(rules) == 1 else "rules"
+    return Failure(f"The storage backend refused access {noun_} {_rules(rules)} of share {share_id}; they are in "
+                   "state 'error' and not enforced. Check the access type and target, then deny the rule and "
+                   "allow it again; if it is refused again, ask an administrator, who can find the backend's "
+                   "reason in the worker's log.", action=Action.UPDATE_ACCESS_RULES)
+
+
+def access_failed(share_id: str, rules: Sequence[AccessRule], *, gave_up: bool = False) -> Failure:
+    """The backend could not be brought to the share's rule set at all (or the worker gave up)."""
+    how = ("Lockstep gave up updating the access rules of share" if gave_up
+           else "The storage backend failed to update the access rules of share")
+    return Failure(f"{how} {share_id}; access rules {_rules(rules)} are in state 'error'. Deny them and allow "
+                   "them again; if that fails too, ask an administrator, who can find the cause in the worker's "
+                   "log.", action=Action.UPDATE_ACCESS_RULES)
+
+
+def unplaced_access(share_id: str, rules: Sequence[AccessRule]) -> Failure:
+    return Failure(f"Share {share_id} is on no storage backend (it was never created), so access rules "
+                   f"{_rules(rules)} cannot be applied; they are in state 'error'. Delete the share.",
+                   action=Action.UPDATE_ACCESS_RULES)
 
 
 def record(uow: UnitOfWork, *, project_id: str, entity: Entity, target_id: str, action: Action,
