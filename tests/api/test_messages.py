@@ -335,7 +335,7 @@ def test_a_refused_access_rule_says_why(refusing: InProcessServer) -> None:
     assert message["request_id"] == resp.headers["x-compute-request-id"]
     assert message["user_message"] == (
         f"update access rules: The storage backend refused access rule {bad['id']} (ip {REFUSED}) of share "
-        f"{share['id']}; they are in state 'error' and not enforced. Check the access type and target, then deny "
+        f"{share['id']}; it is in state 'error' and not enforced. Check the access type and target, then deny "
         "the rule and allow it again; if it is refused again, ask an administrator, who can find the backend's "
         "reason in the worker's log.")
 

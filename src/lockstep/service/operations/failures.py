@@ -147,11 +147,12 @@ def _rules(rules: Sequence[AccessRule]) -> str:
 
 def access_refused(share_id: str, rules: Sequence[AccessRule]) -> Failure:
     """The backend answered, and refused some rules (an address it cannot serve, a bad name)."""
-    noun_ = "rule" if len(rules) == 1 else "rules"
-    return Failure(f"The storage backend refused access {noun_} {_rules(rules)} of share {share_id}; they are in "
-                   "state 'error' and not enforced. Check the access type and target, then deny the rule and "
-                   "allow it again; if it is refused again, ask an administrator, who can find the backend's "
-                   "reason in the worker's log.", action=Action.UPDATE_ACCESS_RULES)
+    one = len(rules) == 1
+    return Failure(f"The storage backend refused access {'rule' if one else 'rules'} {_rules(rules)} of share "
+                   f"{share_id}; {'it is' if one else 'they are'} in state 'error' and not enforced. Check the access "
+                   "type and target, then deny the rule and allow it again; if it is refused again, ask an "
+                   "administrator, who can find the backend's reason in the worker's log.",
+                   action=Action.UPDATE_ACCESS_RULES)
 
 
 def access_failed(share_id: str, rules: Sequence[AccessRule], *, gave_up: bool = False) -> Failure:
