@@ -4,9 +4,10 @@ The worker settles a record only while it is in its operation's in-progress stat
 (`operations/settle.in_progress`); a reset that moved a record away from it while the operation
 was still recorded would leave that operation with nothing to do: a creating snapshot reset to
 `available` would stay `available` with no storage behind it. So a reset is refused (409, naming
-the operation) while an operation that settles the record is pending or running; the
-administrator waits for it, or force-deletes the object. A reset with nothing in flight is a
-compare-and-set on the status it read, so work recorded concurrently is never overwritten either.
+the operation) while the record is in the in-progress status of an operation that is pending or
+running on it; the administrator waits for it, or force-deletes the object. A reset with nothing
+in flight is a compare-and-set on the status it read, so work recorded concurrently is never
+overwritten either.
 """
 
 from __future__ import annotations
@@ -39,7 +40,10 @@ def reset_status(uow: UnitOfWork, records: _Records, entity: Entity, target_id: 
     targets = [target_id] if restored_into is None else [target_id, restored_into]
     kinds = _settling(entity)
     for op_id, kind, op_target in uow.operations.unfinished(targets):
-        if (op_target == target_id and kind in kinds) or kind is OperationKind.CREATE_GROUP_FROM_CGSNAPSHOT:
+        settles = (op_target == target_id and kind in kinds) or kind is OperationKind.CREATE_GROUP_FROM_CGSNAPSHOT
+        # An operation whose record has left its in-progress status has nothing left to do (its row goes
+        # in the next transaction): a reset right after a client saw the final status is no conflict.
+        if settles and current == TRANSITIONS[kind].in_progress:
             what = noun(entity)
             raise Conflict(f"{what.capitalize()} {target_id} cannot be reset while operation {op_id} ({kind}) is in "
                            f"flight: it will settle the status itself. Wait for it to finish, or force-delete the "
