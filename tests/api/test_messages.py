@@ -11,6 +11,7 @@ import pytest
 
 from lockstep.adapters.db.engine import make_engine
 from lockstep.adapters.db.unit_of_work import SqlAlchemyDatabase
+from lockstep.service.storage import DriverError
 from lockstep.service.worker import Worker
 from tests.api.helpers import DATE, REQUEST_ID, create_type, expect_fault, reset, unknown_id
 from tests.api.test_cg_failures import fake_backend
@@ -293,6 +294,32 @@ def test_an_abandoned_operation_says_so(brittle: InProcessServer, monkeypatch: p
         f"create: Lockstep could not take share group snapshot {cgsnapshot['id']}: the operation was abandoned "
         "after 1 failed attempt; the share group snapshot is in status 'error'. Ask an administrator, who can "
         "find the errors in the worker's log.")
+
+
+def test_group_create_and_cgsnapshot_delete_failures(server: InProcessServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    client = server.client()
+    driver = server.drivers["lockstep@default"]
+
+    def refuses(*args: Any, **kwargs: Any) -> None:
+        raise DriverError("the backend said no")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(driver, "create_group", refuses)
+        group = client.create_group()
+    assert group["status"] == "error"
+    assert only_message(client, group["id"])["user_message"] == (
+        f"create: The storage backend failed to create share group {group['id']}; it is in status 'error'. Delete "
+        "it and create it again; if that fails too, ask an administrator, who can find the backend's error in the "
+        "worker's log.")
+    group = client.create_group()
+    client.create_share(consistency_group_id=group["id"])
+    cut = client.create_cgsnapshot(group["id"])
+    monkeypatch.setattr(driver, "delete_cgsnapshot", refuses)
+    assert client.delete(f"/cgsnapshots/{cut['id']}").status_code == 202
+    assert client.wait(f"/cgsnapshots/{cut['id']}", "cgsnapshot", ("error",))["status"] == "error"
+    assert only_message(client, cut["id"])["user_message"] == (
+        f"delete: The storage backend failed to delete share group snapshot {cut['id']}; it is in status 'error'. "
+        "Delete it again; if that fails too, an administrator can force-delete it.")
 
 
 # -- access rules ---------------------------------------------------------------------------------------------
