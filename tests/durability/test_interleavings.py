@@ -148,12 +148,14 @@ def _cut_or_restore(run: Run) -> None:
 
 
 def _reset(run: Run) -> None:
-    """An object still in flight to `available` or `error` (what issue 11 saw strand work), any other to
-    `error` (a reset to `available` of an object whose creation failed would be the admin's own lie)."""
+    """An object still in flight to `available` or `error` (what issue 11 saw strand work); any other to
+    `error`, `creating` or `deleting` (nothing will settle those but the sweep of stranded records). Never a
+    settled object to `available`: for one whose creation failed that would be the admin's own lie."""
     kind = run.rng.choice(list(COLLECTIONS))
     if target := run.pick(kind, in_flight=True) or run.pick(kind):
         path = COLLECTIONS[kind][0]
-        status = run.rng.choice(["available", "error"]) if target["status"] not in FINAL else "error"
+        status = run.rng.choice(["available", "error"] if target["status"] not in FINAL
+                                else ["error", "error", "creating", "deleting"])
         run.note(f"reset {kind} ({target['status']}) to {status}",
                  run.client.post(f"/{path}/{target['id']}/action", {"reset_status": {"status": status}}))
 

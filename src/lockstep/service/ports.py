@@ -56,6 +56,9 @@ class Rows(Protocol):
 
     def exists(self, row_id: str) -> bool: ...
 
+    def in_status(self, statuses: Iterable[str], limit: int = 1000) -> list[tuple[str, str]]:
+        """(id, status) of the rows in one of `statuses` (entities with a status)."""
+
 
 class ShareTypeRepository(Rows, Protocol):
     def get(self, type_id: str) -> ShareType | None: ...

@@ -23,7 +23,7 @@ from lockstep.domain.hosts import PoolRef
 from lockstep.domain.model import utcnow
 from lockstep.domain.operations import Operation
 from lockstep.domain.pools import PoolRecord
-from lockstep.service.operations import HANDLERS, Context, Handoff, RetryLater, give_up, sweep
+from lockstep.service.operations import HANDLERS, Context, Handoff, RetryLater, fail_stranded, give_up, sweep
 from lockstep.service.operations.failures import DEFAULT_TTL
 from lockstep.service.recycle_bin import purge_expired
 from lockstep.service.scheduler import Scheduler
@@ -207,6 +207,7 @@ class Worker:
             self._last_sweep = time.monotonic()
             for backend in self.drivers:
                 sweep(self.context, backend)
+            fail_stranded(self.context)
         finally:
             self._sweep_lock.release()
 

@@ -121,6 +121,13 @@ def gave_up(kind: OperationKind, target_id: str, attempts: int) -> Failure:
                    "Ask an administrator, who can find the errors in the worker's log.")
 
 
+def stranded(kind: OperationKind, target_id: str) -> Failure:
+    transition = TRANSITIONS[kind]
+    return Failure(f"{noun(transition.entity).capitalize()} {target_id} was left in status "
+                   f"'{transition.in_progress}' with no work recorded to finish it (lost, or an administrator "
+                   f"set that status); it is in status '{transition.failed}'. {_ADVICE.get(kind, _RETRY)}")
+
+
 def unexplained(kind: OperationKind, target_id: str) -> Failure:
     return Failure(f"Lockstep could not {_verb(kind)} {_subject(kind, target_id)}; it is in status "
                    f"'{TRANSITIONS[kind].failed}'. Ask an administrator, who can find the cause in the worker's "
