@@ -6,12 +6,20 @@ import json
 import time
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, exists, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, exists, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from lockstep.adapters.db import tables as t
 from lockstep.domain.model import utcnow
-from lockstep.domain.operations import Enqueue, Operation, OperationKind, Payload, dump_payload, load_payload
+from lockstep.domain.operations import (
+    Enqueue,
+    Operation,
+    OperationKind,
+    Payload,
+    QueueStat,
+    dump_payload,
+    load_payload,
+)
 from lockstep.domain.pools import PoolRecord
 from lockstep.service.context import current_request_id
 
@@ -19,18 +27,27 @@ from lockstep.service.context import current_request_id
 PENDING, RUNNING, FAILED = "pending", "running", "failed"
 
 
-def _ready(now: float) -> ColumnElement[bool]:
-    """Due and unowned (or owned by a worker whose lease ran out), and its target is not busy."""
+def _not_busy(now: float) -> ColumnElement[bool]:
+    """No other operation on the same target is running under a live lease."""
     other = t.operations.alias("other")
-    busy = exists(select(other.c.id).where(
+    return ~exists(select(other.c.id).where(
         other.c.target_id == t.operations.c.target_id, other.c.id != t.operations.c.id,
         other.c.state == RUNNING, other.c.lease_expires_at >= now,
     ))
-    due = or_(
-        and_(t.operations.c.state == PENDING, t.operations.c.not_before <= now),
-        and_(t.operations.c.state == RUNNING, t.operations.c.lease_expires_at < now),
-    )
-    return and_(due, ~busy)
+
+
+def _due(now: float) -> ColumnElement[bool]:
+    return and_(t.operations.c.state == PENDING, t.operations.c.not_before <= now)
+
+
+def _abandoned(now: float) -> ColumnElement[bool]:
+    """Running, but its owner stopped renewing the lease (a takeover when claimed)."""
+    return and_(t.operations.c.state == RUNNING, t.operations.c.lease_expires_at < now)
+
+
+def _ready(now: float) -> ColumnElement[bool]:
+    """Due and unowned (or owned by a worker whose lease ran out), and its target is not busy."""
+    return and_(or_(_due(now), _abandoned(now)), _not_busy(now))
 
 
 class OperationRepo(Enqueue):
@@ -56,13 +73,16 @@ class OperationRepo(Enqueue):
         return list(self.conn.execute(query.order_by(t.operations.c.id).limit(limit)).scalars())
 
     def claim(self, op_id: int, owner: str, now: float, lease: float) -> Operation | None:
-        """Compare-and-set claim: exactly one worker wins a given operation."""
-        won = self.conn.execute(
-            update(t.operations).where(t.operations.c.id == op_id, _ready(now)).values(
-                state=RUNNING, owner=owner, lease_expires_at=now + lease,
-                attempts=t.operations.c.attempts + 1, updated_at=utcnow(),
-            )
-        ).rowcount
+        """Compare-and-set claim: exactly one worker wins a given operation.
+
+        Two statements, each a compare-and-set, so that the winner knows whether it took the row over
+        from a worker whose lease ran out (the operator's lease-takeover count) without reading first.
+        """
+        taken_over = False
+        won = self._claim_where(op_id, owner, now, lease, _due(now))
+        if not won:
+            won = self._claim_where(op_id, owner, now, lease, _abandoned(now))
+            taken_over = bool(won)
         if not won:
             return None
         row = self.conn.execute(select(t.operations).where(t.operations.c.id == op_id)).mappings().one()
@@ -74,7 +94,24 @@ class OperationRepo(Enqueue):
             # retries and then gives up, instead of this claim failing on every pass of the loop.
             payload = None
         return Operation(id=row["id"], kind=kind, target_id=row["target_id"], backend=row["backend"],
-                         attempts=row["attempts"], payload=payload, request_id=row["request_id"])
+                         attempts=row["attempts"], payload=payload, request_id=row["request_id"],
+                         taken_over=taken_over)
+
+    def _claim_where(self, op_id: int, owner: str, now: float, lease: float, state: ColumnElement[bool]) -> int:
+        return self.conn.execute(
+            update(t.operations).where(t.operations.c.id == op_id, state, _not_busy(now)).values(
+                state=RUNNING, owner=owner, lease_expires_at=now + lease,
+                attempts=t.operations.c.attempts + 1, updated_at=utcnow(),
+            )
+        ).rowcount
+
+    def summary(self) -> list[QueueStat]:
+        ops = t.operations
+        rows = self.conn.execute(
+            select(ops.c.kind, ops.c.state, func.count(), func.min(ops.c.created_at)).group_by(ops.c.kind, ops.c.state)
+        ).all()
+        return [QueueStat(kind=kind, state=state, count=count, oldest_created_at=oldest)
+                for kind, state, count, oldest in rows]
 
     def renew(self, op_ids: list[int], owner: str, until: float) -> None:
         if op_ids:
