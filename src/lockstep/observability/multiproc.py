@@ -19,16 +19,34 @@ def metrics_root(data_dir: Path) -> Path:
 
 
 def prepare(data_dir: Path, role: str) -> Path:
-    """`<data_dir>/metrics/<role>`, emptied: samples of processes from an earlier start are gone.
+    """`<data_dir>/metrics/<role>-<pid>`, fresh; directories of processes that are gone are removed.
 
-    `serve` and `worker` have a directory each, so that restarting one does not wipe the other's
-    samples while `/metrics` (served by `serve`) still sums both.
+    A directory per starting process (its children share it), so that a `lockstep worker` started next
+    to `lockstep serve` on the same data directory, or a second worker, never wipes the samples of one
+    still running, while `/metrics` (served by `serve`) sums them all. A process that is gone takes its
+    counts with it at the next start: Prometheus reads that as a counter reset, as after any restart.
     """
-    path = metrics_root(data_dir) / role
+    root = metrics_root(data_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    for old in root.iterdir():
+        _, _, pid = old.name.rpartition("-")
+        if old.is_dir() and (not pid.isdigit() or not _alive(int(pid))):
+            shutil.rmtree(old, ignore_errors=True)
+    path = root / f"{role}-{os.getpid()}"
     shutil.rmtree(path, ignore_errors=True)
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir()
     os.environ[ENV] = str(path)
     return path
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: alive
+    return True
 
 
 def active_root() -> Path | None:
