@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, make_url, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from lockstep.adapters.db.engine import make_engine
@@ -50,6 +50,11 @@ def check_python() -> Result:
 
 
 def check_database(settings: Settings) -> Iterator[Result]:
+    url = make_url(settings.effective_database_url)
+    if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
+        # Connecting would create an empty file; say what makes the real one instead.
+        yield Result("database", False, f"{url.database} does not exist yet", "run `lockstep db upgrade`")
+        return
     engine = make_engine(settings.effective_database_url)
     try:
         problem = SqlDatabaseProbe(engine).problem()
