@@ -77,11 +77,14 @@ def test_series_from_every_process_move_with_a_workload(tmp_path: Path) -> None:
                      method="atomic") == 1
         # State read from the database at scrape time.
         pool = "lockstep@default#fake"
-        provisioned = value(after, "lockstep_pool_capacity_gigabytes", pool=pool, type="provisioned")
-        assert provisioned - value(before, "lockstep_pool_capacity_gigabytes", pool=pool, type="provisioned") >= 5
+        free_before = value(before, "lockstep_pool_capacity_gigabytes", pool=pool, type="free")
+        assert value(after, "lockstep_pool_capacity_gigabytes", pool=pool, type="free") < free_before
         assert value(after, "lockstep_pool_capacity_gigabytes", pool=pool, type="total") > 0
+        assert ("lockstep_pool_capacity_gigabytes", frozenset({("pool", pool), ("type", "provisioned")})) in after
         assert value(after, "lockstep_pool_report_age_seconds", pool=pool) >= 0
-        assert ("lockstep_operations", frozenset()) not in after  # a gauge by kind and state, never unlabelled
+        # The queue gauge has a series for every kind and state, zero when nothing waits.
+        assert value(after, "lockstep_operations", kind="delete_cgsnapshot", state="failed") == 0
+        assert ("lockstep_operations", frozenset({("kind", "delete_cgsnapshot"), ("state", "failed")})) in after
 
 
 def test_queue_gauges_show_what_waits_and_for_how_long(tmp_path: Path) -> None:

@@ -20,10 +20,13 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 from lockstep.domain.model import utcnow
+from lockstep.domain.operations import OperationKind
 from lockstep.observability import multiproc
 from lockstep.service.health import HealthService
 
 log = logging.getLogger("lockstep.metrics")
+
+QUEUE_STATES = ("pending", "running", "failed")  # the states a row of `operations` can be in
 
 # The series each process records. A registry of our own, so that rendering chooses what to include.
 OWN = CollectorRegistry(auto_describe=True)
@@ -91,11 +94,15 @@ class DatabaseCollector(Collector):
                                   "(pending = queued, running, failed = gave up)", labels=["kind", "state"])
         oldest = GaugeMetricFamily("lockstep_operation_oldest_age_seconds", "Age of the oldest operation of a kind "
                                    "in a state (pending: the oldest queued)", labels=["kind", "state"])
+        counts = {(str(kind), state): 0.0 for kind in OperationKind for state in QUEUE_STATES}
         for stat in self.health.queue():
-            count.add_metric([stat.kind, stat.state], float(stat.count))
+            counts[(stat.kind, stat.state)] = float(stat.count)
             if stat.oldest_created_at is not None:
                 age = (now - stat.oldest_created_at.replace(tzinfo=None)).total_seconds()
                 oldest.add_metric([stat.kind, stat.state], max(age, 0.0))
+        # Every kind and state, zero when empty: an alert on "pending > 0" needs the series to exist.
+        for (kind, state), value in sorted(counts.items()):
+            count.add_metric([kind, state], value)
         return [count, oldest]
 
     def _pools(self) -> Iterable[Metric]:
