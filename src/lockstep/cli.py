@@ -99,6 +99,11 @@ def cmd_worker(args: argparse.Namespace) -> None:
     engine = engine_for(settings)
     drivers = build_drivers(settings)
     worker = build_worker(settings, engine, drivers)
+    if settings.worker_metrics_listen:
+        from lockstep.observability.metrics import serve_host_metrics
+
+        metrics_host, _, metrics_port = settings.worker_metrics_listen.rpartition(":")
+        serve_host_metrics(metrics_host.strip("[]"), int(metrics_port))
     stop = threading.Event()
     _install_signal_handlers(stop)
     worker.start()

@@ -83,6 +83,7 @@ class Settings:
     log_level: str = "INFO"
     log_format: str = "text"  # or "json": one object per line
     metrics_allow: tuple[str, ...] = ("127.0.0.0/8", "::1/128")  # who may read /metrics (addresses or CIDRs)
+    worker_metrics_listen: str = ""  # host:port where `lockstep worker` serves its own /metrics; "" = off
     keystone: dict[str, str] = field(default_factory=dict)
     quota_defaults: dict[Resource, int] = field(default_factory=lambda: dict(DEFAULT_LIMITS))
     message_ttl: float = 2592000.0  # seconds a user message is kept (Manila's message_ttl: 30 days)
@@ -234,10 +235,14 @@ def load(config_file: str | os.PathLike[str] | None = None, env: dict[str, str] 
         log_level=str(pick("log_level", "INFO")).upper(),
         log_format=_log_format(pick("log_format", "text")),
         metrics_allow=_metrics_allow(pick("metrics_allow", ("127.0.0.0/8", "::1/128"))),
+        worker_metrics_listen=str(pick("worker_metrics_listen", "")),
         keystone={k: str(v) for k, v in data.get("keystone_authtoken", {}).items()},
         quota_defaults=_quota_defaults(data, env),
         message_ttl=float(pick("message_ttl", 2592000.0)),
         service_down_time=float(pick("service_down_time", 60.0)),
     )
     _ = settings.listen_host_port  # validate early: a bad address fails at start-up, not at bind
+    metrics_host, _, metrics_port = settings.worker_metrics_listen.rpartition(":")
+    if settings.worker_metrics_listen and (not metrics_host or not metrics_port.isdigit()):
+        raise ConfigError(f"worker_metrics_listen must be host:port, got {settings.worker_metrics_listen!r}")
     return settings

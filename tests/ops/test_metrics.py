@@ -9,12 +9,15 @@ from pathlib import Path
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.support import Client, configured_server, database, live_server
+from tests.support import Client, configured_server, database, free_port, live_server
 
 SHARES = "/v2/{project_id}/shares"
 
 
-def scrape(http: httpx.Client, url: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+def scrape(http: httpx.Client, url: str) -> Samples:
     resp = http.get(url + "/metrics")
     assert resp.status_code == 200, resp.text
     assert resp.headers["content-type"].startswith("text/plain; version=")
@@ -27,11 +30,22 @@ def scrape(http: httpx.Client, url: str) -> dict[tuple[str, frozenset[tuple[str,
     return samples
 
 
-def value(samples: dict[tuple[str, frozenset[tuple[str, str]]], float], name: str, **labels: str) -> float:
+def scrape_until(http: httpx.Client, url: str, name: str, wanted: float, **labels: str) -> Samples:
+    """A worker counts a run just after recording its outcome, which a client may see first: scrape until
+    `total(name, labels)` reaches `wanted` (for at most 10 s), then return that scrape."""
+    deadline = time.time() + 10
+    while True:
+        samples = scrape(http, url)
+        if total(samples, name, **labels) >= wanted or time.time() > deadline:
+            return samples
+        time.sleep(0.1)
+
+
+def value(samples: Samples, name: str, **labels: str) -> float:
     return samples.get((name, frozenset(labels.items())), 0.0)
 
 
-def total(samples: dict[tuple[str, frozenset[tuple[str, str]]], float], name: str, **labels: str) -> float:
+def total(samples: Samples, name: str, **labels: str) -> float:
     """The sum over every series of `name` whose labels include `labels`."""
     wanted = set(labels.items())
     return sum(v for (n, lbls), v in samples.items() if n == name and wanted <= lbls)
@@ -59,7 +73,7 @@ def test_series_from_every_process_move_with_a_workload(tmp_path: Path) -> None:
         before = scrape(server.http, server.url)
         assert value(before, "lockstep_database_up") == 1.0
         workload(server.client())
-        after = scrape(server.http, server.url)
+        after = scrape_until(server.http, server.url, "lockstep_operation_runs_total", 7, outcome="succeeded")
 
         # Requests by route template and status, counted in whichever API process answered.
         posted = (value(after, "lockstep_http_requests_total", method="POST", route=SHARES, status="200")
@@ -138,6 +152,21 @@ def test_a_lease_takeover_is_counted(tmp_path: Path) -> None:
         first.wait()
         server.start_worker()
         assert client.wait(f"/shares/{share['id']}", "share", timeout=60)["status"] == "available"
-        after = scrape(server.http, server.url)
+        after = scrape_until(server.http, server.url, "lockstep_lease_takeovers_total", 1)
         assert value(after, "lockstep_lease_takeovers_total", kind="create_share") == 1
         assert "took over operation" in server.log_text()
+
+
+def test_a_worker_on_its_own_host_serves_its_samples(tmp_path: Path) -> None:
+    """`worker_metrics_listen`: a `lockstep worker` without a `serve` beside it answers /metrics itself."""
+    port = free_port()
+    with database("sqlite", tmp_path) as url, live_server(tmp_path / "data", url, LOCKSTEP_WORKER="false") as server:
+        server.start_worker(LOCKSTEP_WORKER_METRICS_LISTEN=f"127.0.0.1:{port}",
+                            LOCKSTEP_DATA_DIR=str(tmp_path / "worker-host"))
+        share = server.client().create_share()
+        assert share["status"] == "available"
+        samples = scrape_until(server.http, f"http://127.0.0.1:{port}", "lockstep_operation_runs_total", 1)
+        assert value(samples, "lockstep_operation_runs_total", kind="create_share", outcome="succeeded") == 1
+        # The API host's /metrics does not see it (another data directory stands for another host).
+        api = scrape(server.http, server.url)
+        assert value(api, "lockstep_operation_runs_total", kind="create_share", outcome="succeeded") == 0

@@ -10,10 +10,11 @@ answers the same and a process that dies leaves nothing stale behind.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, start_http_server
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -127,7 +128,9 @@ class _HostFiles(Collector):
         self.root = root
 
     def collect(self) -> Iterator[Metric]:
-        files = sorted(str(p) for p in self.root.glob("*/*.db"))
+        # A file another user's process made unreadable (a root worker's, without the shared group) is left
+        # out rather than failing the whole scrape.
+        files = sorted(str(p) for p in self.root.glob("*/*.db") if os.access(p, os.R_OK))
         # prometheus_client ships py.typed but leaves this static method unannotated.
         merged: Iterable[Metric] = MultiProcessCollector.merge(files, accumulate=True)  # type: ignore[no-untyped-call]
         return iter(merged)
@@ -148,3 +151,12 @@ class PrometheusExporter:
 
     def render(self) -> tuple[str, bytes]:
         return CONTENT_TYPE_LATEST, generate_latest(self.registry)
+
+
+def serve_host_metrics(host: str, port: int) -> None:
+    """`lockstep worker` on a host without `serve`: its own /metrics (this host's processes' samples; the
+    queue and pools are the API's to report), on a thread of prometheus_client's HTTP server."""
+    root = multiproc.active_root()
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_HostFiles(root) if root is not None else OWN)
+    start_http_server(port, addr=host, registry=registry)
