@@ -21,7 +21,7 @@ from sqlalchemy import Engine, make_url, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from lockstep.adapters.db.engine import make_engine
-from lockstep.adapters.db.health import SqlDatabaseProbe, first_line
+from lockstep.adapters.db.health import UNREACHABLE, SqlDatabaseProbe, first_line
 from lockstep.config import Settings
 
 MIN_PYTHON = (3, 11)
@@ -59,7 +59,9 @@ def check_database(settings: Settings) -> Iterator[Result]:
     try:
         problem = SqlDatabaseProbe(engine).problem()
         if problem is not None:
-            yield Result("database", False, problem.detail, problem.summary)
+            fix = problem.summary if problem.summary != UNREACHABLE else (
+                "start the database server, or correct database_url (LOCKSTEP_DATABASE_URL)")
+            yield Result("database", False, problem.detail, fix)
             return
         yield Result("database", True, f"{engine.url.render_as_string(hide_password=True)} is reachable and migrated")
         if engine.dialect.name == "postgresql":
