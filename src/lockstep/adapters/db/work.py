@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, exists, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Float, and_, bindparam, delete, exists, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql import Select
 
 from lockstep.adapters.db import tables as t
 from lockstep.domain.model import utcnow
@@ -27,27 +31,36 @@ from lockstep.service.context import current_request_id
 PENDING, RUNNING, FAILED = "pending", "running", "failed"
 
 
-def _not_busy(now: float) -> ColumnElement[bool]:
-    """No other operation on the same target is running under a live lease."""
+def _clauses() -> tuple[ColumnElement[bool], ColumnElement[bool], ColumnElement[bool]]:
+    """(due, abandoned, not busy) at `:now`.
+
+    Built once with `now` as a bound parameter: a fresh alias per call would give every claim query a new
+    cache key, and SQLAlchemy would compile the statement again on every pass of every worker.
+    """
+    now = bindparam("now", type_=Float)
     other = t.operations.alias("other")
-    return ~exists(select(other.c.id).where(
+    not_busy = ~exists(select(other.c.id).where(
         other.c.target_id == t.operations.c.target_id, other.c.id != t.operations.c.id,
         other.c.state == RUNNING, other.c.lease_expires_at >= now,
     ))
+    due = and_(t.operations.c.state == PENDING, t.operations.c.not_before <= now)
+    # Running, but its owner stopped renewing the lease (a takeover when claimed).
+    abandoned = and_(t.operations.c.state == RUNNING, t.operations.c.lease_expires_at < now)
+    return due, abandoned, not_busy
 
 
-def _due(now: float) -> ColumnElement[bool]:
-    return and_(t.operations.c.state == PENDING, t.operations.c.not_before <= now)
+_DUE, _ABANDONED, _NOT_BUSY = _clauses()
+# Due and unowned (or owned by a worker whose lease ran out), and its target is not busy.
+_READY = and_(or_(_DUE, _ABANDONED), _NOT_BUSY)
 
 
-def _abandoned(now: float) -> ColumnElement[bool]:
-    """Running, but its owner stopped renewing the lease (a takeover when claimed)."""
-    return and_(t.operations.c.state == RUNNING, t.operations.c.lease_expires_at < now)
-
-
-def _ready(now: float) -> ColumnElement[bool]:
-    """Due and unowned (or owned by a worker whose lease ran out), and its target is not busy."""
-    return and_(or_(_due(now), _abandoned(now)), _not_busy(now))
+@functools.lru_cache(maxsize=64)
+def _claimable_query(backends: tuple[str, ...] | None, limit: int) -> Select[Any]:
+    """The claim query of a worker (its backends never change), built once."""
+    query = select(t.operations.c.id).where(_READY, t.operations.c.kind.in_([str(k) for k in OperationKind]))
+    if backends is not None:
+        query = query.where(or_(t.operations.c.backend.is_(None), t.operations.c.backend.in_(backends)))
+    return query.order_by(t.operations.c.id).limit(limit)
 
 
 class OperationRepo(Enqueue):
@@ -67,10 +80,8 @@ class OperationRepo(Enqueue):
 
         A kind this code does not know (a row written by a newer version) is left to a worker that does.
         """
-        query = select(t.operations.c.id).where(_ready(now), t.operations.c.kind.in_([str(k) for k in OperationKind]))
-        if backends is not None:
-            query = query.where(or_(t.operations.c.backend.is_(None), t.operations.c.backend.in_(backends)))
-        return list(self.conn.execute(query.order_by(t.operations.c.id).limit(limit)).scalars())
+        query = _claimable_query(None if backends is None else tuple(backends), limit)
+        return list(self.conn.execute(query, {"now": now}).scalars())
 
     def claim(self, op_id: int, owner: str, now: float, lease: float) -> Operation | None:
         """Compare-and-set claim: exactly one worker wins a given operation.
@@ -79,9 +90,9 @@ class OperationRepo(Enqueue):
         from a worker whose lease ran out (the operator's lease-takeover count) without reading first.
         """
         taken_over = False
-        won = self._claim_where(op_id, owner, now, lease, _due(now))
+        won = self._claim_where(op_id, owner, now, lease, _DUE)
         if not won:
-            won = self._claim_where(op_id, owner, now, lease, _abandoned(now))
+            won = self._claim_where(op_id, owner, now, lease, _ABANDONED)
             taken_over = bool(won)
         if not won:
             return None
@@ -99,10 +110,10 @@ class OperationRepo(Enqueue):
 
     def _claim_where(self, op_id: int, owner: str, now: float, lease: float, state: ColumnElement[bool]) -> int:
         return self.conn.execute(
-            update(t.operations).where(t.operations.c.id == op_id, state, _not_busy(now)).values(
+            update(t.operations).where(t.operations.c.id == op_id, state, _NOT_BUSY).values(
                 state=RUNNING, owner=owner, lease_expires_at=now + lease,
                 attempts=t.operations.c.attempts + 1, updated_at=utcnow(),
-            )
+            ), {"now": now}
         ).rowcount
 
     def summary(self) -> list[QueueStat]:
@@ -173,9 +184,10 @@ class PoolRepo:
                       capabilities=json.dumps(record.capabilities, sort_keys=True),
                       total_capacity_gb=record.total_capacity_gb, free_capacity_gb=record.free_capacity_gb,
                       allocated_gb=record.allocated_gb, updated_at=utcnow())
-        done = self.conn.execute(update(t.pools).where(t.pools.c.name == record.name).values(**values)).rowcount
-        if not done:
-            self.conn.execute(insert(t.pools), {"name": record.name, **values})
+        # One statement: two workers reporting the same pool for the first time must not both insert.
+        dialect_insert = pg_insert if self.conn.dialect.name == "postgresql" else sqlite_insert
+        stmt = dialect_insert(t.pools).values(name=record.name, **values)
+        self.conn.execute(stmt.on_conflict_do_update(index_elements=[t.pools.c.name], set_=values))
 
     def all(self) -> list[PoolRecord]:
         rows = self.conn.execute(select(t.pools).order_by(t.pools.c.name)).mappings()
