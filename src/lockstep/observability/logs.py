@@ -42,7 +42,10 @@ class ContextFilter(logging.Filter):
         record.request_id = current_request_id() or "-"
         operation = current_operation_id()
         record.operation_id = f"op-{operation}" if operation is not None else "-"
-        message = record.getMessage()
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # arguments that do not fit the format: logging reports it itself
+            return True
         cleaned = scrub(message)
         if cleaned != message:
             record.msg, record.args = cleaned, None
