@@ -209,7 +209,11 @@ def settings_env(data_dir: Path, database_url: str, **overrides: str) -> dict[st
 
 
 # in-process ---------------------------------------------------------------------------------------------
-Handler = Callable[[str, str, str, dict[str, str], bytes | None, str], tuple[int, list[tuple[str, str]], bytes]]
+class Handler(Protocol):
+    """`LockstepApp.handle`."""
+
+    def __call__(self, method: str, path: str, raw_query: str, headers: dict[str, str], body: bytes | None,
+                 origin: str, *, peer: str | None = None) -> tuple[int, list[tuple[str, str]], bytes]: ...
 
 
 class InProcessServer:
@@ -252,8 +256,10 @@ class InProcessServer:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in request.headers.raw}
         origin = f"{request.url.scheme}://{headers.get('host') or request.url.netloc.decode('ascii')}"
         # As the ASGI entry does: the path decoded, the query raw, an oversized body refused as None.
+        # The peer is loopback, as for httpx's own ASGI transport: the test runs on the server's host.
         status, out, payload = self._handle(request.method, request.url.path, request.url.query.decode("latin-1"),
-                                            headers, body if len(body) <= MAX_BODY else None, origin)
+                                            headers, body if len(body) <= MAX_BODY else None, origin,
+                                            peer="127.0.0.1")
         if self.settle_after_requests and request.method in ("POST", "PUT", "DELETE"):
             self.settle()
         return httpx.Response(status, headers=out, content=payload)

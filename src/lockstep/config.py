@@ -30,6 +30,7 @@ A backend's ``driver`` is a name registered in ``lockstep.adapters.drivers.regis
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import socket
 import tomllib
@@ -80,6 +81,9 @@ class Settings:
     base_url: str | None = None  # osapi_share_base_URL
     require_atomic_cgsnapshots: bool = False
     log_level: str = "INFO"
+    log_format: str = "text"  # or "json": one object per line
+    metrics_allow: tuple[str, ...] = ("127.0.0.0/8", "::1/128")  # who may read /metrics (addresses or CIDRs)
+    worker_metrics_listen: str = ""  # host:port where `lockstep worker` serves its own /metrics; "" = off
     keystone: dict[str, str] = field(default_factory=dict)
     quota_defaults: dict[Resource, int] = field(default_factory=lambda: dict(DEFAULT_LIMITS))
     message_ttl: float = 2592000.0  # seconds a user message is kept (Manila's message_ttl: 30 days)
@@ -168,6 +172,24 @@ def _quota_defaults(data: Mapping[str, Any], env: Mapping[str, str]) -> dict[Res
     return limits
 
 
+def _log_format(value: Any) -> str:
+    fmt = str(value).lower()
+    if fmt not in ("text", "json"):
+        raise ConfigError(f"log_format must be 'text' or 'json', got {value!r}")
+    return fmt
+
+
+def _metrics_allow(value: Any) -> tuple[str, ...]:
+    """Addresses or CIDRs allowed to read /metrics: a list in the file, comma-separated in the environment."""
+    spellings = _split(value) if isinstance(value, str) else tuple(str(v) for v in value)
+    for spelling in spellings:
+        try:
+            ipaddress.ip_network(spelling, strict=False)
+        except ValueError:
+            raise ConfigError(f"metrics_allow: {spelling!r} is not an IP address or CIDR") from None
+    return spellings
+
+
 def load(config_file: str | os.PathLike[str] | None = None, env: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if env is None else env)
     data = _file_data(config_file, env)
@@ -211,10 +233,16 @@ def load(config_file: str | os.PathLike[str] | None = None, env: dict[str, str] 
         base_url=pick("base_url", None),
         require_atomic_cgsnapshots=parse_bool(pick("require_atomic_cgsnapshots", False), spelling=SWITCH_BOOL),
         log_level=str(pick("log_level", "INFO")).upper(),
+        log_format=_log_format(pick("log_format", "text")),
+        metrics_allow=_metrics_allow(pick("metrics_allow", ("127.0.0.0/8", "::1/128"))),
+        worker_metrics_listen=str(pick("worker_metrics_listen", "")),
         keystone={k: str(v) for k, v in data.get("keystone_authtoken", {}).items()},
         quota_defaults=_quota_defaults(data, env),
         message_ttl=float(pick("message_ttl", 2592000.0)),
         service_down_time=float(pick("service_down_time", 60.0)),
     )
     _ = settings.listen_host_port  # validate early: a bad address fails at start-up, not at bind
+    metrics_host, _, metrics_port = settings.worker_metrics_listen.rpartition(":")
+    if settings.worker_metrics_listen and (not metrics_host or not metrics_port.isdigit()):
+        raise ConfigError(f"worker_metrics_listen must be host:port, got {settings.worker_metrics_listen!r}")
     return settings

@@ -28,7 +28,7 @@ from lockstep.domain.model import (
     Snapshot,
     SnapshotExportLocation,
 )
-from lockstep.domain.operations import Enqueue, Operation, OperationKind
+from lockstep.domain.operations import Enqueue, Operation, OperationKind, QueueStat
 from lockstep.domain.pools import PoolRecord
 from lockstep.domain.queries import (
     AccessRuleQuery,
@@ -300,6 +300,9 @@ class OperationRepository(Enqueue, Protocol):
     def hurry(self, target_id: str, kind: OperationKind) -> bool:
         """Make a recorded, not yet claimed operation of `kind` on the target due now; False if there
         is none. One statement, so that it cannot miss a claim made meanwhile."""
+
+    def summary(self) -> list[QueueStat]:
+        """Counts per kind and state, with the oldest row's creation time (the operator's queue view)."""
 
 
 class PoolRepository(Protocol):

@@ -23,11 +23,13 @@ from lockstep.domain.hosts import PoolRef
 from lockstep.domain.model import utcnow
 from lockstep.domain.operations import Operation
 from lockstep.domain.pools import PoolRecord
+from lockstep.service.context import working_on
 from lockstep.service.operations import HANDLERS, Context, Handoff, RetryLater, fail_stranded, give_up, sweep
 from lockstep.service.operations.failures import DEFAULT_TTL
 from lockstep.service.recycle_bin import purge_expired
 from lockstep.service.scheduler import Scheduler
 from lockstep.service.storage import ShareDriver
+from lockstep.service.telemetry import NoTelemetry, Telemetry
 from lockstep.service.unit_of_work import Database
 
 log = logging.getLogger("lockstep.worker")
@@ -78,11 +80,12 @@ class Worker:
     def __init__(self, db: Database, drivers: Mapping[str, ShareDriver], *, availability_zone: str,
                  lease_seconds: float = 30.0, poll_interval: float = 0.5, max_attempts: int = 5,
                  threads: int = 2, sweep_interval: float = 600.0, recycle_bin_interval: float = 3600.0,
-                 message_ttl: float = DEFAULT_TTL) -> None:
+                 message_ttl: float = DEFAULT_TTL, telemetry: Telemetry | None = None) -> None:
         self.db = db
         self.drivers = dict(drivers)
         self.availability_zone = availability_zone
-        self.context = Context(db, self.drivers, Scheduler(), availability_zone, message_ttl)
+        self.telemetry = telemetry or NoTelemetry()
+        self.context = Context(db, self.drivers, Scheduler(), availability_zone, message_ttl, self.telemetry)
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.lease = lease_seconds
         self.poll_interval = poll_interval
@@ -155,6 +158,19 @@ class Worker:
         return ran
 
     def _run(self, op: Operation) -> None:
+        """One run of a claimed operation; its log lines carry its id and the request that asked for it."""
+        with working_on(op.id, op.request_id):
+            if op.taken_over:
+                log.warning("took over operation %s %s on %s: its previous owner's lease ran out",
+                            op.id, op.kind, op.target_id)
+                self.telemetry.lease_taken_over(str(op.kind))
+            started = time.perf_counter()
+            outcome = self._settle(op)
+            self.telemetry.operation_finished(str(op.kind), outcome, time.perf_counter() - started)
+
+    def _settle(self, op: Operation) -> str:
+        """Runs the handler and records the outcome in the queue; returns it (succeeded, retried, failed,
+        handed_off)."""
         with self._running_lock:
             self._running.add(op.id)
         try:
@@ -163,13 +179,13 @@ class Worker:
             with self.db.write() as uow:
                 uow.operations.release(op.id, self.owner, backend=handoff.backend)
                 uow.commit()
-            return
+            return "handed_off"
         except RetryLater as later:
             delay = min(2.0 ** min(op.attempts, 10), MAX_RETRY_DELAY)
             with self.db.write() as uow:
                 uow.operations.release(op.id, self.owner, delay=delay, error=str(later))
                 uow.commit()
-            return
+            return "retried"
         except Exception as exc:  # noqa: BLE001 - any failure is recorded; the loop must survive
             log.exception("operation %s %s on %s raised", op.id, op.kind, op.target_id)
             if op.attempts >= self.max_attempts:
@@ -177,17 +193,18 @@ class Worker:
                 with self.db.write() as uow:
                     uow.operations.finish(op.id, self.owner, error=repr(exc))
                     uow.commit()
-            else:
-                with self.db.write() as uow:
-                    uow.operations.release(op.id, self.owner, delay=min(2.0 ** op.attempts, 60), error=repr(exc))
-                    uow.commit()
-            return
+                return "failed"
+            with self.db.write() as uow:
+                uow.operations.release(op.id, self.owner, delay=min(2.0 ** op.attempts, 60), error=repr(exc))
+                uow.commit()
+            return "retried"
         finally:
             with self._running_lock:
                 self._running.discard(op.id)
         with self.db.write() as uow:
             uow.operations.finish(op.id, self.owner)
             uow.commit()
+        return "succeeded"
 
     def _maybe_purge_recycle_bin(self) -> None:
         """Begin deleting the shares whose time in the recycle bin is up (any worker may; the

@@ -7,7 +7,7 @@ import json
 import time
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, and_, bindparam, delete, exists, insert, or_, select, update
+from sqlalchemy import ColumnElement, Float, and_, bindparam, delete, exists, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
@@ -15,7 +15,15 @@ from sqlalchemy.sql import Select
 
 from lockstep.adapters.db import tables as t
 from lockstep.domain.model import utcnow
-from lockstep.domain.operations import Enqueue, Operation, OperationKind, Payload, dump_payload, load_payload
+from lockstep.domain.operations import (
+    Enqueue,
+    Operation,
+    OperationKind,
+    Payload,
+    QueueStat,
+    dump_payload,
+    load_payload,
+)
 from lockstep.domain.pools import PoolRecord
 from lockstep.service.context import current_request_id
 
@@ -23,26 +31,27 @@ from lockstep.service.context import current_request_id
 PENDING, RUNNING, FAILED = "pending", "running", "failed"
 
 
-def _ready_clause() -> ColumnElement[bool]:
-    """Due and unowned (or owned by a worker whose lease ran out), and its target is not busy, at `:now`.
+def _clauses() -> tuple[ColumnElement[bool], ColumnElement[bool], ColumnElement[bool]]:
+    """(due, abandoned, not busy) at `:now`.
 
     Built once with `now` as a bound parameter: a fresh alias per call would give every claim query a new
     cache key, and SQLAlchemy would compile the statement again on every pass of every worker.
     """
     now = bindparam("now", type_=Float)
     other = t.operations.alias("other")
-    busy = exists(select(other.c.id).where(
+    not_busy = ~exists(select(other.c.id).where(
         other.c.target_id == t.operations.c.target_id, other.c.id != t.operations.c.id,
         other.c.state == RUNNING, other.c.lease_expires_at >= now,
     ))
-    due = or_(
-        and_(t.operations.c.state == PENDING, t.operations.c.not_before <= now),
-        and_(t.operations.c.state == RUNNING, t.operations.c.lease_expires_at < now),
-    )
-    return and_(due, ~busy)
+    due = and_(t.operations.c.state == PENDING, t.operations.c.not_before <= now)
+    # Running, but its owner stopped renewing the lease (a takeover when claimed).
+    abandoned = and_(t.operations.c.state == RUNNING, t.operations.c.lease_expires_at < now)
+    return due, abandoned, not_busy
 
 
-_READY = _ready_clause()
+_DUE, _ABANDONED, _NOT_BUSY = _clauses()
+# Due and unowned (or owned by a worker whose lease ran out), and its target is not busy.
+_READY = and_(or_(_DUE, _ABANDONED), _NOT_BUSY)
 
 
 @functools.lru_cache(maxsize=64)
@@ -75,13 +84,16 @@ class OperationRepo(Enqueue):
         return list(self.conn.execute(query, {"now": now}).scalars())
 
     def claim(self, op_id: int, owner: str, now: float, lease: float) -> Operation | None:
-        """Compare-and-set claim: exactly one worker wins a given operation."""
-        won = self.conn.execute(
-            update(t.operations).where(t.operations.c.id == op_id, _READY).values(
-                state=RUNNING, owner=owner, lease_expires_at=now + lease,
-                attempts=t.operations.c.attempts + 1, updated_at=utcnow(),
-            ), {"now": now}
-        ).rowcount
+        """Compare-and-set claim: exactly one worker wins a given operation.
+
+        Two statements, each a compare-and-set, so that the winner knows whether it took the row over
+        from a worker whose lease ran out (the operator's lease-takeover count) without reading first.
+        """
+        taken_over = False
+        won = self._claim_where(op_id, owner, now, lease, _DUE)
+        if not won:
+            won = self._claim_where(op_id, owner, now, lease, _ABANDONED)
+            taken_over = bool(won)
         if not won:
             return None
         row = self.conn.execute(select(t.operations).where(t.operations.c.id == op_id)).mappings().one()
@@ -93,7 +105,24 @@ class OperationRepo(Enqueue):
             # retries and then gives up, instead of this claim failing on every pass of the loop.
             payload = None
         return Operation(id=row["id"], kind=kind, target_id=row["target_id"], backend=row["backend"],
-                         attempts=row["attempts"], payload=payload, request_id=row["request_id"])
+                         attempts=row["attempts"], payload=payload, request_id=row["request_id"],
+                         taken_over=taken_over)
+
+    def _claim_where(self, op_id: int, owner: str, now: float, lease: float, state: ColumnElement[bool]) -> int:
+        return self.conn.execute(
+            update(t.operations).where(t.operations.c.id == op_id, state, _NOT_BUSY).values(
+                state=RUNNING, owner=owner, lease_expires_at=now + lease,
+                attempts=t.operations.c.attempts + 1, updated_at=utcnow(),
+            ), {"now": now}
+        ).rowcount
+
+    def summary(self) -> list[QueueStat]:
+        ops = t.operations
+        rows = self.conn.execute(
+            select(ops.c.kind, ops.c.state, func.count(), func.min(ops.c.created_at)).group_by(ops.c.kind, ops.c.state)
+        ).all()
+        return [QueueStat(kind=kind, state=state, count=count, oldest_created_at=oldest)
+                for kind, state, count, oldest in rows]
 
     def renew(self, op_ids: list[int], owner: str, until: float) -> None:
         if op_ids:

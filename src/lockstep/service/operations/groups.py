@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping, Sequence
 
 from lockstep.domain.errors import NoValidHost
 from lockstep.domain.group_types import CONSISTENT_SNAPSHOT_SPEC
-from lockstep.domain.hosts import pool_of
+from lockstep.domain.hosts import backend_key, pool_of
 from lockstep.domain.model import ConsistencyGroup, Share, Status, utcnow
 from lockstep.domain.operations import Entity, GroupPlacement, Operation
 from lockstep.service.operations import failures
@@ -88,12 +89,18 @@ def create_group_from_cgsnapshot(ctx: Context, op: Operation) -> None:
             return None
         shares = uow.shares.in_group(group.id)
         plan = planned(lambda: _clone_plan(uow, group, shares))
+        source_record = uow.cgsnapshots.get(group.source_cgsnapshot_id or "")
+        method = (source_record.cut_method if source_record else None) or "unknown"
 
         def drive() -> Mapping[str, ShareResult]:
             if isinstance(plan, DriverError):
                 raise plan
             source, clones = plan
-            return ctx.driver(group.host).create_group_from_cgsnapshot(_spec(group), source, clones)
+            driver = ctx.driver(group.host)
+            started = time.perf_counter()
+            results = driver.create_group_from_cgsnapshot(_spec(group), source, clones)
+            ctx.telemetry.restore(backend_key(group.host), method, time.perf_counter() - started)
+            return results
 
         def recorded(uow: UnitOfWork, results: Mapping[str, ShareResult], _: bool) -> None:
             for share in _settle_clones(uow, shares, results, ctx.availability_zone):
