@@ -17,8 +17,8 @@ DATABASES = ["sqlite", "postgresql"]
 # worker, one after the other, and first, since they are the longest unit.
 REAL_STORAGE = ("drivers", "storage")
 # Then the other tiers with live processes, then the in-process tier.
-LIVE = ("durability", "e2e")
-ORDER = {"drivers": 0, "storage": 0, "durability": 1, "e2e": 1}
+LIVE = ("durability", "e2e", "ops")
+ORDER = {"drivers": 0, "storage": 0, "durability": 1, "e2e": 1, "ops": 1}
 
 MEASUREMENTS: list[str] = []
 
