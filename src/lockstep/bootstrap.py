@@ -107,7 +107,8 @@ def build_worker(settings: Settings, engine: Engine, drivers: dict[str, ShareDri
     return Worker(SqlAlchemyDatabase(engine), drivers, availability_zone=settings.availability_zone,
                   lease_seconds=settings.lease_seconds, poll_interval=settings.poll_interval,
                   max_attempts=settings.max_attempts, sweep_interval=settings.reclaim_interval,
-                  recycle_bin_interval=settings.recycle_bin_interval, message_ttl=settings.message_ttl)
+                  recycle_bin_interval=settings.recycle_bin_interval, message_ttl=settings.message_ttl,
+                  overcommit=settings.overcommit)
 
 
 @dataclass
