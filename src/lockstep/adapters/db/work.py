@@ -167,8 +167,8 @@ class PoolRepo:
         if not names:
             return {}
         s = t.shares.c
-        provisioned = dict(self.conn.execute(
-            select(s.host, func.coalesce(func.sum(s.size), 0)).where(s.host.in_(names)).group_by(s.host)).tuples())
+        provisioned: dict[str, int] = {host: int(total) for host, total in self.conn.execute(
+            select(s.host, func.coalesce(func.sum(s.size), 0)).where(s.host.in_(names)).group_by(s.host))}
         found = {}
         for pool in pools:
             pending = 0
