@@ -159,6 +159,19 @@ def test_free_is_never_negative(thick: InProcessServer) -> None:
     assert capabilities(thick)["free_capacity_gb"] == 20
 
 
+def test_an_extend_holds_its_space_before_it_settles(thick: InProcessServer) -> None:
+    client = thick.client()
+    share = client.create_share(8)
+    extend = client.post(f"/shares/{share['id']}/action", {"extend": {"new_size": 16}})
+    assert extend.status_code == 202, extend.text
+    assert client.get(f"/shares/{share['id']}").json()["share"]["status"] == "extending"  # not settled yet
+    assert capabilities(thick)["provisioned_capacity_gb"] == 16
+    assert "needs 3 GiB" in expect_fault(post_share(client, 3), 400)
+    assert client.wait(f"/shares/{share['id']}", "share")["size"] == 16
+    made = client.create_share(2)
+    delete_all(client, [share["id"], made["id"]])
+
+
 def test_a_restore_that_does_not_fit_is_refused_at_once(thick: InProcessServer) -> None:
     """A thick pool charges a restore its full size: the second restore of an 8 GiB group on an
     18 GiB pool is refused with a 400, not accepted and then failed in the worker."""

@@ -164,9 +164,8 @@ class Scheduler:
 
     def check_extend_fits(self, uow: UnitOfWork, host: str, increase: int) -> None:
         """Refuse at once an extend the share's pool has no room for (when it is reporting); an admin's
-        forced extend (2.64) skips this, as Manila's skips its scheduler. The new size is provisioned
-        at once (the record's size changes when the extend settles, so until then it is not counted:
-        the lock makes two extends wait for each other's check, not for each other's settling)."""
+        forced extend (2.64) skips this, as Manila's skips its scheduler. Extends not yet settled count
+        as provisioned (PoolRepository.usage), so two extends cannot both take the last space."""
         uow.pools.lock_placement()
         pool = next((p for p in self.live_pools(uow) if p.name == host), None)
         if pool is None:

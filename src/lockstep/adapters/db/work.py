@@ -13,7 +13,15 @@ from sqlalchemy.engine import Connection
 
 from lockstep.adapters.db import tables as t
 from lockstep.domain.model import utcnow
-from lockstep.domain.operations import Enqueue, Operation, OperationKind, Payload, dump_payload, load_payload
+from lockstep.domain.operations import (
+    Enqueue,
+    Operation,
+    OperationKind,
+    Payload,
+    Resize,
+    dump_payload,
+    load_payload,
+)
 from lockstep.domain.pools import PoolRecord, PoolUsage
 from lockstep.service.context import current_request_id
 
@@ -169,6 +177,8 @@ class PoolRepo:
         s = t.shares.c
         provisioned: dict[str, int] = {host: int(total) for host, total in self.conn.execute(
             select(s.host, func.coalesce(func.sum(s.size), 0)).where(s.host.in_(names)).group_by(s.host))}
+        for host, growth in self._extending(names).items():
+            provisioned[host] = provisioned.get(host, 0) + growth
         found = {}
         for pool in pools:
             pending = 0
@@ -178,3 +188,21 @@ class PoolRepo:
                     or_(s.status == "creating", s.updated_at >= pool.updated_at))).scalar_one()
             found[pool.name] = PoolUsage(int(provisioned.get(pool.name, 0)), int(pending))
         return found
+
+    def _extending(self, names: Sequence[str]) -> dict[str, int]:
+        """Per pool, the gigabytes extends that have not settled yet promise (the record's size
+        changes only when the extend settles)."""
+        rows = self.conn.execute(
+            select(t.shares.c.host, t.operations.c.payload, t.shares.c.size)
+            .select_from(t.operations.join(t.shares, t.shares.c.id == t.operations.c.target_id))
+            .where(t.operations.c.kind == str(OperationKind.EXTEND_SHARE),
+                   t.operations.c.state.in_([PENDING, RUNNING]), t.shares.c.status == "extending",
+                   t.shares.c.host.in_(names)))
+        growth: dict[str, int] = {}
+        for host, payload, size in rows:
+            try:
+                new_size = Resize.load(json.loads(payload)).new_size
+            except (KeyError, TypeError, ValueError):
+                continue  # the worker will fail this operation; it promises nothing
+            growth[host] = growth.get(host, 0) + max(new_size - int(size), 0)
+        return growth
