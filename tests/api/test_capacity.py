@@ -10,6 +10,7 @@ Two pools of the fake backend, each in its own server on SQLite and on PostgreSQ
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -241,3 +242,34 @@ def test_restores_again_and_again_cost_no_real_space(thin: InProcessServer) -> N
         delete_group(client, gid)
         assert capabilities(thin)["provisioned_capacity_gb"] == 8
     assert "error" not in statuses(client)
+
+
+# the report -----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("db_kind", DATABASES)
+def test_pools_are_reported_while_the_worker_is_busy(tmp_path: Path, db_kind: str) -> None:
+    """The report has a thread of its own: a create that keeps the worker busy does not stop it."""
+    slow = THICK + 'delay = "5"\n'
+    with configured_server(tmp_path, db_kind, slow, settle_after_requests=False) as srv:
+        worker = srv.worker
+        assert worker is not None
+        worker.report_interval, worker.threads = 0.2, 1  # one worker thread, kept busy by the create
+        worker.start()
+        try:
+            client = srv.client()
+            resp = post_share(client, 1)
+            assert resp.status_code == 200, resp.text
+            share_path = f"/shares/{resp.json()['share']['id']}"
+            driver = srv.drivers["lockstep@default"]
+            began = time.monotonic() + 10.0
+            while "create_share" not in driver.calls:  # not client.until: it would run the worker here
+                assert time.monotonic() < began, "the worker did not begin the create"
+                time.sleep(0.05)
+            seen = {capabilities(srv)["timestamp"]}  # reported with second resolution
+            deadline = time.monotonic() + 2.5
+            while time.monotonic() < deadline:
+                time.sleep(0.3)
+                seen.add(capabilities(srv)["timestamp"])
+            assert client.get(share_path).json()["share"]["status"] == "creating"  # still in the driver
+            assert len(seen) >= 2, seen
+        finally:
+            worker.stop()
