@@ -19,6 +19,10 @@ from typing import Any
 import httpx
 import pytest
 
+from lockstep import config
+from lockstep.adapters.drivers.fake import FakeDriver
+from lockstep.config import ConfigError
+from lockstep.domain.pools import Overcommit
 from tests.api.helpers import expect_fault
 from tests.conftest import DATABASES
 from tests.support import Client, InProcessServer, configured_server
@@ -260,6 +264,7 @@ def test_pools_are_reported_while_the_worker_is_busy(tmp_path: Path, db_kind: st
             assert resp.status_code == 200, resp.text
             share_path = f"/shares/{resp.json()['share']['id']}"
             driver = srv.drivers["lockstep@default"]
+            assert isinstance(driver, FakeDriver)
             began = time.monotonic() + 10.0
             while "create_share" not in driver.calls:  # not client.until: it would run the worker here
                 assert time.monotonic() < began, "the worker did not begin the create"
@@ -273,3 +278,26 @@ def test_pools_are_reported_while_the_worker_is_busy(tmp_path: Path, db_kind: st
             assert len(seen) >= 2, seen
         finally:
             worker.stop()
+
+
+# settings -------------------------------------------------------------------------------------------------
+def test_capacity_settings_from_file_and_environment(tmp_path: Path) -> None:
+    path = tmp_path / "capacity.toml"
+    path.write_text("max_over_subscription_ratio = 4.5\nreserved_percentage = 2\n")
+    env = {"LOCKSTEP_DATA_DIR": str(tmp_path)}
+    assert config.load(env=env).overcommit == Overcommit(20.0, 5.0)  # the defaults
+    assert config.load(path, env=env).overcommit == Overcommit(4.5, 2.0)
+    from_env = config.load(path, env={**env, "LOCKSTEP_RESERVED_PERCENTAGE": "0"})
+    assert from_env.overcommit == Overcommit(4.5, 0.0)
+
+
+@pytest.mark.parametrize(("key", "value", "error"), [
+    ("MAX_OVER_SUBSCRIPTION_RATIO", "0.5", "max_over_subscription_ratio must be between 1.0"),
+    ("MAX_OVER_SUBSCRIPTION_RATIO", "many", "must be numbers"),
+    ("RESERVED_PERCENTAGE", "100", "reserved_percentage must be at least 0 and below 100"),
+    ("RESERVED_PERCENTAGE", "-1", "reserved_percentage must be at least 0 and below 100"),
+])
+def test_bad_capacity_settings_stop_start_up(tmp_path: Path, key: str, value: str, error: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        config.load(env={"LOCKSTEP_DATA_DIR": str(tmp_path), f"LOCKSTEP_{key}": value})
+    assert error in str(raised.value)
