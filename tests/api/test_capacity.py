@@ -23,7 +23,7 @@ from lockstep import config
 from lockstep.adapters.drivers.fake import FakeDriver
 from lockstep.config import ConfigError
 from lockstep.domain.pools import Overcommit
-from tests.api.helpers import expect_fault
+from tests.api.helpers import create_snapshot, expect_fault
 from tests.conftest import DATABASES
 from tests.support import Client, InProcessServer, configured_server
 
@@ -175,6 +175,21 @@ def test_an_extend_holds_its_space_before_it_settles(thick: InProcessServer) -> 
     assert client.wait(f"/shares/{share['id']}", "share")["size"] == 16
     made = client.create_share(2)
     delete_all(client, [share["id"], made["id"]])
+
+
+def test_a_share_from_a_snapshot_is_charged_its_copy(thick: InProcessServer) -> None:
+    client = thick.client()
+    source = client.create_share(8)
+    snapshot = create_snapshot(client, source["id"])
+    copy = client.create_share(8, snapshot_id=snapshot["id"])
+    assert copy["status"] == "available" and copy["host"] == source["host"]
+    text = expect_fault(post_share(client, 8, snapshot_id=snapshot["id"]), 400)
+    assert "the share from the snapshot needs 8 GiB on lockstep@default#fake (real cost 8 GiB)" in text, text
+    assert capabilities(thick)["provisioned_capacity_gb"] == 16
+    delete_all(client, [copy["id"]])
+    assert client.delete(f"/snapshots/{snapshot['id']}").status_code == 202
+    client.wait_gone(f"/snapshots/{snapshot['id']}")
+    delete_all(client, [source["id"]])
 
 
 def test_a_restore_that_does_not_fit_is_refused_at_once(thick: InProcessServer) -> None:

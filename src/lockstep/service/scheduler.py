@@ -147,8 +147,9 @@ class Scheduler:
         total = sum(sizes)
         refusal = capacity.refusal(total, clone=True)
         if refusal is not None:
-            what = "the share" if len(sizes) == 1 else f"the {len(sizes)} shares"
-            raise Invalid(f"Invalid input received: {what} from the snapshot need {total} GiB on {host} "
+            what = ("the share from the snapshot needs" if len(sizes) == 1
+                    else f"the {len(sizes)} shares restored from the cgsnapshot need")
+            raise Invalid(f"Invalid input received: {what} {total} GiB on {host} "
                           f"(real cost {capacity.real_cost(total, clone=True)} GiB) and {refusal}. "
                           "Free space on the backend or delete shares on that pool.")
 
