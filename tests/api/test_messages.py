@@ -15,7 +15,7 @@ from lockstep.service.worker import Worker
 from tests.api.helpers import DATE, REQUEST_ID, create_type, expect_fault, reset, unknown_id
 from tests.api.test_cg_failures import fake_backend
 from tests.conftest import DATABASES
-from tests.support import Client, InProcessServer, configured_server, database, in_process_server
+from tests.support import Client, InProcessServer, configured_server, in_process_server, migrated_database
 
 MESSAGE_KEYS = {"id", "project_id", "action_id", "detail_id", "message_level", "created_at", "expires_at",
                 "request_id", "links", "resource_type", "resource_id", "user_message"}
@@ -298,7 +298,7 @@ def test_an_abandoned_operation_says_so(brittle: InProcessServer, monkeypatch: p
 # -- expiry ---------------------------------------------------------------------------------------------------
 def test_expired_messages_are_removed_by_the_worker(tmp_path_factory: pytest.TempPathFactory) -> None:
     tmp = tmp_path_factory.mktemp("msg-expiry")
-    with database("sqlite", tmp) as url, in_process_server(tmp / "data", url, LOCKSTEP_MESSAGE_TTL="0") as srv:
+    with migrated_database("sqlite", tmp) as url, in_process_server(tmp / "data", url, LOCKSTEP_MESSAGE_TTL="0") as srv:
         client = srv.client()
         share, _ = unplaceable_share(client)
         message = only_message(client, share["id"])

@@ -32,8 +32,6 @@ ALL_BACKENDS = list(registry.storage_drivers())
 # Spelled out rather than read from layout.py: existing data directories hold these names.
 ON_DISK_CATEGORIES = ("shares", "snapshots", "groups", "cgsnapshots")
 
-SUMMARY: list[str] = []
-
 
 @dataclass
 class Backend:
@@ -59,13 +57,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = yield
     setattr(item, f"rep_{getattr(report, 'when', 'call')}", report)
     return report
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if SUMMARY:
-        terminalreporter.section("driver measurements")
-        for line in SUMMARY:
-            terminalreporter.write_line(line)
 
 
 def _test_passed(request: pytest.FixtureRequest) -> bool:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import time
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, exists, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Float, and_, bindparam, delete, exists, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql import Select
 
 from lockstep.adapters.db import tables as t
 from lockstep.domain.model import utcnow
@@ -31,8 +35,13 @@ PENDING, RUNNING, FAILED = "pending", "running", "failed"
 PLACEMENT_LOCK = int.from_bytes(hashlib.sha256(b"lockstep-placement").digest()[:8], "big", signed=True)
 
 
-def _ready(now: float) -> ColumnElement[bool]:
-    """Due and unowned (or owned by a worker whose lease ran out), and its target is not busy."""
+def _ready_clause() -> ColumnElement[bool]:
+    """Due and unowned (or owned by a worker whose lease ran out), and its target is not busy, at `:now`.
+
+    Built once with `now` as a bound parameter: a fresh alias per call would give every claim query a new
+    cache key, and SQLAlchemy would compile the statement again on every pass of every worker.
+    """
+    now = bindparam("now", type_=Float)
     other = t.operations.alias("other")
     busy = exists(select(other.c.id).where(
         other.c.target_id == t.operations.c.target_id, other.c.id != t.operations.c.id,
@@ -43,6 +52,18 @@ def _ready(now: float) -> ColumnElement[bool]:
         and_(t.operations.c.state == RUNNING, t.operations.c.lease_expires_at < now),
     )
     return and_(due, ~busy)
+
+
+_READY = _ready_clause()
+
+
+@functools.lru_cache(maxsize=64)
+def _claimable_query(backends: tuple[str, ...] | None, limit: int) -> Select[Any]:
+    """The claim query of a worker (its backends never change), built once."""
+    query = select(t.operations.c.id).where(_READY, t.operations.c.kind.in_([str(k) for k in OperationKind]))
+    if backends is not None:
+        query = query.where(or_(t.operations.c.backend.is_(None), t.operations.c.backend.in_(backends)))
+    return query.order_by(t.operations.c.id).limit(limit)
 
 
 class OperationRepo(Enqueue):
@@ -62,18 +83,16 @@ class OperationRepo(Enqueue):
 
         A kind this code does not know (a row written by a newer version) is left to a worker that does.
         """
-        query = select(t.operations.c.id).where(_ready(now), t.operations.c.kind.in_([str(k) for k in OperationKind]))
-        if backends is not None:
-            query = query.where(or_(t.operations.c.backend.is_(None), t.operations.c.backend.in_(backends)))
-        return list(self.conn.execute(query.order_by(t.operations.c.id).limit(limit)).scalars())
+        query = _claimable_query(None if backends is None else tuple(backends), limit)
+        return list(self.conn.execute(query, {"now": now}).scalars())
 
     def claim(self, op_id: int, owner: str, now: float, lease: float) -> Operation | None:
         """Compare-and-set claim: exactly one worker wins a given operation."""
         won = self.conn.execute(
-            update(t.operations).where(t.operations.c.id == op_id, _ready(now)).values(
+            update(t.operations).where(t.operations.c.id == op_id, _READY).values(
                 state=RUNNING, owner=owner, lease_expires_at=now + lease,
                 attempts=t.operations.c.attempts + 1, updated_at=utcnow(),
-            )
+            ), {"now": now}
         ).rowcount
         if not won:
             return None
@@ -148,9 +167,10 @@ class PoolRepo:
                       capabilities=json.dumps(record.capabilities, sort_keys=True),
                       total_capacity_gb=record.total_capacity_gb, free_capacity_gb=record.free_capacity_gb,
                       allocated_gb=record.allocated_gb, updated_at=record.updated_at or utcnow())
-        done = self.conn.execute(update(t.pools).where(t.pools.c.name == record.name).values(**values)).rowcount
-        if not done:
-            self.conn.execute(insert(t.pools), {"name": record.name, **values})
+        # One statement: two workers reporting the same pool for the first time must not both insert.
+        dialect_insert = pg_insert if self.conn.dialect.name == "postgresql" else sqlite_insert
+        stmt = dialect_insert(t.pools).values(name=record.name, **values)
+        self.conn.execute(stmt.on_conflict_do_update(index_elements=[t.pools.c.name], set_=values))
 
     def all(self) -> list[PoolRecord]:
         rows = self.conn.execute(select(t.pools).order_by(t.pools.c.name)).mappings()
