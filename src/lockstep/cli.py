@@ -46,7 +46,16 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _logging(settings: Settings) -> None:
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from lockstep.observability import logs
+
+    logs.configure(settings.log_level, settings.log_format)
+
+
+def _metrics_dir(settings: Settings, role: str) -> None:
+    """Before anything imports prometheus_client: this process's (and its children's) sample files."""
+    from lockstep.observability import multiproc
+
+    multiproc.prepare(settings.data_dir, role)
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> None:
@@ -83,12 +92,18 @@ def _install_signal_handlers(stop: threading.Event) -> None:
 
 def cmd_worker(args: argparse.Namespace) -> None:
     settings = _settings(args)
+    _metrics_dir(settings, "worker")
     _logging(settings)
     from lockstep.bootstrap import build_drivers, build_worker, engine_for
 
     engine = engine_for(settings)
     drivers = build_drivers(settings)
     worker = build_worker(settings, engine, drivers)
+    if settings.worker_metrics_listen:
+        from lockstep.observability.metrics import serve_host_metrics
+
+        metrics_host, _, metrics_port = settings.worker_metrics_listen.rpartition(":")
+        serve_host_metrics(metrics_host.strip("[]"), int(metrics_port))
     stop = threading.Event()
     _install_signal_handlers(stop)
     worker.start()
@@ -111,6 +126,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     settings = _settings(args)
+    _metrics_dir(settings, "serve")
     _logging(settings)
     from lockstep.bootstrap import build_embedded, engine_for
 
@@ -131,7 +147,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
         try:
             uvicorn.run("lockstep.cli:create_app_from_env", factory=True, host=host, port=port,
                         timeout_keep_alive=KEEP_ALIVE_SECONDS, http=_protocol(settings),
-                        workers=processes, log_level="warning", access_log=False)
+                        workers=processes, log_level="warning", access_log=False, log_config=None)
         finally:
             if child is not None:
                 child.terminate()
@@ -149,7 +165,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     print(f"lockstep: serving the Shared File Systems API v2 on http://{host}:{port}/v2 "
           f"(auth {settings.auth}, database {_redact(settings.effective_database_url)})", flush=True)
     try:
-        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False,
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, log_config=None,
                     timeout_keep_alive=KEEP_ALIVE_SECONDS, http=_protocol(settings))
     finally:
         if worker is not None:
@@ -172,10 +188,26 @@ def _redact(url: str) -> str:
     return url
 
 
+def cmd_doctor(args: argparse.Namespace) -> None:
+    from lockstep import doctor
+
+    sys.exit(doctor.main(_settings(args)))
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("lockstep")
+    except PackageNotFoundError:
+        return "unknown (not installed as a package)"
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="lockstep", description=HELP,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", help="TOML configuration file")
+    parser.add_argument("--version", action="version", version=f"lockstep {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="serve the API (and, by default, run the worker in-process)",
                            description="Serve the API on LOCKSTEP_LISTEN. With the embedded default the "
@@ -189,6 +221,10 @@ def main(argv: list[str] | None = None) -> None:
                             description="Claim recorded operations for this host's backends and settle them "
                             "through the storage drivers. Run one per share host; many may share a database.")
     worker.set_defaults(func=cmd_worker)
+    doctor = sub.add_parser("doctor", help="check this host and configuration before running Lockstep",
+                            description="One line per check, with what to do when it fails; exit status 0 "
+                            "only when every check passes.")
+    doctor.set_defaults(func=cmd_doctor)
     db = sub.add_parser("db", help="database schema commands")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     up = db_sub.add_parser("upgrade", help="migrate the database to the latest schema and create the "
