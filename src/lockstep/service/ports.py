@@ -272,6 +272,18 @@ class AccessRuleRepository(Protocol):
         """The ids of the share-deletion locks its rules' deletion locks placed."""
 
 
+class ExportIdRepository(Protocol):
+    """NFS export ids: one per share (or snapshot), allocated once and never reused."""
+
+    def find(self, target_id: str) -> int | None: ...
+
+    def allocate(self, target_id: str) -> int:
+        """The target's export id, allocated now if it has none (an id no other target ever had)."""
+
+    def all(self) -> dict[str, int]:
+        """Every target's export id."""
+
+
 class OperationRepository(Enqueue, Protocol):
     """The durable work queue: operations recorded with the status change that asks for them
     (`enqueue`, typed per kind, comes from `Enqueue`)."""
