@@ -92,7 +92,7 @@ def test_the_configuration_lists_the_placeholder_then_exports_by_id(tmp_path: Pa
     assert text.count("Squash = No_Root_Squash;") == 3
     assert text.count("Access_Type = None;") == 3  # nobody not listed, and nobody at all on the placeholder
     assert "Mount_Path_Pseudo = true;" in text and "Protocols = 3, 4;" in text
-    assert f'Path = "/srv/a";\n    Pseudo = "/shares/a";' in text
+    assert 'Path = "/srv/a";\n    Pseudo = "/shares/a";' in text
 
 
 def test_an_export_renders_read_only_clients_before_read_write_ones(tmp_path: Path) -> None:
