@@ -88,6 +88,11 @@ class Settings:
     quota_defaults: dict[Resource, int] = field(default_factory=lambda: dict(DEFAULT_LIMITS))
     message_ttl: float = 2592000.0  # seconds a user message is kept (Manila's message_ttl: 30 days)
     service_down_time: float = 60.0  # seconds without a heartbeat before /services says "down"
+    nfs: str = "off"  # "ganesha": the worker runs NFS-Ganesha and access rules are enforced (docs/exports.md)
+    nfs_address: str = ""  # the address in NFS export locations; "" = the listen address
+    nfs_port: int = 2049
+    nfs_mount_port: int = 20048
+    nfs_ganesha_pidfile: str = ""  # an operator's Ganesha to reload instead of starting one
 
     @property
     def effective_database_url(self) -> str:
@@ -101,6 +106,10 @@ class Settings:
         if not host or not port.isdigit():
             raise ConfigError(f"listen must be host:port, got {self.listen!r}")
         return host.strip("[]"), int(port)
+
+    @property
+    def effective_nfs_address(self) -> str:
+        return self.nfs_address or self.listen_host_port[0]
 
     def backend_host(self, backend: str) -> str:
         """`host@backend`: the key this host's worker owns the backend by."""
@@ -179,6 +188,13 @@ def _log_format(value: Any) -> str:
     return fmt
 
 
+def _nfs(value: Any) -> str:
+    mode = str(value).lower()
+    if mode not in ("off", "ganesha"):
+        raise ConfigError(f"nfs must be 'off' or 'ganesha', got {value!r}")
+    return mode
+
+
 def _metrics_allow(value: Any) -> tuple[str, ...]:
     """Addresses or CIDRs allowed to read /metrics: a list in the file, comma-separated in the environment."""
     spellings = _split(value) if isinstance(value, str) else tuple(str(v) for v in value)
@@ -240,6 +256,11 @@ def load(config_file: str | os.PathLike[str] | None = None, env: dict[str, str] 
         quota_defaults=_quota_defaults(data, env),
         message_ttl=float(pick("message_ttl", 2592000.0)),
         service_down_time=float(pick("service_down_time", 60.0)),
+        nfs=_nfs(pick("nfs", "off")),
+        nfs_address=str(pick("nfs_address", "")),
+        nfs_port=int(pick("nfs_port", 2049)),
+        nfs_mount_port=int(pick("nfs_mount_port", 20048)),
+        nfs_ganesha_pidfile=str(pick("nfs_ganesha_pidfile", "")),
     )
     _ = settings.listen_host_port  # validate early: a bad address fails at start-up, not at bind
     metrics_host, _, metrics_port = settings.worker_metrics_listen.rpartition(":")

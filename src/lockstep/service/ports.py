@@ -255,6 +255,9 @@ class AccessRuleRepository(Protocol):
     def for_share(self, share_id: str, query: AccessRuleQuery | None = None) -> list[AccessRule]:
         """The share's rules in the order they were granted, with their metadata (filtered by `query`)."""
 
+    def by_share_on(self, backends: Sequence[str], states: Iterable[str]) -> dict[str, list[AccessRule]]:
+        """The rules in these states of every share placed on one of these `host@backend`s, by share."""
+
     def add(self, rule: AccessRule) -> None:
         """Insert the rule with its metadata and locks."""
 

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from lockstep.adapters.nfs.ganesha_conf import ServerSettings, render
 from lockstep.domain.exports import Export
+from lockstep.service.storage import DriverError
 
 log = logging.getLogger("lockstep.nfs")
 
@@ -34,7 +35,7 @@ FSAL_VFS_GLOB = "/usr/lib/*/ganesha/libfsalvfs.so"
 PACKAGES = "nfs-ganesha nfs-ganesha-vfs rpcbind"
 
 
-class GaneshaError(Exception):
+class GaneshaError(DriverError):
     """Ganesha could not be started or reloaded; the message says why and what to do."""
 
 
@@ -131,7 +132,19 @@ class GaneshaServer:
             return _live_pid_in(self.settings.attach_pidfile)
         if self._ganesha is not None and self._ganesha.poll() is None:
             return self._ganesha.pid
-        return None
+        return self._adopted()
+
+    def _adopted(self) -> int | None:
+        """A Ganesha an earlier Lockstep process started with this configuration (it outlives the worker,
+        so that clients keep their mounts): signalled and supervised like one of ours."""
+        pid = _live_pid_in(self.settings.pid_path)
+        if pid is None:
+            return None
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            return None
+        return pid if str(self.settings.config_path).encode() in cmdline else None
 
     def ensure_running(self) -> bool:
         """Supervision: start Ganesha again from the configuration on disk if it died. True if it had to."""
@@ -155,7 +168,7 @@ class GaneshaServer:
         self._ensure_rpcbind()
         log_path = self.settings.log_path
         offset = log_path.stat().st_size if log_path.exists() else 0
-        self.settings.pid_path.unlink(missing_ok=True)
+        self.settings.pid_path.unlink(missing_ok=True)  # Ganesha writes its pid there once it runs
         command = [*self.settings.wrap, self.settings.ganesha_binary, "-F", "-f", str(self.settings.config_path),
                    "-L", str(log_path), "-p", str(self.settings.pid_path), "-N", self.settings.log_level]
         self._ganesha = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -205,6 +218,9 @@ class GaneshaServer:
 
     def stop(self) -> None:
         """Stop what Lockstep started (an operator's Ganesha is left alone)."""
+        adopted = None if self._ganesha is not None or self.settings.attach_pidfile else self._adopted()
+        if adopted is not None:
+            _terminate(adopted)
         for proc in (self._ganesha, self._rpcbind):
             if proc is None or proc.poll() is not None:
                 continue
@@ -218,6 +234,18 @@ class GaneshaServer:
             if proc is not None and proc.stderr is not None:
                 proc.stderr.close()
         self._ganesha = self._rpcbind = None
+
+
+def _terminate(pid: int) -> None:
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            return
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
 
 
 def _live_pid_in(path: Path) -> int | None:

@@ -15,6 +15,7 @@ from typing import Any, Generic, Protocol, TypeGuard, TypeVar
 from lockstep.domain.hosts import backend_key, pool_of
 from lockstep.domain.model import Share, Status
 from lockstep.domain.operations import TRANSITIONS, Entity, Operation, OperationKind, Reclaim
+from lockstep.service.exports import NfsExports
 from lockstep.service.operations import failures
 from lockstep.service.operations.failures import Failure
 from lockstep.service.scheduler import Scheduler
@@ -50,6 +51,7 @@ class Context:
     availability_zone: str
     message_ttl: float = failures.DEFAULT_TTL  # seconds the user messages of failures are kept
     telemetry: Telemetry = field(default_factory=NoTelemetry)
+    nfs: NfsExports | None = None  # the NFS server that enforces access rules, where one is configured
 
     def driver(self, host: str | None) -> ShareDriver:
         backend = backend_key(host)
