@@ -53,16 +53,35 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 def _share(client: Client) -> dict[str, Any]:
     share = client.create_share()
     assert share["status"] == "available", share
+    share["export_locations_seen"] = client.get(f"/shares/{share['id']}/export_locations").json()["export_locations"]
     return share
 
 
 def _path(share: dict[str, Any]) -> str:
-    return f"/shares/{share['id']}"
+    """The pseudo path of the share's preferred export location, `<address>:<pseudo path>`."""
+    preferred = [loc["path"] for loc in share["export_locations_seen"] if loc["preferred"]]
+    assert len(preferred) == 1, share["export_locations_seen"]
+    address, _, pseudo = preferred[0].partition(":")
+    assert address == SERVER_IP
+    return str(pseudo)
 
 
-def _local_dir(client: Client, share: dict[str, Any]) -> Path:
-    locations = client.get(f"/shares/{share['id']}/export_locations").json()["export_locations"]
-    return Path(next(loc["path"] for loc in locations if loc["path"].startswith("/")))
+def _local_dir(share: dict[str, Any]) -> Path:
+    return Path(next(loc["path"] for loc in share["export_locations_seen"] if loc["path"].startswith("/")))
+
+
+def test_a_share_is_exported_at_the_nfs_address_and_its_directory_is_admin_only(site: Site) -> None:
+    admin = site.server.client(version="2.45")
+    share = _share(admin)
+    by_path = {loc["path"]: loc for loc in share["export_locations_seen"]}
+    nfs = by_path[f"{SERVER_IP}:/shares/{share['id']}"]
+    assert nfs["preferred"] is True and nfs["is_admin_only"] is False
+    local = by_path[str(_local_dir(share))]
+    assert local["preferred"] is False and local["is_admin_only"] is True
+    assert _local_dir(share).is_dir()
+    member = admin.with_(user="alice")
+    shown = member.get(f"/shares/{share['id']}/export_locations").json()["export_locations"]
+    assert [loc["path"] for loc in shown] == [nfs["path"]]
 
 
 def test_pools_say_the_rules_are_enforced(site: Site) -> None:
@@ -85,7 +104,7 @@ def test_rules_granted_through_the_api_decide_who_mounts_and_how(site: Site) -> 
     assert rule(client, rw["id"])["state"] == "active"
     wrote = site.client.put(site.local_file("api.txt", b"through the API\n"), _path(share), "api.txt")
     assert wrote.returncode == 0, wrote.stderr
-    assert (_local_dir(client, share) / "api.txt").read_bytes() == b"through the API\n"
+    assert (_local_dir(share) / "api.txt").read_bytes() == b"through the API\n"
 
     ro = granted(client, share["id"], access_to="10.231.1.0/24", access_level="ro")  # ro wins for this client
     assert rule(client, ro["id"])["state"] == "active"

@@ -205,6 +205,15 @@ def share_spec(share: Share) -> ShareSpec:
                      group_id=share.consistency_group_id)
 
 
-def locations(result: ShareResult) -> list[dict[str, object]]:
-    return [{"id": new_id(), "path": loc.path, "is_admin_only": loc.is_admin_only, "preferred": loc.preferred}
-            for loc in result.export_locations]
+def locations(result: ShareResult, share_id: str, nfs: NfsExports | None = None) -> list[dict[str, object]]:
+    """The share's export locations. Behind an NFS server, `<address>:<pseudo path>` is the preferred one
+    and the local directory stays as an admin-only location for operators."""
+    found: list[dict[str, object]] = [
+        {"id": new_id(), "path": loc.path, "is_admin_only": loc.is_admin_only, "preferred": loc.preferred}
+        for loc in result.export_locations]
+    if nfs is None or not any(str(loc["path"]).startswith("/") for loc in found):
+        return found
+    for loc in found:
+        if str(loc["path"]).startswith("/"):
+            loc.update(is_admin_only=True, preferred=False)
+    return [{"id": new_id(), "path": nfs.location(share_id), "is_admin_only": False, "preferred": True}, *found]

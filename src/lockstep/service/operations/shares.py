@@ -83,7 +83,7 @@ def _create_job(ctx: Context, op: Operation, uow: UnitOfWork) -> Job[ShareResult
 
     def recorded(uow: UnitOfWork, result: ShareResult, won: bool) -> None:
         if won:
-            uow.shares.replace_export_locations(share.id, locations(result))
+            uow.shares.replace_export_locations(share.id, locations(result, share.id, ctx.nfs))
 
     def explain(error: DriverError) -> failures.Failure:
         if share.snapshot_id and not isinstance(error, ShareDoesNotFit):
