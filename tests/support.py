@@ -276,11 +276,10 @@ class InProcessServer:
 
 @contextlib.contextmanager
 def in_process_server(data_dir: Path, database_url: str, *, settle_after_requests: bool = True,
-                      nfs_wrap: tuple[str, ...] = (), **overrides: str) -> Iterator[InProcessServer]:
+                      **overrides: str) -> Iterator[InProcessServer]:
     """What `lockstep db upgrade` then `lockstep serve` build, in this process and without threads.
 
-    The one place the tests assemble Lockstep themselves: it follows cli.py step by step. `nfs_wrap`
-    runs the NFS server's processes (with `LOCKSTEP_NFS=ganesha`) in namespaces the test made.
+    The one place the tests assemble Lockstep themselves: it follows cli.py step by step.
     """
     data_dir.mkdir(parents=True, exist_ok=True)
     settings = config.load(env=settings_env(data_dir, database_url, **overrides))
@@ -291,7 +290,7 @@ def in_process_server(data_dir: Path, database_url: str, *, settle_after_request
         create_default_share_group_type(settings, engine)
         app: LockstepApp = build_app(settings, build_services(settings, engine))
         drivers = build_drivers(settings)
-        worker: Worker = build_worker(settings, engine, drivers, nfs_wrap=nfs_wrap)
+        worker: Worker = build_worker(settings, engine, drivers)
         worker.report_pools()
         worker.restore_exports()  # as Worker.start does (nothing without an NFS server)
         server = InProcessServer(app.handle, worker.run_once, drivers, settle_after_requests=settle_after_requests)
@@ -316,8 +315,7 @@ def configured_server(tmp: Path, db_kind: str, toml: str | None = None, *, settl
         path.write_text(toml)
         overrides["LOCKSTEP_CONFIG"] = str(path)
     with migrated_database(db_kind, tmp) as url, \
-            in_process_server(tmp / "data", url, settle_after_requests=settle_after_requests, nfs_wrap=(),
-                              **overrides) as srv:
+            in_process_server(tmp / "data", url, settle_after_requests=settle_after_requests, **overrides) as srv:
         yield srv
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -114,26 +115,24 @@ def build_drivers(settings: Settings) -> dict[str, ShareDriver]:
     return drivers
 
 
-def build_nfs(settings: Settings, db: SqlAlchemyDatabase, wrap: tuple[str, ...] = ()) -> NfsExports | None:
+def build_nfs(settings: Settings, db: SqlAlchemyDatabase) -> NfsExports | None:
     """The worker's NFS server (`nfs = "ganesha"`); None when access rules are records only."""
     if settings.nfs == "off":
         return None
     server = ServerSettings(state_dir=settings.data_dir.resolve() / "nfs", nfs_port=settings.nfs_port,
                             mount_port=settings.nfs_mount_port)
     pidfile = Path(settings.nfs_ganesha_pidfile) if settings.nfs_ganesha_pidfile else None
-    ganesha = GaneshaServer(GaneshaSettings(server, wrap=wrap, attach_pidfile=pidfile))
+    ganesha = GaneshaServer(GaneshaSettings(server, wrap=tuple(shlex.split(settings.nfs_wrap)), attach_pidfile=pidfile))
     return NfsExports(db, ganesha, settings.effective_nfs_address)
 
 
-def build_worker(settings: Settings, engine: Engine, drivers: dict[str, ShareDriver], *,
-                 nfs_wrap: tuple[str, ...] = ()) -> Worker:
-    """nfs_wrap: a command prefix for the NFS server's processes (tests run it in namespaces they made)."""
+def build_worker(settings: Settings, engine: Engine, drivers: dict[str, ShareDriver]) -> Worker:
     db = SqlAlchemyDatabase(engine)
     return Worker(db, drivers, availability_zone=settings.availability_zone,
                   lease_seconds=settings.lease_seconds, poll_interval=settings.poll_interval,
                   max_attempts=settings.max_attempts, sweep_interval=settings.reclaim_interval,
                   recycle_bin_interval=settings.recycle_bin_interval, message_ttl=settings.message_ttl,
-                  telemetry=PrometheusTelemetry(), nfs=build_nfs(settings, db, nfs_wrap))
+                  telemetry=PrometheusTelemetry(), nfs=build_nfs(settings, db))
 
 
 @dataclass

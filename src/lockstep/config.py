@@ -93,6 +93,7 @@ class Settings:
     nfs_port: int = 2049
     nfs_mount_port: int = 20048
     nfs_ganesha_pidfile: str = ""  # an operator's Ganesha to reload instead of starting one
+    nfs_wrap: str = ""  # a command prefix for Ganesha and rpcbind (e.g. nsenter into a network namespace)
 
     @property
     def effective_database_url(self) -> str:
@@ -261,6 +262,7 @@ def load(config_file: str | os.PathLike[str] | None = None, env: dict[str, str] 
         nfs_port=int(pick("nfs_port", 2049)),
         nfs_mount_port=int(pick("nfs_mount_port", 20048)),
         nfs_ganesha_pidfile=str(pick("nfs_ganesha_pidfile", "")),
+        nfs_wrap=str(pick("nfs_wrap", "")),
     )
     _ = settings.listen_host_port  # validate early: a bad address fails at start-up, not at bind
     metrics_host, _, metrics_port = settings.worker_metrics_listen.rpartition(":")

@@ -9,7 +9,9 @@ a subprocess with a timeout (a refused mount must not hang the test).
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -67,6 +69,12 @@ def namespaces() -> Iterator[Namespaces]:
         assert holder.stdout.readline() == b"ready\n", "could not give the server namespace a private /run"
         yield Namespaces(server, client, holder.pid)
     finally:
+        # Whatever still runs in the server's network namespace is the test's (a Ganesha that outlived
+        # the Lockstep process that started it, rpcbind).
+        pids = subprocess.run(["ip", "netns", "pids", server], capture_output=True, text=True, timeout=TIMEOUT)
+        for pid in pids.stdout.split():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid), signal.SIGKILL)
         if holder is not None:
             holder.kill()
             holder.wait()

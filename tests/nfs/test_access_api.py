@@ -5,6 +5,7 @@ own network namespace at 10.231.1.2. Ganesha's processes run in the server names
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,8 +46,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         pytest.skip("NFS tests need root (network namespaces, Ganesha)")
     tmp = tmp_path_factory.mktemp("nfs-api")
     with namespaces() as ns, migrated_database("sqlite", tmp) as url, \
-            in_process_server(tmp / "data", url, nfs_wrap=ns.wrap, LOCKSTEP_BACKEND="posix", LOCKSTEP_NFS="ganesha",
-                              LOCKSTEP_NFS_ADDRESS=SERVER_IP) as server:
+            in_process_server(tmp / "data", url, LOCKSTEP_BACKEND="posix", LOCKSTEP_NFS="ganesha",
+                              LOCKSTEP_NFS_ADDRESS=SERVER_IP, LOCKSTEP_NFS_WRAP=shlex.join(ns.wrap)) as server:
         yield Site(server, NfsClient(ns.client_netns), tmp)
 
 
