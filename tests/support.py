@@ -228,11 +228,11 @@ class InProcessServer:
     url = "http://lockstep.test"
 
     def __init__(self, handle: Handler, run_worker: Callable[[], int], drivers: dict[str, ShareDriver], *,
-                 settle_after_requests: bool = True) -> None:
+                 settle_after_requests: bool = True, worker: Worker | None = None) -> None:
+        self.worker = worker  # for what a live worker does on its own schedule (report_pools)
         self._handle = handle
         self._run_worker = run_worker
         self.drivers = drivers
-        self.worker: Worker | None = None
         self.settle_after_requests = settle_after_requests
         self._settling = False
         self.transport = httpx.MockTransport(self._serve)
@@ -293,8 +293,8 @@ def in_process_server(data_dir: Path, database_url: str, *, settle_after_request
         worker: Worker = build_worker(settings, engine, drivers)
         worker.report_pools()
         worker.restore_exports()  # as Worker.start does (nothing without an NFS server)
-        server = InProcessServer(app.handle, worker.run_once, drivers, settle_after_requests=settle_after_requests)
-        server.worker = worker
+        server = InProcessServer(app.handle, worker.run_once, drivers, settle_after_requests=settle_after_requests,
+                                 worker=worker)
         try:
             yield server
         finally:

@@ -132,7 +132,8 @@ def build_worker(settings: Settings, engine: Engine, drivers: dict[str, ShareDri
                   lease_seconds=settings.lease_seconds, poll_interval=settings.poll_interval,
                   max_attempts=settings.max_attempts, sweep_interval=settings.reclaim_interval,
                   recycle_bin_interval=settings.recycle_bin_interval, message_ttl=settings.message_ttl,
-                  telemetry=PrometheusTelemetry(), nfs=build_nfs(settings, db))
+                  telemetry=PrometheusTelemetry(),
+                  overcommit=settings.overcommit, nfs=build_nfs(settings, db))
 
 
 @dataclass

@@ -19,6 +19,9 @@ Example file::
     driver = "btrfs"                # auto | btrfs | posix | zfs | fake
     image_size_gb = 20              # btrfs in a loop-mounted image in the data dir
 
+    max_over_subscription_ratio = 20.0  # thin pools may provision this many times their size
+    reserved_percentage = 5         # of each pool's total, never given to new shares
+
     [quota]                         # default limits of every project (-1: unlimited)
     shares = 50
     gigabytes = 1000
@@ -41,6 +44,7 @@ from typing import Any
 
 from lockstep.domain.hosts import PoolRef
 from lockstep.domain.model import SWITCH_BOOL, parse_bool
+from lockstep.domain.pools import Overcommit
 from lockstep.domain.quotas import DEFAULT_LIMITS, MAX_LIMIT, UNLIMITED, Resource
 
 ENV_PREFIX = "LOCKSTEP_"
@@ -88,6 +92,7 @@ class Settings:
     quota_defaults: dict[Resource, int] = field(default_factory=lambda: dict(DEFAULT_LIMITS))
     message_ttl: float = 2592000.0  # seconds a user message is kept (Manila's message_ttl: 30 days)
     service_down_time: float = 60.0  # seconds without a heartbeat before /services says "down"
+    overcommit: Overcommit = field(default_factory=Overcommit)  # max_over_subscription_ratio, reserved_percentage
     nfs: str = "off"  # "ganesha": the worker runs NFS-Ganesha and access rules are enforced (docs/exports.md)
     nfs_address: str = ""  # the address in NFS export locations; "" = the listen address
     nfs_port: int = 2049
@@ -207,6 +212,21 @@ def _metrics_allow(value: Any) -> tuple[str, ...]:
     return spellings
 
 
+def _overcommit(pick: Callable[[str, Any], Any]) -> Overcommit:
+    default = Overcommit()
+    try:
+        ratio = float(pick("max_over_subscription_ratio", default.max_over_subscription_ratio))
+        reserved = float(pick("reserved_percentage", default.reserved_percentage))
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"max_over_subscription_ratio and reserved_percentage must be numbers ({exc})") from None
+    if not 1.0 <= ratio <= 1000.0:
+        raise ConfigError(f"max_over_subscription_ratio must be between 1.0 (no oversubscription) and 1000, "
+                          f"got {ratio:g}")
+    if not 0.0 <= reserved < 100.0:
+        raise ConfigError(f"reserved_percentage must be at least 0 and below 100, got {reserved:g}")
+    return Overcommit(ratio, reserved)
+
+
 def load(config_file: str | os.PathLike[str] | None = None, env: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if env is None else env)
     data = _file_data(config_file, env)
@@ -257,6 +277,7 @@ def load(config_file: str | os.PathLike[str] | None = None, env: dict[str, str] 
         quota_defaults=_quota_defaults(data, env),
         message_ttl=float(pick("message_ttl", 2592000.0)),
         service_down_time=float(pick("service_down_time", 60.0)),
+        overcommit=_overcommit(pick),
         nfs=_nfs(pick("nfs", "off")),
         nfs_address=str(pick("nfs_address", "")),
         nfs_port=int(pick("nfs_port", 2049)),

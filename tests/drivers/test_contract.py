@@ -145,6 +145,35 @@ def test_share_create_delete_idempotent(backend: Backend) -> None:
         assert not export_dir(first).exists()
 
 
+def test_pools_say_how_they_use_space(backend: Backend) -> None:
+    """What the scheduler charges by (domain/pools.py): sizes as limits (thin) or taken at once
+    (thick), and clones that share their source's blocks or copy them."""
+    pool = backend.driver.pools()[0]
+    expected = {"fake": (False, False), "posix": (True, False), "btrfs": (True, True), "zfs": (True, True)}
+    assert (pool.thin_provisioning, pool.copy_on_write_clones) == expected[backend.name]
+
+
+def test_copy_on_write_clones_need_no_free_space(backend: Backend) -> None:
+    """A clone larger than the free space is made where clones share blocks (the scheduler
+    charges it nothing, so the driver must not refuse it)."""
+    driver = backend.driver
+    if not driver.pools()[0].copy_on_write_clones:
+        pytest.skip(f"{backend.name} copies: a clone costs its size")
+    free = driver.pools()[0].free_capacity_gb
+    spec = share_spec(backend, 1)
+    driver.create_share(spec)
+    snap = SnapshotSpec(id=new_id("sn-"), share=spec)
+    driver.create_snapshot(snap)
+    clones = [share_spec(backend, int(free) + 5) for _ in range(2)]  # each beyond the free space
+    for clone in clones:
+        driver.create_share_from_snapshot(clone, snap)
+    assert {c.id for c in clones} <= driver.inventory().shares
+    for clone in clones:
+        driver.delete_share(clone)
+    driver.delete_snapshot(snap)
+    driver.delete_share(spec)
+
+
 def test_share_bigger_than_free_capacity_does_not_fit(backend: Backend) -> None:
     free = backend.driver.pools()[0].free_capacity_gb
     spec = share_spec(backend, size_gb=int(free) + 10)

@@ -112,10 +112,10 @@ class DatabaseCollector(Collector):
                                      "it (total, free) and as shares provision it", labels=["pool", "type"])
         age = GaugeMetricFamily("lockstep_pool_report_age_seconds", "Seconds since the pool's worker last reported it",
                                 labels=["pool"])
-        for pool in self.health.pools():
+        for pool, usage in self.health.pools():
             capacity.add_metric([pool.name, "total"], pool.total_capacity_gb)
             capacity.add_metric([pool.name, "free"], pool.free_capacity_gb)
-            capacity.add_metric([pool.name, "provisioned"], pool.allocated_gb)
+            capacity.add_metric([pool.name, "provisioned"], float(usage.provisioned_gb))
             if pool.updated_at is not None:
                 age.add_metric([pool.name], max((now - pool.updated_at.replace(tzinfo=None)).total_seconds(), 0.0))
         return [capacity, age]

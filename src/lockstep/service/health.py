@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from lockstep.domain.model import utcnow
 from lockstep.domain.operations import QueueStat
-from lockstep.domain.pools import PoolRecord
+from lockstep.domain.pools import PoolRecord, PoolUsage
 from lockstep.service.unit_of_work import Database
 
 
@@ -47,9 +47,12 @@ class HealthService:
         with self.db.read() as uow:
             return uow.operations.summary()
 
-    def pools(self) -> list[PoolRecord]:
+    def pools(self) -> list[tuple[PoolRecord, PoolUsage]]:
+        """Each pool as its worker last reported it, with what the share records provision on it."""
         with self.db.read() as uow:
-            return uow.pools.all()
+            pools = uow.pools.all()
+            usage = uow.pools.usage(pools)
+        return [(pool, usage.get(pool.name, PoolUsage())) for pool in pools]
 
     def detailed(self) -> dict[str, Any]:
         problem = self.problem()
@@ -58,6 +61,7 @@ class HealthService:
         now = utcnow()
         with self.db.read() as uow:
             pools = uow.pools.all()
+            usage = uow.pools.usage(pools)
             services = uow.services.all()
             queue = uow.operations.summary()
         return {
@@ -68,7 +72,7 @@ class HealthService:
                 "report_age_seconds": _age(now, pool.updated_at),
                 "total_capacity_gb": pool.total_capacity_gb,
                 "free_capacity_gb": pool.free_capacity_gb,
-                "provisioned_capacity_gb": pool.allocated_gb,
+                "provisioned_capacity_gb": usage.get(pool.name, PoolUsage()).provisioned_gb,
                 "driver": pool.capabilities.get("lockstep:driver"),
                 "atomic_cgsnapshot": pool.capabilities.get("lockstep:atomic_cgsnapshot"),
                 "access_enforced": pool.capabilities.get("lockstep:access_enforced"),

@@ -29,7 +29,7 @@ from lockstep.domain.model import (
     SnapshotExportLocation,
 )
 from lockstep.domain.operations import Enqueue, Operation, OperationKind, QueueStat
-from lockstep.domain.pools import PoolRecord
+from lockstep.domain.pools import PoolRecord, PoolUsage
 from lockstep.domain.queries import (
     AccessRuleQuery,
     CGSnapshotQuery,
@@ -327,7 +327,12 @@ class PoolRepository(Protocol):
 
     def all(self) -> list[PoolRecord]: ...
 
-    def allocate(self, name: str, gigabytes: float) -> None: ...
+    def lock_placement(self) -> None:
+        """Hold the placement lock until the transaction ends: a placement's count of what is
+        provisioned and the record it then writes are serialised with every other placement."""
+
+    def usage(self, pools: Sequence[PoolRecord]) -> dict[str, PoolUsage]:
+        """Per pool, what the share records place there (see domain.pools.PoolUsage)."""
 
 
 class QuotaRepository(Protocol):

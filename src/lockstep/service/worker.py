@@ -22,14 +22,14 @@ from lockstep.domain.host_services import Binary
 from lockstep.domain.hosts import PoolRef
 from lockstep.domain.model import utcnow
 from lockstep.domain.operations import Operation
-from lockstep.domain.pools import PoolRecord
+from lockstep.domain.pools import COW_CLONES, Overcommit, PoolRecord
 from lockstep.service.context import working_on
 from lockstep.service.exports import NfsExports
 from lockstep.service.operations import HANDLERS, Context, Handoff, RetryLater, fail_stranded, give_up, sweep
 from lockstep.service.operations.failures import DEFAULT_TTL
 from lockstep.service.recycle_bin import purge_expired
 from lockstep.service.scheduler import Scheduler
-from lockstep.service.storage import DriverError, ShareDriver
+from lockstep.service.storage import DriverError, PoolInfo, ShareDriver
 from lockstep.service.telemetry import NoTelemetry, Telemetry
 from lockstep.service.unit_of_work import Database
 
@@ -39,18 +39,18 @@ POOL_REPORT_INTERVAL = 10.0
 MAX_RETRY_DELAY = 600.0
 
 
-def capabilities(driver: ShareDriver, backend: str, pool_name: str) -> dict[str, object]:
-    """What the scheduler-stats API shows for one pool of `backend` (`host@backend`)."""
-    for pool in driver.pools():
-        if pool.name == pool_name:
-            break
-    else:
-        raise KeyError(pool_name)
+def capabilities(driver: ShareDriver, backend: str, pool: PoolInfo, overcommit: Overcommit) -> dict[str, object]:
+    """What the scheduler-stats API shows for one pool of `backend` (`host@backend`); the figures
+    counted from the records (provisioned, allocated) are added when it is shown."""
     caps: dict[str, object] = {
         "pool_name": pool.name,
         "total_capacity_gb": pool.total_capacity_gb,
-        "free_capacity_gb": pool.free_capacity_gb,
-        "reserved_percentage": 0,
+        "free_capacity_gb": max(pool.free_capacity_gb, 0.0),
+        "thin_provisioning": pool.thin_provisioning,
+        # Manila's: a thick pool cannot be oversubscribed, whatever is configured.
+        "max_over_subscription_ratio": overcommit.max_over_subscription_ratio if pool.thin_provisioning else 1.0,
+        "reserved_percentage": overcommit.reserved_percentage,
+        COW_CLONES: pool.copy_on_write_clones,
         "qos": False,
         "share_backend_name": PoolRef.parse(backend).backend,
         "storage_protocol": "NFS_CIFS",
@@ -82,6 +82,7 @@ class Worker:
                  lease_seconds: float = 30.0, poll_interval: float = 0.5, max_attempts: int = 5,
                  threads: int = 2, sweep_interval: float = 600.0, recycle_bin_interval: float = 3600.0,
                  message_ttl: float = DEFAULT_TTL, telemetry: Telemetry | None = None,
+                 overcommit: Overcommit | None = None, report_interval: float = POOL_REPORT_INTERVAL,
                  nfs: NfsExports | None = None) -> None:
         self.db = db
         self.drivers = dict(drivers)
@@ -99,6 +100,8 @@ class Worker:
         self._running_lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._last_report = 0.0
+        self.overcommit = overcommit or Overcommit()
+        self.report_interval = report_interval
         self.sweep_interval = sweep_interval
         self._last_sweep = time.monotonic()
         self._sweep_lock = threading.Lock()
@@ -109,16 +112,19 @@ class Worker:
     def report_pools(self) -> None:
         records = []
         for backend, driver in self.drivers.items():
+            # When the filesystem was measured: copies settled after it are not in its free figure
+            # (the scheduler charges them until the next report, domain.pools.PoolUsage).
+            measured = utcnow()
             for pool in driver.pools():
                 ref = PoolRef.of_backend(backend, pool.name)
-                caps = capabilities(driver, backend, pool.name)
+                caps = capabilities(driver, backend, pool, self.overcommit)
                 if self.context.nfs is not None:
                     caps.update(self.context.nfs.capabilities())
                 caps["timestamp"] = time.strftime("%Y-%m-%dT%H:%M:%S.000000", time.gmtime())
                 records.append(PoolRecord(
                     name=str(ref), host=ref.host, backend=ref.backend, pool=ref.pool,
                     capabilities=caps, total_capacity_gb=pool.total_capacity_gb,
-                    free_capacity_gb=pool.free_capacity_gb, allocated_gb=0.0, updated_at=None))
+                    free_capacity_gb=max(pool.free_capacity_gb, 0.0), allocated_gb=0.0, updated_at=measured))
         with self.db.write() as uow:
             for record in records:
                 uow.pools.upsert(record)
@@ -128,6 +134,15 @@ class Worker:
             uow.messages.delete_expired(utcnow())
             uow.commit()
         self._last_report = time.monotonic()
+
+    def _report_loop(self) -> None:
+        """Its own thread: the scheduler and /services must see the pools and heartbeats even while
+        every worker thread is busy with long storage work."""
+        while not self._stop.wait(self.report_interval):
+            try:
+                self.report_pools()
+            except Exception:  # noqa: BLE001 - reported again at the next interval; the loop must survive
+                log.exception("could not report pools")
 
     def services(self) -> list[tuple[str, str]]:
         """(host, binary) of what this worker is in /services: a manila-share per backend it owns, and a
@@ -256,8 +271,6 @@ class Worker:
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                if time.monotonic() - self._last_report > POOL_REPORT_INTERVAL:
-                    self.report_pools()
                 self._maybe_sweep()
                 if self.context.nfs is not None:
                     self.context.nfs.supervise()
@@ -271,7 +284,8 @@ class Worker:
     def start(self) -> None:
         self.report_pools()
         self.restore_exports()
-        self._threads = [threading.Thread(target=self._renew_leases, name="lockstep-lease", daemon=True)]
+        self._threads = [threading.Thread(target=self._renew_leases, name="lockstep-lease", daemon=True),
+                         threading.Thread(target=self._report_loop, name="lockstep-pool-report", daemon=True)]
         for i in range(self.threads):
             self._threads.append(threading.Thread(target=self._loop, name=f"lockstep-worker-{i}", daemon=True))
         for thread in self._threads:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Float, and_, bindparam, delete, exists, func, insert, or_, select, update
@@ -21,14 +23,17 @@ from lockstep.domain.operations import (
     OperationKind,
     Payload,
     QueueStat,
+    Resize,
     dump_payload,
     load_payload,
 )
-from lockstep.domain.pools import PoolRecord
+from lockstep.domain.pools import PoolRecord, PoolUsage
 from lockstep.service.context import current_request_id
 
 # A finished operation is deleted, so "done" is never stored.
 PENDING, RUNNING, FAILED = "pending", "running", "failed"
+# pg_advisory_xact_lock key of placement (a constant: every placement counts every pool it may choose).
+PLACEMENT_LOCK = int.from_bytes(hashlib.sha256(b"lockstep-placement").digest()[:8], "big", signed=True)
 
 
 def _clauses() -> tuple[ColumnElement[bool], ColumnElement[bool], ColumnElement[bool]]:
@@ -190,7 +195,7 @@ class PoolRepo:
         values = dict(host=record.host, backend=record.backend, pool=record.pool,
                       capabilities=json.dumps(record.capabilities, sort_keys=True),
                       total_capacity_gb=record.total_capacity_gb, free_capacity_gb=record.free_capacity_gb,
-                      allocated_gb=record.allocated_gb, updated_at=utcnow())
+                      allocated_gb=record.allocated_gb, updated_at=record.updated_at or utcnow())
         # One statement: two workers reporting the same pool for the first time must not both insert.
         dialect_insert = pg_insert if self.conn.dialect.name == "postgresql" else sqlite_insert
         stmt = dialect_insert(t.pools).values(name=record.name, **values)
@@ -203,8 +208,50 @@ class PoolRepo:
                            free_capacity_gb=r["free_capacity_gb"], allocated_gb=r["allocated_gb"],
                            updated_at=r["updated_at"]) for r in rows]
 
-    def allocate(self, name: str, gigabytes: float) -> None:
-        """Account space at placement time so that back-to-back creates do not overcommit a pool."""
-        self.conn.execute(update(t.pools).where(t.pools.c.name == name).values(
-            free_capacity_gb=t.pools.c.free_capacity_gb - gigabytes,
-            allocated_gb=t.pools.c.allocated_gb + gigabytes))
+    def lock_placement(self) -> None:
+        """Serialise placements until the transaction ends: a placement counts what is provisioned
+        and inserts its record before the next one counts (as QuotaRepo.lock does for quotas)."""
+        if self.conn.dialect.name == "postgresql":
+            self.conn.execute(select(func.pg_advisory_xact_lock(PLACEMENT_LOCK)))
+        elif not self.conn.get_execution_options().get("lockstep_write"):
+            # SQLite serialises only transactions that began as writers (BEGIN IMMEDIATE).
+            raise RuntimeError("placement needs a writing unit of work (Database.write())")
+
+    def usage(self, pools: Sequence[PoolRecord]) -> dict[str, PoolUsage]:
+        """Per pool, counted from the share records: the sizes placed there, and the real space full
+        copies have promised that the pool's last report could not have seen."""
+        names = [p.name for p in pools]
+        if not names:
+            return {}
+        s = t.shares.c
+        provisioned: dict[str, int] = {host: int(total) for host, total in self.conn.execute(
+            select(s.host, func.coalesce(func.sum(s.size), 0)).where(s.host.in_(names)).group_by(s.host))}
+        for host, growth in self._extending(names).items():
+            provisioned[host] = provisioned.get(host, 0) + growth
+        found = {}
+        for pool in pools:
+            pending = 0
+            if pool.thin and not pool.cow_clones:
+                pending = self.conn.execute(select(func.coalesce(func.sum(s.size), 0)).where(
+                    s.host == pool.name, or_(s.snapshot_id.is_not(None), s.source_cgsnapshot_member_id.is_not(None)),
+                    or_(s.status == "creating", s.updated_at >= pool.updated_at))).scalar_one()
+            found[pool.name] = PoolUsage(int(provisioned.get(pool.name, 0)), int(pending))
+        return found
+
+    def _extending(self, names: Sequence[str]) -> dict[str, int]:
+        """Per pool, the gigabytes extends that have not settled yet promise (the record's size
+        changes only when the extend settles)."""
+        rows = self.conn.execute(
+            select(t.shares.c.host, t.operations.c.payload, t.shares.c.size)
+            .select_from(t.operations.join(t.shares, t.shares.c.id == t.operations.c.target_id))
+            .where(t.operations.c.kind == str(OperationKind.EXTEND_SHARE),
+                   t.operations.c.state.in_([PENDING, RUNNING]), t.shares.c.status == "extending",
+                   t.shares.c.host.in_(names)))
+        growth: dict[str, int] = {}
+        for host, payload, size in rows:
+            try:
+                new_size = Resize.load(json.loads(payload)).new_size
+            except (KeyError, TypeError, ValueError):
+                continue  # the worker will fail this operation; it promises nothing
+            growth[host] = growth.get(host, 0) + max(new_size - int(size), 0)
+        return growth

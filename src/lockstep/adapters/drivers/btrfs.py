@@ -45,7 +45,9 @@ Sizes (btrfs qgroups; quotas are enabled on the filesystem by ``setup()``):
   next commit; usage of shared (reflinked/snapshotted) extents counts fully in each subvolume.
 
 Creating or extending a share is refused with ShareDoesNotFit when the requested size (growth)
-exceeds the filesystem's free space as reported by statvfs. Shrinking is refused when the data in
+exceeds the filesystem's free space as reported by statvfs; a share from a snapshot and a restored
+group are not, since they are snapshots sharing every block (the pool reports thin provisioning
+and copy-on-write clones, and the scheduler charges them nothing). Shrinking is refused when the data in
 the share does not fit the new size.
 
 Deleting: ``btrfs subvolume delete --commit-after``, then ``btrfs qgroup destroy 0/<id>``. The
@@ -182,6 +184,8 @@ class BtrfsDriver(ShareDriver):
                 group_support=GroupSupport.POOL,
                 atomic_cgsnapshot=True,
                 access_enforced=False,  # no network front end: rules are records only
+                thin_provisioning=True,
+                copy_on_write_clones=True,
                 extra={
                     "lockstep:storage": "btrfs",
                     "lockstep:size_enforced": True,
@@ -461,7 +465,7 @@ class BtrfsDriver(ShareDriver):
         src = self.layout.snapshot(snapshot.id)
         if not is_subvolume(src):
             raise DriverError(f"snapshot {snapshot.id} does not exist at {src}; cannot create share {share.id}")
-        self._require_fit(f"share {share.id}", share.size_gb)
+        # No capacity check: a snapshot of a snapshot shares every block (thin: the scheduler decides).
         tmp = temp_path(final)
         if share.group_id:
             group_path = self.layout.group(share.group_id)
@@ -549,7 +553,7 @@ class BtrfsDriver(ShareDriver):
         cut = self.layout.cgsnapshot(cgsnapshot.id)
         if not is_subvolume(cut):
             raise DriverError(f"cgsnapshot {cgsnapshot.id} does not exist at {cut}; cannot restore group {group.id}")
-        self._require_fit(f"restoring group {group.id}", sum(sizes.values()))
+        # No capacity check: the restore is one snapshot sharing every block (the scheduler charged it).
         tmp = temp_path(final)
         self._discard_subvolume_tmp(tmp)
         self._snapshot(cut, tmp, readonly=False)  # constant time, whatever the amount of data

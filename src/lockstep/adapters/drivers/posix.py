@@ -111,6 +111,7 @@ class PosixDriver(ShareDriver):
                 group_support=GroupSupport.POOL,
                 atomic_cgsnapshot=False,
                 access_enforced=False,  # no network front end: rules are records only
+                thin_provisioning=True,  # directories: nothing is set aside, snapshots and clones copy
                 extra={
                     "lockstep:storage": "posix",
                     "lockstep:size_enforced": False,

@@ -1,7 +1,7 @@
 """nfs_exports: NFS export ids, allocated once per share and never reused
 
 Revision ID: 0010
-Revises: 0005
+Revises: 0008
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0010'
-down_revision = '0005'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 

@@ -157,10 +157,4 @@ def _settle_clones(uow: UnitOfWork, shares: Sequence[Share], results: Mapping[st
     by_id = {share.id: share for share in shares if share.id in results}
     moved = uow.shares.settle_created(list(by_id), availability_zone)
     uow.shares.add_export_locations({i: locations(results[i], i, nfs) for i in moved})
-    allocated: dict[str, int] = {}
-    for share_id in moved:
-        share = by_id[share_id]
-        allocated[share.host] = allocated.get(share.host, 0) + share.size
-    for host, size in allocated.items():
-        uow.pools.allocate(host, size)
     return missing
