@@ -129,6 +129,17 @@ def test_a_rule_nfs_cannot_enforce_goes_to_error_without_blocking_the_others(sit
     assert site.client.ls(_path(share)).returncode == 0
 
 
+def test_deleting_a_share_removes_its_export_first(site: Site) -> None:
+    client = site.server.client(version="2.45")
+    share = _share(client)
+    granted(client, share["id"], access_to=CLIENT_IP)
+    assert site.client.ls(_path(share)).returncode == 0
+    assert client.delete(f"/shares/{share['id']}").status_code == 202
+    client.wait_gone(f"/shares/{share['id']}")
+    assert f"/shares/{share['id']}" not in site.ganesha.settings.config_path.read_text()
+    assert refused_mount(site.client.ls(_path(share)))
+
+
 def test_after_ganesha_dies_the_worker_starts_it_with_the_same_exports(site: Site) -> None:
     client = site.server.client(version="2.45")
     share = _share(client)

@@ -89,6 +89,11 @@ class NfsExports:
         self.reconcile(backends, {share.id: [rule for rule in rules if rule.id not in refused]})
         return {rule.id: AccessResult(applied=rule.id not in refused, reason=refused.get(rule.id)) for rule in rules}
 
+    def withdraw(self, backends: Sequence[str], share_id: str) -> None:
+        """Before a share's storage goes: no export of it remains (nothing to do where no server runs)."""
+        if self.server.availability().ok:
+            self.reconcile(backends, {share_id: []})
+
     def reconcile(self, backends: Sequence[str], override: Mapping[str, Sequence[Grant]] | None = None) -> None:
         """Make the server serve what the database says (with `override`'s rule sets for some shares)."""
         with self._lock:
