@@ -150,6 +150,20 @@ def test_deny_refuses_the_mount_while_the_server_runs(rig: Rig) -> None:
     assert rig.server.pid() == pid  # reloaded, not restarted
 
 
+def test_a_configuration_written_by_a_process_that_died_before_telling_ganesha_is_loaded_at_restart(
+        rig: Rig) -> None:
+    rig.apply({"s1": [Rule("r1", CLIENT_IP, "ro")]})
+    assert refused_write(rig.client.put(rig.local_file("d.txt", b"d"), "/shares/s1", "d.txt"))
+    wanted = rig.exports({"s1": [Rule("r1", CLIENT_IP, "rw")]})
+    assert rig.server.write_config(wanted)  # ... and the process dies here, before the SIGHUP
+    assert refused_write(rig.client.put(rig.local_file("d.txt", b"d"), "/shares/s1", "d.txt"))
+    restarted = GaneshaServer(rig.server.settings)  # the next process finds the running Ganesha
+    assert restarted.pid() == rig.server.pid()
+    restarted.apply(wanted)  # the same file: it must still be read
+    wrote = rig.client.put(rig.local_file("d.txt", b"d"), "/shares/s1", "d.txt")
+    assert wrote.returncode == 0, wrote.stderr
+
+
 def _export_ids(config: Path) -> list[str]:
     return [line.split("=")[1].strip(" ;") for line in config.read_text().splitlines() if "Export_Id" in line]
 

@@ -85,6 +85,7 @@ class GaneshaServer:
     _ganesha: subprocess.Popen[bytes] | None = field(default=None, init=False)
     _rpcbind: subprocess.Popen[bytes] | None = field(default=None, init=False)
     restarts: int = field(default=0, init=False)
+    _told: bool = field(default=False, init=False)  # this process made the running Ganesha read the file
 
     # What can run ---------------------------------------------------------------------------------
     def availability(self) -> Availability:
@@ -122,8 +123,11 @@ class GaneshaServer:
         pid = self.pid()
         if pid is None:
             self.start()
-        elif changed:
+        elif changed or not self._told:
+            # The first apply of this process signals even an unchanged file: an earlier process may
+            # have died between writing it and telling Ganesha.
             os.kill(pid, signal.SIGHUP)
+        self._told = True
 
     # The process ----------------------------------------------------------------------------------
     def pid(self) -> int | None:
