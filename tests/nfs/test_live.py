@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import signal
+import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -89,3 +91,53 @@ def test_ganesha_outlives_a_killed_lockstep_and_comes_back_when_killed_itself(ns
         for rule in (ro, rw):
             assert deny(client, share["id"], rule["id"]).status_code == 202
         client.until(lambda: refused_mount(nfs.ls(pseudo)), lambda: "the export outlived its last rule")
+
+
+def test_measured_allow_to_active_to_first_access_and_throughput(
+        ns: Namespaces, tmp_path: Path, record_property: Callable[[str, object], None]) -> None:
+    """Figures for docs/performance.md (recorded, never asserted on time): a live server's allow ->
+    `active` and allow -> first successful client access, and 64 MiB written and read over NFSv3 (libnfs)
+    against the same copy on the local filesystem."""
+    nfs = NfsClient(ns.client_netns)
+    with live_server(tmp_path / "data", f"sqlite:///{tmp_path / 'db.sqlite'}", LOCKSTEP_BACKEND="posix",
+                     LOCKSTEP_NFS="ganesha", LOCKSTEP_NFS_ADDRESS=SERVER_IP,
+                     LOCKSTEP_NFS_WRAP=shlex.join(ns.wrap)) as server:
+        client = server.client(version="2.45")
+        share = client.create_share()
+        pseudo = f"/shares/{share['id']}"
+        local_dir = Path(next(loc["path"] for loc in client.get(f"/shares/{share['id']}/export_locations").json()
+                              ["export_locations"] if loc["path"].startswith("/")))
+        started = time.perf_counter()
+        rw = granted(client, share["id"], access_to=CLIENT_IP)
+        while _state(client, rw["id"]) != "active":
+            assert time.perf_counter() - started < 30, _state(client, rw["id"])
+            time.sleep(0.005)
+        active = time.perf_counter() - started
+        while nfs.ls(pseudo).returncode != 0:
+            assert time.perf_counter() - started < 30
+        first_access = time.perf_counter() - started
+
+        data = os.urandom(64 << 20)
+        source = tmp_path / "64MiB"
+        source.write_bytes(data)
+        timed: dict[str, float] = {}
+        t0 = time.perf_counter()
+        wrote = nfs.put(source, pseudo, "big")
+        timed["nfs write"] = time.perf_counter() - t0
+        assert wrote.returncode == 0, wrote.stderr
+        back = tmp_path / "back"
+        t0 = time.perf_counter()
+        read = subprocess.run(["ip", "netns", "exec", ns.client_netns, "nfs-cp", nfs.url(pseudo, "big"), str(back)],
+                              capture_output=True, text=True, timeout=120)
+        timed["nfs read"] = time.perf_counter() - t0
+        assert read.returncode == 0, read.stderr
+        assert back.read_bytes() == data == (local_dir / "big").read_bytes()
+        t0 = time.perf_counter()
+        shutil.copyfile(source, local_dir / "local-big")
+        timed["local write"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        shutil.copyfile(local_dir / "local-big", tmp_path / "local-back")
+        timed["local read"] = time.perf_counter() - t0
+        rates = ", ".join(f"{name} {64 / seconds:.0f} MiB/s" for name, seconds in timed.items())
+        record_property("driver_measurement", f"nfs: allow -> active {active * 1000:.0f} ms, allow -> first "
+                                              f"client access {first_access * 1000:.0f} ms; 64 MiB: {rates}")
