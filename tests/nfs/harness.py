@@ -10,6 +10,7 @@ a subprocess with a timeout (a refused mount must not hang the test).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import signal
 import subprocess
@@ -25,6 +26,7 @@ STRANGER_IP = f"{SUBNET}.3"  # an address no namespace has: a rule for it lets n
 NFS_PORT = 2049
 MOUNT_PORT = 20048
 TIMEOUT = 30
+_SERIAL = itertools.count()
 
 
 def _run(*command: str) -> None:
@@ -45,7 +47,7 @@ class Namespaces:
 
 @contextmanager
 def namespaces() -> Iterator[Namespaces]:
-    tag = str(os.getpid())
+    tag = f"{os.getpid()}{next(_SERIAL)}"  # unique per call (interface names: at most 15 characters)
     server, client = f"lsnfs-s{tag}", f"lsnfs-c{tag}"
     veth_server, veth_client = f"lsv{tag}s", f"lsv{tag}c"
     holder: subprocess.Popen[bytes] | None = None
