@@ -20,7 +20,7 @@ from typing import Protocol
 
 from lockstep.domain.access import ENFORCED
 from lockstep.domain.exports import Export, Grant, export_clients, export_for, pseudo_path
-from lockstep.domain.model import Share
+from lockstep.domain.model import Share, Status
 from lockstep.service.storage import AccessResult, AccessRuleSpec, DriverError
 from lockstep.service.unit_of_work import Database, UnitOfWork
 
@@ -109,9 +109,9 @@ class NfsExports:
         exports = []
         for share_id, grants in sorted(rules.items()):
             share = uow.shares.get(share_id)
-            path = None if share is None else local_path(share)
+            path = None if share is None or share.status == Status.DELETING else local_path(share)
             if path is None or not export_clients(grants).clients:
-                continue  # gone, nowhere to export from, or nobody to export to: no export
+                continue  # gone or going, nowhere to export from, or nobody to export to: no export
             export = export_for(uow.export_ids.allocate(share_id), path, share_id, grants)
             if export is not None:
                 exports.append(export)
