@@ -82,7 +82,8 @@ def build_services(settings: Settings, engine: Engine, *,
         messages=MessageService(db),
         quotas=QuotaService(db, quotas),
         host_services=HostServiceRegistry(db, settings.service_down_time),
-        health=HealthService(db, SqlDatabaseProbe(engine), settings.service_down_time),
+        health=HealthService(db, SqlDatabaseProbe(engine), settings.service_down_time,
+                             nfs_managed=settings.nfs != "off"),
     )
 
 

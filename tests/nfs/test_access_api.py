@@ -90,6 +90,10 @@ def test_pools_say_the_rules_are_enforced(site: Site) -> None:
     pools = admin.get("/scheduler-stats/pools/detail").json()["pools"]
     assert pools and all(p["capabilities"]["lockstep:access_enforced"] is True for p in pools)
     assert all(p["capabilities"]["lockstep:nfs"] == "ganesha" for p in pools)
+    health = site.server.http.get("/healthcheck/detailed", headers={"X-Auth-Token": "admin:admin",
+                                                                     "Accept": "application/json"})
+    assert health.status_code == 200, health.text
+    assert health.json()["nfs_server"]["managed_by_lockstep"] is True
 
 
 def test_rules_granted_through_the_api_decide_who_mounts_and_how(site: Site) -> None:
