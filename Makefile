@@ -20,9 +20,10 @@ system-deps:
 	@bash scripts/install-system-deps.sh
 
 ## Serve the API on 127.0.0.1:8786 (noauth) from ./data: btrfs in a loop image as root, else posix.
+## As root the worker also runs NFS-Ganesha and access rules are enforced (LOCKSTEP_NFS=off: records only).
 run: install system-deps
 	@$(PY) -m lockstep.cli db upgrade
-	@$(PY) -m lockstep.cli serve
+	@LOCKSTEP_NFS=$${LOCKSTEP_NFS:-$$([ "$$(id -u)" = 0 ] && echo ganesha || echo off)} $(PY) -m lockstep.cli serve
 
 # One pytest worker per core; a test module (and all real-storage tests together) stays on one worker.
 PYTEST_PARALLEL ?= -n auto --dist loadgroup

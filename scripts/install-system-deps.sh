@@ -4,6 +4,8 @@
 #   zfs-fuse:    the zfs driver's tests (a file-backed pool; OpenZFS takes the same commands)
 #   postgresql:  the test suite runs every API test on PostgreSQL too (this machine kind ships it)
 #   systemd:     systemd-analyze, which checks the shipped unit files (tests/ops/test_install.py)
+#   nfs-ganesha, nfs-ganesha-vfs, rpcbind: the NFS server that exports shares (docs/exports.md)
+#   libnfs-utils: nfs-ls, nfs-cp, nfs-cat, the userspace NFS client of the export tests (tests/nfs/)
 set -euo pipefail
 
 need=()
@@ -11,6 +13,11 @@ command -v mkfs.btrfs >/dev/null 2>&1 || need+=(btrfs-progs)
 command -v zfs-fuse >/dev/null 2>&1 || need+=(zfs-fuse)
 command -v pg_isready >/dev/null 2>&1 || need+=(postgresql)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+PATH="$PATH:/usr/sbin:/sbin"
+command -v ganesha.nfsd >/dev/null 2>&1 || need+=(nfs-ganesha)
+compgen -G '/usr/lib/*/ganesha/libfsalvfs.so' >/dev/null || need+=(nfs-ganesha-vfs)
+command -v rpcbind >/dev/null 2>&1 || need+=(rpcbind)
+command -v nfs-ls >/dev/null 2>&1 || need+=(libnfs-utils)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -23,4 +30,9 @@ export DEBIAN_FRONTEND=noninteractive
 if ! apt-get install -y -qq "${need[@]}" >/dev/null 2>&1; then
   apt-get update -qq
   apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+# Lockstep runs its own Ganesha with its own configuration: the package's service (started by apt
+# where systemd runs) would hold the NFS port. Only a service this script just installed is stopped.
+if [[ " ${need[*]} " == *" nfs-ganesha "* ]] && [ -d /run/systemd/system ]; then
+  systemctl disable --now nfs-ganesha.service >/dev/null 2>&1 || true
 fi

@@ -292,12 +292,15 @@ def in_process_server(data_dir: Path, database_url: str, *, settle_after_request
         drivers = build_drivers(settings)
         worker: Worker = build_worker(settings, engine, drivers)
         worker.report_pools()
+        worker.restore_exports()  # as Worker.start does (nothing without an NFS server)
         server = InProcessServer(app.handle, worker.run_once, drivers, settle_after_requests=settle_after_requests,
                                  worker=worker)
         try:
             yield server
         finally:
             server.close()
+            if worker.context.nfs is not None:
+                worker.context.nfs.server.stop()
     finally:
         engine.dispose()
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import shlex
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy import Engine
 
@@ -12,6 +14,8 @@ from lockstep.adapters.db.engine import make_engine
 from lockstep.adapters.db.health import SqlDatabaseProbe
 from lockstep.adapters.db.unit_of_work import SqlAlchemyDatabase
 from lockstep.adapters.drivers import registry as drivers_registry
+from lockstep.adapters.nfs.ganesha import GaneshaServer, GaneshaSettings
+from lockstep.adapters.nfs.ganesha_conf import ServerSettings
 from lockstep.api.app import LockstepApp
 from lockstep.api.auth import Keystone, NoAuth
 from lockstep.api.ops import OpsEndpoints, networks
@@ -23,6 +27,7 @@ from lockstep.service.access import AccessService
 from lockstep.service.cgsnapshots import CGSnapshotService
 from lockstep.service.consistency_groups import ConsistencyGroupService, Zone
 from lockstep.service.defaults import ensure_default_share_group_type, ensure_default_share_type
+from lockstep.service.exports import NfsExports
 from lockstep.service.health import HealthService
 from lockstep.service.host_services import HostServiceRegistry
 from lockstep.service.listing import ListingService
@@ -77,7 +82,8 @@ def build_services(settings: Settings, engine: Engine, *,
         messages=MessageService(db),
         quotas=QuotaService(db, quotas),
         host_services=HostServiceRegistry(db, settings.service_down_time),
-        health=HealthService(db, SqlDatabaseProbe(engine), settings.service_down_time),
+        health=HealthService(db, SqlDatabaseProbe(engine), settings.service_down_time,
+                             nfs_managed=settings.nfs != "off"),
     )
 
 
@@ -110,13 +116,25 @@ def build_drivers(settings: Settings) -> dict[str, ShareDriver]:
     return drivers
 
 
+def build_nfs(settings: Settings, db: SqlAlchemyDatabase) -> NfsExports | None:
+    """The worker's NFS server (`nfs = "ganesha"`); None when access rules are records only."""
+    if settings.nfs == "off":
+        return None
+    server = ServerSettings(state_dir=settings.data_dir.resolve() / "nfs", nfs_port=settings.nfs_port,
+                            mount_port=settings.nfs_mount_port)
+    pidfile = Path(settings.nfs_ganesha_pidfile) if settings.nfs_ganesha_pidfile else None
+    ganesha = GaneshaServer(GaneshaSettings(server, wrap=tuple(shlex.split(settings.nfs_wrap)), attach_pidfile=pidfile))
+    return NfsExports(db, ganesha, settings.effective_nfs_address)
+
+
 def build_worker(settings: Settings, engine: Engine, drivers: dict[str, ShareDriver]) -> Worker:
-    return Worker(SqlAlchemyDatabase(engine), drivers, availability_zone=settings.availability_zone,
+    db = SqlAlchemyDatabase(engine)
+    return Worker(db, drivers, availability_zone=settings.availability_zone,
                   lease_seconds=settings.lease_seconds, poll_interval=settings.poll_interval,
                   max_attempts=settings.max_attempts, sweep_interval=settings.reclaim_interval,
                   recycle_bin_interval=settings.recycle_bin_interval, message_ttl=settings.message_ttl,
                   telemetry=PrometheusTelemetry(),
-                  overcommit=settings.overcommit)
+                  overcommit=settings.overcommit, nfs=build_nfs(settings, db))
 
 
 @dataclass

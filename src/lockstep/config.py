@@ -95,6 +95,12 @@ class Settings:
     overcommit: Overcommit = field(default_factory=Overcommit)  # max_over_subscription_ratio, reserved_percentage
     request_timeout: float = 30.0  # seconds a client has to send a whole request (api/limits.py)
     max_connections: int = 1000  # open connections per API process; beyond it requests are answered 503
+    nfs: str = "off"  # "ganesha": the worker runs NFS-Ganesha and access rules are enforced (docs/exports.md)
+    nfs_address: str = ""  # the address in NFS export locations; "" = the listen address
+    nfs_port: int = 2049
+    nfs_mount_port: int = 20048
+    nfs_ganesha_pidfile: str = ""  # an operator's Ganesha to reload instead of starting one
+    nfs_wrap: str = ""  # a command prefix for Ganesha and rpcbind (e.g. nsenter into a network namespace)
 
     @property
     def effective_database_url(self) -> str:
@@ -108,6 +114,10 @@ class Settings:
         if not host or not port.isdigit():
             raise ConfigError(f"listen must be host:port, got {self.listen!r}")
         return host.strip("[]"), int(port)
+
+    @property
+    def effective_nfs_address(self) -> str:
+        return self.nfs_address or self.listen_host_port[0]
 
     def backend_host(self, backend: str) -> str:
         """`host@backend`: the key this host's worker owns the backend by."""
@@ -184,6 +194,13 @@ def _log_format(value: Any) -> str:
     if fmt not in ("text", "json"):
         raise ConfigError(f"log_format must be 'text' or 'json', got {value!r}")
     return fmt
+
+
+def _nfs(value: Any) -> str:
+    mode = str(value).lower()
+    if mode not in ("off", "ganesha"):
+        raise ConfigError(f"nfs must be 'off' or 'ganesha', got {value!r}")
+    return mode
 
 
 def _metrics_allow(value: Any) -> tuple[str, ...]:
@@ -273,6 +290,12 @@ def load(config_file: str | os.PathLike[str] | None = None, env: dict[str, str] 
         overcommit=_overcommit(pick),
         request_timeout=_positive(pick("request_timeout", 30.0), "request_timeout", float),
         max_connections=int(_positive(pick("max_connections", 1000), "max_connections", int)),
+        nfs=_nfs(pick("nfs", "off")),
+        nfs_address=str(pick("nfs_address", "")),
+        nfs_port=int(pick("nfs_port", 2049)),
+        nfs_mount_port=int(pick("nfs_mount_port", 20048)),
+        nfs_ganesha_pidfile=str(pick("nfs_ganesha_pidfile", "")),
+        nfs_wrap=str(pick("nfs_wrap", "")),
     )
     _ = settings.listen_host_port  # validate early: a bad address fails at start-up, not at bind
     metrics_host, _, metrics_port = settings.worker_metrics_listen.rpartition(":")

@@ -28,16 +28,22 @@ class DatabaseProbe(Protocol):
         """None when the database answers and its schema is the one this code was built for."""
 
 
-# Lockstep exports directories of the share host; the NFS server that serves them (kernel nfsd or
-# NFS-Ganesha) is the host's, not a process Lockstep starts. `lockstep doctor` checks it is installed.
+# With nfs = "off" Lockstep exports directories of the share host; the NFS server that serves them
+# (kernel nfsd or NFS-Ganesha) is the host's, not a process Lockstep starts. `lockstep doctor` checks
+# it is installed. With nfs = "ganesha" each share host's worker runs NFS-Ganesha (docs/exports.md).
 NFS_SERVER = {"managed_by_lockstep": False,
               "note": "exports are served by the share host's NFS server; `lockstep doctor` checks it on each host"}
+MANAGED_NFS_SERVER = {"managed_by_lockstep": True,
+                      "note": "each share host's worker runs NFS-Ganesha; a pool's lockstep:nfs capability says "
+                              "whether it can, or why not"}
 
 
 class HealthService:
-    def __init__(self, db: Database, probe: DatabaseProbe, service_down_time: float) -> None:
+    def __init__(self, db: Database, probe: DatabaseProbe, service_down_time: float, *,
+                 nfs_managed: bool = False) -> None:
         self.db = db
         self.probe = probe
+        self.nfs_server = MANAGED_NFS_SERVER if nfs_managed else NFS_SERVER
         self.down_after = dt.timedelta(seconds=service_down_time)
 
     def problem(self) -> Problem | None:
@@ -88,7 +94,7 @@ class HealthService:
                 "kind": stat.kind, "state": stat.state, "count": stat.count,
                 "oldest_age_seconds": _age(now, stat.oldest_created_at),
             } for stat in queue],
-            "nfs_server": NFS_SERVER,
+            "nfs_server": self.nfs_server,
         }
 
 

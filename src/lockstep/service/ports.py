@@ -255,6 +255,9 @@ class AccessRuleRepository(Protocol):
     def for_share(self, share_id: str, query: AccessRuleQuery | None = None) -> list[AccessRule]:
         """The share's rules in the order they were granted, with their metadata (filtered by `query`)."""
 
+    def by_share_on(self, backends: Sequence[str], states: Iterable[str]) -> dict[str, list[AccessRule]]:
+        """The rules in these states of every share placed on one of these `host@backend`s, by share."""
+
     def add(self, rule: AccessRule) -> None:
         """Insert the rule with its metadata and locks."""
 
@@ -270,6 +273,18 @@ class AccessRuleRepository(Protocol):
 
     def share_locks(self, share_id: str) -> list[str]:
         """The ids of the share-deletion locks its rules' deletion locks placed."""
+
+
+class ExportIdRepository(Protocol):
+    """NFS export ids: one per share (or snapshot), allocated once and never reused."""
+
+    def find(self, target_id: str) -> int | None: ...
+
+    def allocate(self, target_id: str) -> int:
+        """The target's export id, allocated now if it has none (an id no other target ever had)."""
+
+    def all(self) -> dict[str, int]:
+        """Every target's export id."""
 
 
 class OperationRepository(Enqueue, Protocol):

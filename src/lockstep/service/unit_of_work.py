@@ -12,6 +12,7 @@ from typing import Protocol
 from lockstep.service.ports import (
     AccessRuleRepository,
     CGSnapshotRepository,
+    ExportIdRepository,
     GroupRepository,
     HostServiceRepository,
     MessageRepository,
@@ -54,6 +55,9 @@ class UnitOfWork(Protocol):
 
     @property
     def access_rules(self) -> AccessRuleRepository: ...
+
+    @property
+    def export_ids(self) -> ExportIdRepository: ...
 
     @property
     def operations(self) -> OperationRepository: ...

@@ -24,11 +24,12 @@ from lockstep.domain.model import utcnow
 from lockstep.domain.operations import Operation
 from lockstep.domain.pools import COW_CLONES, Overcommit, PoolRecord
 from lockstep.service.context import working_on
+from lockstep.service.exports import NfsExports
 from lockstep.service.operations import HANDLERS, Context, Handoff, RetryLater, fail_stranded, give_up, sweep
 from lockstep.service.operations.failures import DEFAULT_TTL
 from lockstep.service.recycle_bin import purge_expired
 from lockstep.service.scheduler import Scheduler
-from lockstep.service.storage import PoolInfo, ShareDriver
+from lockstep.service.storage import DriverError, PoolInfo, ShareDriver
 from lockstep.service.telemetry import NoTelemetry, Telemetry
 from lockstep.service.unit_of_work import Database
 
@@ -81,12 +82,13 @@ class Worker:
                  lease_seconds: float = 30.0, poll_interval: float = 0.5, max_attempts: int = 5,
                  threads: int = 2, sweep_interval: float = 600.0, recycle_bin_interval: float = 3600.0,
                  message_ttl: float = DEFAULT_TTL, telemetry: Telemetry | None = None,
-                 overcommit: Overcommit | None = None, report_interval: float = POOL_REPORT_INTERVAL) -> None:
+                 overcommit: Overcommit | None = None, report_interval: float = POOL_REPORT_INTERVAL,
+                 nfs: NfsExports | None = None) -> None:
         self.db = db
         self.drivers = dict(drivers)
         self.availability_zone = availability_zone
         self.telemetry = telemetry or NoTelemetry()
-        self.context = Context(db, self.drivers, Scheduler(), availability_zone, message_ttl, self.telemetry)
+        self.context = Context(db, self.drivers, Scheduler(), availability_zone, message_ttl, self.telemetry, nfs)
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.lease = lease_seconds
         self.poll_interval = poll_interval
@@ -116,6 +118,8 @@ class Worker:
             for pool in driver.pools():
                 ref = PoolRef.of_backend(backend, pool.name)
                 caps = capabilities(driver, backend, pool, self.overcommit)
+                if self.context.nfs is not None:
+                    caps.update(self.context.nfs.capabilities())
                 caps["timestamp"] = time.strftime("%Y-%m-%dT%H:%M:%S.000000", time.gmtime())
                 records.append(PoolRecord(
                     name=str(ref), host=ref.host, backend=ref.backend, pool=ref.pool,
@@ -146,6 +150,15 @@ class Worker:
         found = [(backend, str(Binary.SHARE)) for backend in self.drivers]
         hosts = sorted({PoolRef.parse(backend).host for backend in self.drivers})
         return found + [(host, str(Binary.SCHEDULER)) for host in hosts]
+
+    def restore_exports(self) -> None:
+        """The NFS server serves what the database says, whichever of the two processes restarted."""
+        if self.context.nfs is None:
+            return
+        try:
+            self.context.nfs.reconcile(list(self.drivers))
+        except DriverError as exc:
+            log.error("could not restore the NFS exports: %s (rules applied from now on will say why)", exc)
 
     # claiming and running ---------------------------------------------------------
     def wake(self) -> None:
@@ -259,6 +272,8 @@ class Worker:
         while not self._stop.is_set():
             try:
                 self._maybe_sweep()
+                if self.context.nfs is not None:
+                    self.context.nfs.supervise()
                 self.run_once()
             except Exception:  # noqa: BLE001 - keep the loop alive through database hiccups
                 log.exception("worker loop error; retrying")
@@ -268,6 +283,7 @@ class Worker:
 
     def start(self) -> None:
         self.report_pools()
+        self.restore_exports()
         self._threads = [threading.Thread(target=self._renew_leases, name="lockstep-lease", daemon=True),
                          threading.Thread(target=self._report_loop, name="lockstep-pool-report", daemon=True)]
         for i in range(self.threads):

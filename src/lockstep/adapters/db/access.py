@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.engine import Connection, RowMapping
 
 from lockstep.adapters.db import filters
@@ -65,6 +65,20 @@ class AccessRuleRepo:
         rows = self.conn.execute(select(t.access_rules).where(*conditions).order_by(
             t.access_rules.c.created_at, t.access_rules.c.id)).mappings().all()
         return self._load(rows)
+
+    def by_share_on(self, backends: Sequence[str], states: Iterable[str]) -> dict[str, list[AccessRule]]:
+        """The rules in these states of every share placed on one of these `host@backend`s, by share."""
+        hosts = [t.shares.c.host.startswith(f"{key}#", autoescape=True) | (t.shares.c.host == key) for key in backends]
+        if not hosts:
+            return {}
+        rows = self.conn.execute(
+            select(t.access_rules).join(t.shares, t.shares.c.id == t.access_rules.c.share_id)
+            .where(or_(*hosts), t.access_rules.c.state.in_(list(states)))
+            .order_by(t.access_rules.c.share_id, t.access_rules.c.created_at, t.access_rules.c.id)).mappings().all()
+        found: dict[str, list[AccessRule]] = {}
+        for rule in self._load(rows):
+            found.setdefault(rule.share_id, []).append(rule)
+        return found
 
     def add(self, rule: AccessRule) -> None:
         lock = rule.lock

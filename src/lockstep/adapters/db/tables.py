@@ -441,3 +441,16 @@ services = Table(
     *_times(),
     UniqueConstraint("host", "binary"),
 )
+
+# NFS export ids: allocated once per share (or snapshot) and never reused, so that a client's file
+# handles, which carry the id, never point at another share. Rows are never deleted; SQLite's
+# AUTOINCREMENT and PostgreSQL's sequence never hand out an id twice.
+nfs_exports = Table(
+    "nfs_exports",
+    metadata,
+    Column("export_id", Integer, primary_key=True, autoincrement=True),
+    Column("target_id", String(36), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    UniqueConstraint("target_id"),
+    sqlite_autoincrement=True,
+)

@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 
 from lockstep.adapters.db.access import AccessRuleRepo
 from lockstep.adapters.db.engine import WRITE
+from lockstep.adapters.db.exports import ExportIdRepo
 from lockstep.adapters.db.messages import HostServiceRepo, MessageRepo
 from lockstep.adapters.db.quotas import QuotaRepo
 from lockstep.adapters.db.records import MetadataRepo, SecurityServiceRepo, ShareNetworkSubnetRepo
@@ -65,6 +66,7 @@ class SqlAlchemyUnitOfWork:
         self.groups = GroupRepo(conn)
         self.cgsnapshots = CGSnapshotRepo(conn)
         self.access_rules = AccessRuleRepo(conn)
+        self.export_ids = ExportIdRepo(conn)
         self.operations = _WatchedOperationRepo(conn)
         self.pools = PoolRepo(conn)
         self.share_network_subnets = ShareNetworkSubnetRepo(conn)

@@ -11,6 +11,7 @@ from lockstep.domain.group_types import CONSISTENT_SNAPSHOT_SPEC
 from lockstep.domain.hosts import backend_key, pool_of
 from lockstep.domain.model import ConsistencyGroup, Share, Status, utcnow
 from lockstep.domain.operations import Entity, GroupPlacement, Operation
+from lockstep.service.exports import NfsExports
 from lockstep.service.operations import failures
 from lockstep.service.operations.cgsnapshots import cgsnapshot_spec
 from lockstep.service.operations.settle import Context, Job, fail, in_progress, locations, planned, settle, share_spec
@@ -103,7 +104,7 @@ def create_group_from_cgsnapshot(ctx: Context, op: Operation) -> None:
             return results
 
         def recorded(uow: UnitOfWork, results: Mapping[str, ShareResult], _: bool) -> None:
-            for share in _settle_clones(uow, shares, results, ctx.availability_zone):
+            for share in _settle_clones(uow, shares, results, ctx.availability_zone, ctx.nfs):
                 failures.record(uow, project_id=share.project_id, entity=Entity.SHARE, target_id=share.id,
                                 action=failures.action_of(op.kind), request_id=op.request_id, ttl=ctx.message_ttl,
                                 failure=failures.clone_failed(share.id, group.id, group.source_cgsnapshot_id,
@@ -148,12 +149,12 @@ def _clone_plan(uow: UnitOfWork, group: ConsistencyGroup,
 
 
 def _settle_clones(uow: UnitOfWork, shares: Sequence[Share], results: Mapping[str, ShareResult],
-                   availability_zone: str) -> list[Share]:
+                   availability_zone: str, nfs: NfsExports | None) -> list[Share]:
     """Returns the clones the driver did not make (now in error)."""
     # A 64-share group settles in a handful of statements, not a few per share.
     missing = [share for share in shares
                if share.id not in results and uow.shares.cas(share.id, [Status.CREATING], status=Status.ERROR)]
     by_id = {share.id: share for share in shares if share.id in results}
     moved = uow.shares.settle_created(list(by_id), availability_zone)
-    uow.shares.add_export_locations({i: locations(results[i]) for i in moved})
+    uow.shares.add_export_locations({i: locations(results[i], i, nfs) for i in moved})
     return missing

@@ -15,6 +15,7 @@ from typing import Any, Generic, Protocol, TypeGuard, TypeVar
 from lockstep.domain.hosts import backend_key, pool_of
 from lockstep.domain.model import Share, Status
 from lockstep.domain.operations import TRANSITIONS, Entity, Operation, OperationKind, Reclaim
+from lockstep.service.exports import NfsExports
 from lockstep.service.operations import failures
 from lockstep.service.operations.failures import Failure
 from lockstep.service.scheduler import Scheduler
@@ -50,6 +51,7 @@ class Context:
     availability_zone: str
     message_ttl: float = failures.DEFAULT_TTL  # seconds the user messages of failures are kept
     telemetry: Telemetry = field(default_factory=NoTelemetry)
+    nfs: NfsExports | None = None  # the NFS server that enforces access rules, where one is configured
 
     def driver(self, host: str | None) -> ShareDriver:
         backend = backend_key(host)
@@ -203,6 +205,15 @@ def share_spec(share: Share) -> ShareSpec:
                      group_id=share.consistency_group_id)
 
 
-def locations(result: ShareResult) -> list[dict[str, object]]:
-    return [{"id": new_id(), "path": loc.path, "is_admin_only": loc.is_admin_only, "preferred": loc.preferred}
-            for loc in result.export_locations]
+def locations(result: ShareResult, share_id: str, nfs: NfsExports | None = None) -> list[dict[str, object]]:
+    """The share's export locations. Behind an NFS server, `<address>:<pseudo path>` is the preferred one
+    and the local directory stays as an admin-only location for operators."""
+    found: list[dict[str, object]] = [
+        {"id": new_id(), "path": loc.path, "is_admin_only": loc.is_admin_only, "preferred": loc.preferred}
+        for loc in result.export_locations]
+    if nfs is None or not any(str(loc["path"]).startswith("/") for loc in found):
+        return found
+    for loc in found:
+        if str(loc["path"]).startswith("/"):
+            loc.update(is_admin_only=True, preferred=False)
+    return [{"id": new_id(), "path": nfs.location(share_id), "is_admin_only": False, "preferred": True}, *found]

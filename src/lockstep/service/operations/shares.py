@@ -83,7 +83,7 @@ def _create_job(ctx: Context, op: Operation, uow: UnitOfWork) -> Job[ShareResult
 
     def recorded(uow: UnitOfWork, result: ShareResult, won: bool) -> None:
         if won:
-            uow.shares.replace_export_locations(share.id, locations(result))
+            uow.shares.replace_export_locations(share.id, locations(result, share.id, ctx.nfs))
 
     def explain(error: DriverError) -> failures.Failure:
         if share.snapshot_id and not isinstance(error, ShareDoesNotFit):
@@ -105,7 +105,10 @@ def delete_share(ctx: Context, op: Operation) -> None:
 
         def drive() -> None:
             if share.host:
-                ctx.driver(share.host).delete_share(share_spec(share))
+                driver = ctx.driver(share.host)
+                if ctx.nfs is not None:  # clients lose the export before the data goes
+                    ctx.nfs.withdraw(list(ctx.drivers), share.id)
+                driver.delete_share(share_spec(share))
 
         def recorded(uow: UnitOfWork, _: None, won: bool) -> None:
             if share.consistency_group_id and uow.groups.get(share.consistency_group_id) is None:

@@ -1,0 +1,277 @@
+"""The NFS-Ganesha process: started and supervised by Lockstep, or an operator's that Lockstep reloads.
+
+`GaneshaServer.apply(exports)` writes the whole configuration atomically (a temporary file renamed
+over the old one) and then makes the server read it: SIGHUP to a running Ganesha (it re-reads its
+EXPORT blocks), or a start when none runs. rpcbind must run before Ganesha (NFSv3's MOUNT protocol
+registers with it); Lockstep starts one when none answers.
+
+`wrap` prefixes every command Lockstep runs (tests put `nsenter --net=... --mount=...` there to run
+the server in namespaces they made); with no `nsenter --pid` the pid Lockstep signals is the real one.
+
+Where Ganesha cannot run (not root, packages missing) `availability()` says why in one line.
+"""
+
+from __future__ import annotations
+
+import glob
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lockstep.adapters.nfs.ganesha_conf import ServerSettings, render
+from lockstep.domain.exports import Export
+from lockstep.service.storage import DriverError
+
+log = logging.getLogger("lockstep.nfs")
+
+READY_LINE = "NFS SERVER INITIALIZED"
+FSAL_VFS_GLOB = "/usr/lib/*/ganesha/libfsalvfs.so"
+PACKAGES = "nfs-ganesha nfs-ganesha-vfs rpcbind"
+
+
+class GaneshaError(DriverError):
+    """Ganesha could not be started or reloaded; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class GaneshaSettings:
+    server: ServerSettings
+    wrap: tuple[str, ...] = ()  # a command prefix for every process (namespaces in tests)
+    ganesha_binary: str = "ganesha.nfsd"
+    rpcbind_binary: str = "rpcbind"
+    rpcinfo_binary: str = "rpcinfo"
+    #: An operator's Ganesha: Lockstep writes `config_path` and signals the pid in this file; it
+    #: starts nothing. The operator's Ganesha must read `config_path` (its `-f`).
+    attach_pidfile: Path | None = None
+    start_timeout: float = 20.0
+    log_level: str = "NIV_EVENT"
+
+    @property
+    def state_dir(self) -> Path:
+        return self.server.state_dir
+
+    @property
+    def config_path(self) -> Path:
+        return self.state_dir / "ganesha.conf"
+
+    @property
+    def log_path(self) -> Path:
+        return self.state_dir / "ganesha.log"
+
+    @property
+    def pid_path(self) -> Path:
+        return self.state_dir / "ganesha.pid"
+
+
+@dataclass(frozen=True)
+class Availability:
+    ok: bool
+    reason: str | None = None  # one line for the pool's capabilities and the rule's user message
+
+
+def _which(binary: str) -> str | None:
+    return shutil.which(binary) or shutil.which(binary, path="/usr/sbin:/sbin")
+
+
+@dataclass
+class GaneshaServer:
+    settings: GaneshaSettings
+    _ganesha: subprocess.Popen[bytes] | None = field(default=None, init=False)
+    _rpcbind: subprocess.Popen[bytes] | None = field(default=None, init=False)
+    restarts: int = field(default=0, init=False)
+    _told: bool = field(default=False, init=False)  # this process made the running Ganesha read the file
+
+    # What can run ---------------------------------------------------------------------------------
+    def availability(self) -> Availability:
+        if self.settings.attach_pidfile is not None:
+            return Availability(True)
+        if os.geteuid() != 0:
+            return Availability(False, "NFS exports need Lockstep's worker to run as root (it runs NFS-Ganesha).")
+        missing = [b for b in (self.settings.ganesha_binary, self.settings.rpcbind_binary) if _which(b) is None]
+        if missing or not glob.glob(FSAL_VFS_GLOB):
+            return Availability(False, f"NFS-Ganesha is not installed ({', '.join(missing) or 'FSAL VFS'} missing); "
+                                       f"run `apt-get install {PACKAGES}` or scripts/install-system-deps.sh.")
+        return Availability(True)
+
+    # Configuration --------------------------------------------------------------------------------
+    def write_config(self, exports: Iterable[Export]) -> bool:
+        """Write the configuration atomically; True if it changed."""
+        server = self.settings.server
+        text = render(exports, server)
+        for directory in (server.state_dir, server.placeholder_dir, server.recovery_dir):
+            directory.mkdir(parents=True, exist_ok=True)
+        path = self.settings.config_path
+        if path.exists() and path.read_text() == text:
+            return False
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        with open(tmp, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        return True
+
+    def apply(self, exports: Iterable[Export]) -> None:
+        """Make the running server serve exactly these exports (starting it if none runs)."""
+        changed = self.write_config(exports)
+        pid = self.pid()
+        if pid is None:
+            self.start()
+        elif changed or not self._told:
+            # The first apply of this process signals even an unchanged file: an earlier process may
+            # have died between writing it and telling Ganesha.
+            os.kill(pid, signal.SIGHUP)
+        self._told = True
+
+    # The process ----------------------------------------------------------------------------------
+    def pid(self) -> int | None:
+        """The pid of the running Ganesha, or None."""
+        if self.settings.attach_pidfile is not None:
+            return _live_pid_in(self.settings.attach_pidfile)
+        if self._ganesha is not None and self._ganesha.poll() is None:
+            return self._ganesha.pid
+        return self._adopted()
+
+    def _adopted(self) -> int | None:
+        """A Ganesha an earlier Lockstep process started with this configuration (it outlives the worker,
+        so that clients keep their mounts): signalled and supervised like one of ours."""
+        pid = _live_pid_in(self.settings.pid_path)
+        if pid is None:
+            return None
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            return None
+        return pid if str(self.settings.config_path).encode() in cmdline else None
+
+    def ensure_running(self) -> bool:
+        """Supervision: start Ganesha again from the configuration on disk if it died. True if it had to."""
+        if self.pid() is not None or not self.settings.config_path.exists():
+            return False
+        log.warning("NFS-Ganesha is not running (exit status %s); starting it again",
+                    None if self._ganesha is None else self._ganesha.returncode)
+        self.start()
+        self.restarts += 1
+        return True
+
+    def start(self) -> None:
+        if self.settings.attach_pidfile is not None:
+            raise GaneshaError(f"the operator's NFS-Ganesha (pid file {self.settings.attach_pidfile}) is not "
+                               "running; start it, it reads " + str(self.settings.config_path))
+        available = self.availability()
+        if not available.ok:
+            raise GaneshaError(str(available.reason))
+        if not self.settings.config_path.exists():
+            raise GaneshaError("no configuration written yet (apply the exports first)")
+        self._ensure_rpcbind()
+        log_path = self.settings.log_path
+        offset = log_path.stat().st_size if log_path.exists() else 0
+        self.settings.pid_path.unlink(missing_ok=True)  # Ganesha writes its pid there once it runs
+        command = [*self.settings.wrap, self.settings.ganesha_binary, "-F", "-f", str(self.settings.config_path),
+                   "-L", str(log_path), "-p", str(self.settings.pid_path), "-N", self.settings.log_level]
+        self._ganesha = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL, start_new_session=True)
+        self._wait_ready(log_path, offset)
+
+    def _wait_ready(self, log_path: Path, offset: int) -> None:
+        assert self._ganesha is not None
+        deadline = time.monotonic() + self.settings.start_timeout
+        while time.monotonic() < deadline:
+            if self._ganesha.poll() is not None:
+                raise GaneshaError(f"NFS-Ganesha exited at start (status {self._ganesha.returncode}): "
+                                   f"{_last_error(log_path, offset)}; see {log_path}")
+            if READY_LINE in _read_from(log_path, offset):
+                return
+            time.sleep(0.05)
+        self.stop()
+        raise GaneshaError(f"NFS-Ganesha did not start within {self.settings.start_timeout:.0f} s; see {log_path}")
+
+    def _rpcbind_answers(self) -> bool:
+        command = [*self.settings.wrap, self.settings.rpcinfo_binary, "-p", "127.0.0.1"]
+        try:
+            return subprocess.run(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL, timeout=5).returncode == 0
+        except (OSError, subprocess.TimeoutExpired):
+            return False
+
+    def _ensure_rpcbind(self) -> None:
+        if self._rpcbind_answers():
+            return
+        if self._rpcbind is not None and self._rpcbind.poll() is None:
+            self._rpcbind.kill()
+            self._rpcbind.wait()
+        command = [*self.settings.wrap, self.settings.rpcbind_binary, "-w", "-f"]
+        self._rpcbind = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.PIPE, start_new_session=True)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self._rpcbind_answers():
+                return
+            if self._rpcbind.poll() is not None:
+                err = self._rpcbind.stderr.read().decode(errors="replace").strip() if self._rpcbind.stderr else ""
+                raise GaneshaError(f"rpcbind exited at start ({err or self._rpcbind.returncode}); NFS needs it: "
+                                   "start it (systemctl start rpcbind) or free its port 111")
+            time.sleep(0.05)
+        raise GaneshaError("rpcbind did not answer within 10 s; NFS needs it (systemctl start rpcbind)")
+
+    def stop(self) -> None:
+        """Stop what Lockstep started (an operator's Ganesha is left alone)."""
+        adopted = None if self._ganesha is not None or self.settings.attach_pidfile else self._adopted()
+        if adopted is not None:
+            _terminate(adopted)
+        for proc in (self._ganesha, self._rpcbind):
+            if proc is None or proc.poll() is not None:
+                continue
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        for proc in (self._ganesha, self._rpcbind):
+            if proc is not None and proc.stderr is not None:
+                proc.stderr.close()
+        self._ganesha = self._rpcbind = None
+
+
+def _terminate(pid: int) -> None:
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            return
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+
+
+def _live_pid_in(path: Path) -> int | None:
+    try:
+        pid = int(path.read_text().strip())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return None
+    return pid
+
+
+def _read_from(path: Path, offset: int) -> str:
+    try:
+        with open(path, errors="replace") as f:
+            f.seek(offset)
+            return f.read()
+    except OSError:
+        return ""
+
+
+def _last_error(path: Path, offset: int) -> str:
+    lines = [line for line in _read_from(path, offset).splitlines() if ":CRIT :" in line or ":FATAL :" in line
+             or ":MAJ :" in line]
+    return lines[-1].rsplit(" :", 1)[-1].strip() if lines else "no error in its log"
+

@@ -1,0 +1,129 @@
+"""The NFS front end of a worker's local backends: one NFS server exports every share that has rules.
+
+Each change re-derives the whole export list from the database (every share on this worker's
+backends with rules the backend must enforce) and hands it to the server, under one lock, so that the
+last list applied is never older than the last rule change recorded. The worker applies it at start
+(exports come back after a restart of either process) and checks at intervals that the server runs.
+
+The server (`NfsServer`) is an adapter (NFS-Ganesha); its failures are `DriverError`s, so a rule it
+could not apply goes to `error` with a user message like any refused rule.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from lockstep.domain.access import ENFORCED
+from lockstep.domain.exports import Export, Grant, export_clients, export_for, pseudo_path
+from lockstep.domain.model import Share, Status
+from lockstep.service.storage import AccessResult, AccessRuleSpec, DriverError
+from lockstep.service.unit_of_work import Database, UnitOfWork
+
+log = logging.getLogger("lockstep.nfs")
+
+NO_DIRECTORY = "this share's backend has no local directory that NFS can export"
+SUPERVISE_INTERVAL = 5.0  # seconds between checks that the NFS server still runs
+
+
+class Availability(Protocol):
+    @property
+    def ok(self) -> bool: ...
+
+    @property
+    def reason(self) -> str | None: ...
+
+
+class NfsServer(Protocol):
+    def availability(self) -> Availability: ...
+
+    def apply(self, exports: Sequence[Export]) -> None:
+        """Serve exactly these exports (start the server if it does not run). Raises DriverError."""
+
+    def ensure_running(self) -> bool:
+        """Start the server again if it died; True if it had to."""
+
+    def stop(self) -> None:
+        """Stop the processes this server started."""
+
+
+def local_path(share: Share) -> str | None:
+    """The share's directory on this host: its export location that is an absolute path."""
+    for location in share.export_locations:
+        if location.path.startswith("/"):
+            return location.path
+    return None
+
+
+@dataclass
+class NfsExports:
+    db: Database
+    server: NfsServer
+    address: str  # the address clients mount from: export locations are `<address>:<pseudo path>`
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    _last_check: float = field(default=float("-inf"), init=False)
+
+    def location(self, share_id: str) -> str:
+        host = f"[{self.address}]" if ":" in self.address else self.address
+        return f"{host}:{pseudo_path(share_id)}"
+
+    def capabilities(self) -> dict[str, object]:
+        """What a pool of a backend behind this server says in /scheduler-stats."""
+        available = self.server.availability()
+        return {"lockstep:access_enforced": available.ok, "lockstep:nfs": "ganesha" if available.ok
+                else f"unavailable: {available.reason}"}
+
+    def enforce(self, backends: Sequence[str], share: Share,
+                rules: Sequence[AccessRuleSpec]) -> dict[str, AccessResult]:
+        """Export `share` with exactly `rules` (and every other share with its own); one result per rule."""
+        available = self.server.availability()
+        if not available.ok:
+            raise DriverError(str(available.reason))
+        if local_path(share) is None:
+            return {rule.id: AccessResult(applied=False, reason=NO_DIRECTORY) for rule in rules}
+        refused = export_clients(rules).refused
+        self.reconcile(backends, {share.id: [rule for rule in rules if rule.id not in refused]})
+        return {rule.id: AccessResult(applied=rule.id not in refused, reason=refused.get(rule.id)) for rule in rules}
+
+    def withdraw(self, backends: Sequence[str], share_id: str) -> None:
+        """Before a share's storage goes: no export of it remains (nothing to do where no server runs)."""
+        if self.server.availability().ok:
+            self.reconcile(backends, {share_id: []})
+
+    def reconcile(self, backends: Sequence[str], override: Mapping[str, Sequence[Grant]] | None = None) -> None:
+        """Make the server serve what the database says (with `override`'s rule sets for some shares)."""
+        with self._lock:
+            with self.db.write() as uow:
+                exports = self._exports(uow, backends, override or {})
+                uow.commit()  # the export ids allocated
+            self.server.apply(exports)
+
+    @staticmethod
+    def _exports(uow: UnitOfWork, backends: Sequence[str], override: Mapping[str, Sequence[Grant]]) -> list[Export]:
+        rules: dict[str, Sequence[Grant]] = dict(uow.access_rules.by_share_on(backends, ENFORCED))
+        rules.update(override)
+        exports = []
+        for share_id, grants in sorted(rules.items()):
+            share = uow.shares.get(share_id)
+            path = None if share is None or share.status == Status.DELETING else local_path(share)
+            if path is None or not export_clients(grants).clients:
+                continue  # gone or going, nowhere to export from, or nobody to export to: no export
+            export = export_for(uow.export_ids.allocate(share_id), path, share_id, grants)
+            if export is not None:
+                exports.append(export)
+        return exports
+
+    def supervise(self) -> None:
+        """At most every few seconds: start the server again if it died (from the configuration on disk)."""
+        if time.monotonic() - self._last_check < SUPERVISE_INTERVAL:
+            return
+        self._last_check = time.monotonic()
+        try:
+            with self._lock:
+                self.server.ensure_running()
+        except DriverError as exc:
+            log.error("the NFS server is not running and could not be started: %s", exc)
