@@ -31,6 +31,7 @@ from lockstep.service.storage import DriverError
 log = logging.getLogger("lockstep.nfs")
 
 READY_LINE = "NFS SERVER INITIALIZED"
+RELOADED_LINE = "Reread exports complete"  # logged at NIV_EVENT once a SIGHUP's new export list is served
 FSAL_VFS_GLOB = "/usr/lib/*/ganesha/libfsalvfs.so"
 PACKAGES = "nfs-ganesha nfs-ganesha-vfs rpcbind"
 
@@ -126,8 +127,27 @@ class GaneshaServer:
         elif changed or not self._told:
             # The first apply of this process signals even an unchanged file: an earlier process may
             # have died between writing it and telling Ganesha.
-            os.kill(pid, signal.SIGHUP)
+            self._reload(pid)
         self._told = True
+
+    def _reload(self, pid: int) -> None:
+        """SIGHUP, then wait until Ganesha says it serves the new export list: a rule is reported active only
+        once a client would see it. (An operator's Ganesha logs where its operator says: not waited for.)"""
+        log_path = self.settings.log_path
+        offset = log_path.stat().st_size if log_path.exists() else 0
+        os.kill(pid, signal.SIGHUP)
+        if self.settings.attach_pidfile is not None:
+            return
+        deadline = time.monotonic() + self.settings.start_timeout
+        while time.monotonic() < deadline:
+            if RELOADED_LINE in _read_from(log_path, offset):
+                return
+            if self.pid() != pid:
+                raise GaneshaError(f"NFS-Ganesha (pid {pid}) exited while reloading its exports: "
+                                   f"{_last_error(log_path, offset)}; see {log_path}")
+            time.sleep(0.01)
+        raise GaneshaError(f"NFS-Ganesha did not reload its exports within {self.settings.start_timeout:.0f} s; "
+                           f"see {log_path}")
 
     # The process ----------------------------------------------------------------------------------
     def pid(self) -> int | None:
