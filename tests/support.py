@@ -282,7 +282,10 @@ class LiveServer:
 
 def server_env(data_dir: Path, database_url: str, port: int, **overrides: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOCKSTEP_")}
-    env.update(settings_env(data_dir, database_url, LOCKSTEP_LISTEN=f"127.0.0.1:{port}", **overrides))
+    # One API process (plus the worker process): what these tests prove does not need one per core, and
+    # the machine running them is shared. tests/e2e/test_supervisor.py covers the default.
+    env.update(settings_env(data_dir, database_url, LOCKSTEP_LISTEN=f"127.0.0.1:{port}", LOCKSTEP_PROCESSES="1",
+                            **overrides))
     return env
 
 

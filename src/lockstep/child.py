@@ -29,7 +29,7 @@ from typing import Any
 
 from lockstep import config as config_mod
 from lockstep.config import Settings
-from lockstep.startup import StartupError, explain
+from lockstep.startup import StartupError, check_database, explain
 
 log = logging.getLogger("lockstep")
 
@@ -48,6 +48,8 @@ _PR_SET_PDEATHSIG = 1
 
 def configure_logging(settings: Settings) -> None:
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Alembic says "Context impl SQLiteImpl" at every schema check; only `db upgrade` wants its steps.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 # parent death -------------------------------------------------------------------------------------
@@ -144,6 +146,7 @@ def run_worker(settings: Settings, *, announce: bool = True) -> None:
         stop.set()
     signal.signal(signal.SIGTERM, handler)
     signal.signal(signal.SIGINT, handler)
+    check_database(settings)  # before the drivers: a backend may mount storage as it is built
     engine = engine_for(settings)
     drivers = build_drivers(settings)
     try:

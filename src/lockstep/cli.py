@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from importlib import metadata
 
@@ -38,6 +39,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 def cmd_db_upgrade(args: argparse.Namespace) -> None:
     settings = _settings(args)
     configure_logging(settings)
+    logging.getLogger("alembic").setLevel(settings.log_level)  # the migration steps it runs
     check_data_dir(settings)
     url = settings.effective_database_url
     print(f"lockstep: migrating {redact(url)} to the latest schema")
@@ -115,10 +117,17 @@ def main(argv: list[str] | None = None) -> None:
         args.func(args)
     except Exception as exc:
         # Known start-up failures are one line with the fix; anything else is a bug and keeps its traceback.
-        message = explain(exc, None)
+        message = explain(exc, _settings_or_none(args))
         if message is None:
             raise
         sys.exit(f"lockstep: {message}")
+
+
+def _settings_or_none(args: argparse.Namespace) -> Settings | None:
+    try:
+        return config_mod.load(args.config)
+    except Exception:  # noqa: BLE001 - only to name the database in a message; the message does without
+        return None
 
 
 def _version() -> str:

@@ -123,10 +123,18 @@ SECTIONS = frozenset({"backend", "quota", "keystone_authtoken"})
 KEYS = frozenset(f.name for f in fields(Settings)) - {"keystone", "quota_defaults"} | {"backends"} | SECTIONS
 
 
+def _exists(path: Path) -> bool:
+    """False also when the data directory cannot be looked into: start-up then says so about the directory."""
+    try:
+        return path.exists()
+    except OSError:
+        return False
+
+
 def _file_data(config_file: str | os.PathLike[str] | None, env: Mapping[str, str]) -> dict[str, Any]:
     path = config_file or env.get(ENV_PREFIX + "CONFIG")
     data_dir = Path(env.get(ENV_PREFIX + "DATA_DIR", "./data"))
-    if not path and (data_dir / "lockstep.toml").exists():
+    if not path and _exists(data_dir / "lockstep.toml"):
         path = data_dir / "lockstep.toml"
     if not path:
         return {}

@@ -153,11 +153,23 @@ class Supervisor:
                     child = pending.pop(fd)
                     said = os.read(fd, 64)
                     close_quietly(fd)
-                    if not said.startswith(b"ready"):
-                        raise StartupError(self._start_failure(child))
+                    if said.startswith(b"ready"):
+                        continue
+                    if self._killed(child) and not self._stop.is_set():
+                        pending[self._spawn(child, ready=True)] = child  # killed from outside: not its fault
+                        continue
+                    raise StartupError(self._start_failure(child))
         finally:
             for fd in pending:
                 close_quietly(fd)
+
+    @staticmethod
+    def _killed(child: Child) -> bool:
+        assert child.proc is not None
+        try:
+            return child.proc.wait(STOP_GRACE) < 0
+        except subprocess.TimeoutExpired:
+            return False
 
     def _start_failure(self, child: Child) -> str:
         assert child.proc is not None
