@@ -44,6 +44,7 @@ SUPERVISOR_PID_ENV = "LOCKSTEP_SUPERVISOR_PID"
 KEEP_ALIVE_SECONDS = 75
 
 _PR_SET_PDEATHSIG = 1
+WORKER_NICENESS = 10
 
 
 def configure_logging(settings: Settings) -> None:
@@ -183,6 +184,9 @@ def main(argv: list[str] | None = None) -> None:
         if role == "api":
             run_api(settings)
         else:
+            # Storage work is background work: on a machine with few cores the API processes get the CPU
+            # first (the commands the drivers run inherit the lower priority).
+            os.nice(WORKER_NICENESS)
             run_worker(settings, announce=False)
     except config_mod.ConfigError as exc:
         sys.exit(f"lockstep: {exc}")
