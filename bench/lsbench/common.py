@@ -200,12 +200,13 @@ class LockstepServer:
         for p in procs:
             try:
                 cmd = " ".join(p.cmdline())
+                name = p.name()  # `lockstep serve` names its children lockstep-api, lockstep-worker
                 rss = p.memory_info().rss / 2**20
             except psutil.NoSuchProcess:
                 continue
-            if "lockstep.child worker" in cmd or "lockstep.cli worker" in cmd:
+            if name == "lockstep-worker" or "lockstep.cli worker" in cmd:
                 role = "worker"
-            elif "lockstep.child api" in cmd:
+            elif name == "lockstep-api":
                 role = "api"
             elif p.pid == top.pid:
                 role = "supervisor"

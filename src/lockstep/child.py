@@ -1,17 +1,18 @@
-"""The processes `lockstep serve` runs: API processes and the worker process (`python -m lockstep.child`).
+"""The processes `lockstep serve` runs: API processes and the worker process.
 
-The supervisor (`supervisor.py`) hands each child what it needs as inherited file descriptors named in
-the environment:
+The supervisor (`supervisor.py`) forks each child after it has imported everything and bound the port,
+so a child starts in a fraction of a second and inherits, as open sockets:
 
-- `LOCKSTEP_LISTEN_FD` (API): the listening socket the supervisor bound; every API process accepts
-  from it, so a crashed one is replaced without the port ever closing.
-- `LOCKSTEP_WAKE_FD`: one end of a datagram socket pair. API processes send a byte after each commit
-  that recorded work; the worker process wakes at once instead of at its next poll. Nothing is lost
-  if a byte is dropped (a full buffer, a worker restarting): the worker still polls.
-- `LOCKSTEP_READY_FD`: a pipe the child writes one line to once it serves, so that the supervisor
-  announces "serving" only when every child is up, and reports a child's start-up error instead.
-- `LOCKSTEP_SUPERVISOR_PID`: a child dies with its supervisor (PR_SET_PDEATHSIG), so a `kill -9` of
-  the supervisor never leaves children serving on their own.
+- the listening socket (API processes): every API process accepts from it, so a crashed one is
+  replaced without the port ever closing;
+- one end of a datagram socket pair (the wake channel): API processes send a byte after each commit
+  that recorded work, and the worker process wakes at once instead of at its next poll. Nothing is
+  lost if a byte is dropped (a full buffer, a worker restarting): the worker still polls;
+- a pipe it writes one line to once it serves, so that the supervisor announces "serving" only when
+  every child is up, and reports a child's start-up error instead.
+
+A child dies with its supervisor (PR_SET_PDEATHSIG), so a `kill -9` of the supervisor never leaves
+children serving on their own. `/proc/<pid>/comm` names each: `lockstep-api`, `lockstep-worker`.
 """
 
 from __future__ import annotations
@@ -27,24 +28,21 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from lockstep import config as config_mod
 from lockstep.config import Settings
-from lockstep.startup import StartupError, check_database, explain
+from lockstep.startup import check_database, explain
 
 log = logging.getLogger("lockstep")
-
-LISTEN_FD_ENV = "LOCKSTEP_LISTEN_FD"
-WAKE_FD_ENV = "LOCKSTEP_WAKE_FD"
-READY_FD_ENV = "LOCKSTEP_READY_FD"
-SUPERVISOR_PID_ENV = "LOCKSTEP_SUPERVISOR_PID"
 
 # How long an idle keep-alive connection stays open. uvicorn's default (5 s) equals the interval at which
 # `openstack ... --wait` polls, so the server closed connections just as the client reused them and
 # the client saw "connection reset" (Manila's eventlet server keeps idle connections for minutes).
 KEEP_ALIVE_SECONDS = 75
+# Storage work is background work: on a machine with few cores the API processes get the CPU first
+# (the commands the drivers run inherit the lower priority).
+WORKER_NICENESS = 10
 
 _PR_SET_PDEATHSIG = 1
-WORKER_NICENESS = 10
+_PR_SET_NAME = 15
 
 
 def configure_logging(settings: Settings) -> None:
@@ -53,30 +51,23 @@ def configure_logging(settings: Settings) -> None:
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
-# parent death -------------------------------------------------------------------------------------
-def die_with_supervisor() -> None:
-    """Ask the kernel for SIGTERM when the supervisor dies; exit now if it already has."""
-    expected = os.environ.get(SUPERVISOR_PID_ENV)
-    if not expected:
-        return
+def _prctl(option: int, value: int | bytes) -> None:
     with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-    if os.getppid() != int(expected):  # died between fork and prctl: the signal will never come
-        sys.exit(0)
+        ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0)
 
 
-def _ready() -> None:
-    fd = os.environ.get(READY_FD_ENV)
-    if fd:
+def die_with(parent: int) -> None:
+    """Ask the kernel for SIGTERM when `parent` dies; exit now if it already has."""
+    _prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:  # it died before the request: the signal will never come
+        os._exit(0)
+
+
+def _ready(fd: int | None) -> None:
+    if fd is not None:
         with contextlib.suppress(OSError):
-            os.write(int(fd), b"ready\n")
-            os.close(int(fd))
-
-
-def _inherited_socket(env: str) -> socket.socket | None:
-    fd = os.environ.get(env)
-    return socket.socket(fileno=int(fd)) if fd else None
+            os.write(fd, b"ready\n")
+            os.close(fd)
 
 
 # the wake-up channel --------------------------------------------------------------------------------
@@ -116,20 +107,15 @@ def uvicorn_config(app: Any) -> Any:
     return uvicorn.Config(app, log_level="warning", access_log=False, timeout_keep_alive=KEEP_ALIVE_SECONDS)
 
 
-def run_api(settings: Settings) -> None:
+def run_api(settings: Settings, listener: socket.socket, wake: socket.socket | None, ready: int | None) -> None:
     import uvicorn
 
     from lockstep.bootstrap import build_app, build_services, engine_for
 
-    listener = _inherited_socket(LISTEN_FD_ENV)
-    if listener is None:
-        raise StartupError(f"an API process needs the listening socket in {LISTEN_FD_ENV}; "
-                           "start it with `lockstep serve`")
-    wake = _inherited_socket(WAKE_FD_ENV)
     engine = engine_for(settings)
     app = build_app(settings, build_services(settings, engine, on_enqueued=wake_sender(wake) if wake else None))
     server = uvicorn.Server(uvicorn_config(app))
-    _ready()
+    _ready(ready)
     try:
         server.run(sockets=[listener])
     finally:
@@ -137,7 +123,8 @@ def run_api(settings: Settings) -> None:
 
 
 # the worker process ----------------------------------------------------------------------------------
-def run_worker(settings: Settings, *, announce: bool = True) -> None:
+def run_worker(settings: Settings, *, wake: socket.socket | None = None, ready: int | None = None,
+               announce: bool = True) -> None:
     """Set up the drivers, settle operations until SIGTERM/SIGINT, then release what the drivers hold."""
     from lockstep.bootstrap import build_drivers, build_worker, close_drivers, engine_for
 
@@ -152,7 +139,6 @@ def run_worker(settings: Settings, *, announce: bool = True) -> None:
     drivers = build_drivers(settings)
     try:
         worker = build_worker(settings, engine, drivers)
-        wake = _inherited_socket(WAKE_FD_ENV)
         if wake is not None:
             listen_for_wakes(wake, worker.wake)
         worker.start()
@@ -163,7 +149,7 @@ def run_worker(settings: Settings, *, announce: bool = True) -> None:
                          pool.atomic_cgsnapshot)
         if announce:
             print(f"lockstep: worker {worker.owner} serving backends {', '.join(drivers)}", flush=True)
-        _ready()
+        _ready(ready)
         stop.wait()
         worker.stop()
     finally:
@@ -171,31 +157,23 @@ def run_worker(settings: Settings, *, announce: bool = True) -> None:
         engine.dispose()
 
 
-def main(argv: list[str] | None = None) -> None:
-    args = sys.argv[1:] if argv is None else argv
-    role = args[0] if args else ""
-    if role not in ("api", "worker"):
-        sys.exit("lockstep: usage: python -m lockstep.child api|worker (started by `lockstep serve`)")
-    die_with_supervisor()
-    settings: Settings | None = None
+# in the forked child --------------------------------------------------------------------------------
+def run_child(role: str, settings: Settings, parent: int, listener: socket.socket, wake: socket.socket | None,
+              ready: int | None) -> None:
+    """The body of a forked child: what it does not need of the supervisor's sockets, it closes."""
+    die_with(parent)
+    _prctl(_PR_SET_NAME, f"lockstep-{role}".encode())
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, signal.SIG_DFL)  # the supervisor's handlers are not ours
     try:
-        settings = config_mod.load(os.environ.get("LOCKSTEP_CONFIG"))
-        configure_logging(settings)
         if role == "api":
-            run_api(settings)
+            run_api(settings, listener, wake, ready)
         else:
-            # Storage work is background work: on a machine with few cores the API processes get the CPU
-            # first (the commands the drivers run inherit the lower priority).
+            listener.close()  # the worker must not keep the port open
             os.nice(WORKER_NICENESS)
-            run_worker(settings, announce=False)
-    except config_mod.ConfigError as exc:
-        sys.exit(f"lockstep: {exc}")
+            run_worker(settings, wake=wake, ready=ready, announce=False)
     except Exception as exc:
         message = explain(exc, settings)
         if message is None:
             raise
         sys.exit(f"lockstep: {message}")
-
-
-if __name__ == "__main__":
-    main()

@@ -78,7 +78,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
                  f"{host} without authentication, or set LOCKSTEP_AUTH=keystone")
     if args.processes is not None and args.processes < 1:
         sys.exit(f"lockstep: --processes must be 1 or more, got {args.processes}")
-    sys.exit(serve(settings, processes=args.processes, config_file=args.config))
+    sys.exit(serve(settings, processes=args.processes))
 
 
 def main(argv: list[str] | None = None) -> None:

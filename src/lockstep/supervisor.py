@@ -5,9 +5,9 @@ process share one GIL, and the API's latency followed the worker's load. So the 
 
 1. checks what start-up can check (`startup.preflight`) and binds the listening socket, so that a
    port in use is one error line and "serving" is printed only once the port is ours;
-2. starts one worker process (when `worker` is on) and `processes` API processes
-   (`python -m lockstep.child api|worker`), which inherit the socket and accept from it in turn,
-   and waits until each says it is ready (a child that fails to start ends the start-up with its error);
+2. imports the application once, then forks one worker process (when `worker` is on) and `processes`
+   API processes (`child.py`), which inherit the socket and accept from it in turn, and waits until
+   each says it is ready (a child that fails to start ends the start-up with its error);
 3. restarts a child that dies (after a back-off when it keeps dying young);
 4. on SIGTERM or SIGINT stops every child (SIGTERM, then SIGKILL after `STOP_GRACE` seconds) and exits.
 
@@ -15,26 +15,34 @@ Children die with the parent (PR_SET_PDEATHSIG, see `child.py`), so a `kill -9` 
 not leave them serving. API processes wake the worker through a datagram socket pair the parent
 creates (`child.wake_sender`), so work recorded by any API process starts at once.
 
-`child_env` is the hook for settings every child must see from its first instruction (e.g.
-PROMETHEUS_MULTIPROC_DIR for multi-process metrics): it is added to each child's environment.
+Forking (not exec): a child then starts in well under a second instead of importing everything
+again, which on a small machine is most of a start-up. The parent runs no threads, holds no database
+connection when it forks, and each child builds its own engine, app or worker.
+
+`child_env` is the hook for settings every child must see before anything is imported (e.g.
+PROMETHEUS_MULTIPROC_DIR for multi-process metrics): the parent puts it in its own environment before
+it imports the application, so the children are forked with it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import logging
+import multiprocessing
 import os
 import select
 import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from multiprocessing.process import BaseProcess
 from typing import Any
 
-from lockstep.child import LISTEN_FD_ENV, READY_FD_ENV, SUPERVISOR_PID_ENV, WAKE_FD_ENV
+from lockstep.child import run_child
 from lockstep.config import Settings
 from lockstep.startup import StartupError, bind_error, close_quietly, preflight, redact
 
@@ -72,11 +80,15 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+#: What every child uses, imported once by the parent before it forks.
+PRELOAD = ("uvicorn", "lockstep.bootstrap")
+
+
 @dataclass
 class Child:
     role: str  # "api" or "worker"
     index: int
-    proc: subprocess.Popen[bytes] | None = None
+    proc: BaseProcess | None = None
     started: float = 0.0
     quick_failures: int = 0
     restart_at: float | None = None
@@ -85,12 +97,15 @@ class Child:
     def name(self) -> str:
         return "the worker process" if self.role == "worker" else f"API process {self.index + 1}"
 
+    @property
+    def exitcode(self) -> int | None:
+        return None if self.proc is None else self.proc.exitcode
+
 
 @dataclass
 class Supervisor:
     settings: Settings
     processes: int
-    config_file: str | None = None
     child_env: Mapping[str, str] = field(default_factory=dict)
     children: list[Child] = field(default_factory=list)
 
@@ -98,18 +113,20 @@ class Supervisor:
         self._stop = threading.Event()
         self._listener: socket.socket | None = None
         self._wake: tuple[socket.socket, socket.socket] | None = None
+        self._fork = multiprocessing.get_context("fork")
 
     # start-up ----------------------------------------------------------------------------------------
     def run(self) -> int:
+        os.environ.update(self.child_env)
         preflight(self.settings)
         host, port = self.settings.listen_host_port
         self._listener = bind(host, port)
         self._install_signal_handlers()
         try:
+            for module in PRELOAD:
+                importlib.import_module(module)
             if self.settings.worker:
                 self._wake = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
-                for end in self._wake:
-                    end.set_inheritable(True)
                 self.children.append(Child("worker", 0))
             self.children += [Child("api", i) for i in range(self.processes)]
             self._start_all()
@@ -155,56 +172,38 @@ class Supervisor:
                     close_quietly(fd)
                     if said.startswith(b"ready"):
                         continue
-                    if self._killed(child) and not self._stop.is_set():
+                    code = self._exit_code(child)
+                    if code is not None and code < 0 and not self._stop.is_set():
                         pending[self._spawn(child, ready=True)] = child  # killed from outside: not its fault
                         continue
-                    raise StartupError(self._start_failure(child))
+                    raise StartupError(f"{child.name} could not start (exit status {code}); its error is above. "
+                                       "Fix it and run `lockstep serve` again")
         finally:
             for fd in pending:
                 close_quietly(fd)
 
     @staticmethod
-    def _killed(child: Child) -> bool:
+    def _exit_code(child: Child) -> int | None:
         assert child.proc is not None
-        try:
-            return child.proc.wait(STOP_GRACE) < 0
-        except subprocess.TimeoutExpired:
-            return False
-
-    def _start_failure(self, child: Child) -> str:
-        assert child.proc is not None
-        try:
-            code = child.proc.wait(STOP_GRACE)
-        except subprocess.TimeoutExpired:
-            code = None
-        return (f"{child.name} could not start (exit status {code}); its error is above. Fix it and run "
-                "`lockstep serve` again")
+        child.proc.join(STOP_GRACE)
+        return child.proc.exitcode
 
     def _spawn(self, child: Child, *, ready: bool) -> int:
-        """Start the child's process; with `ready`, returns the pipe it reports readiness on, else -1."""
+        """Fork the child; with `ready`, returns the pipe it reports readiness on, else -1."""
         assert self._listener is not None
-        env = {**os.environ, **self.child_env, SUPERVISOR_PID_ENV: str(os.getpid())}
-        if self.config_file:
-            env["LOCKSTEP_CONFIG"] = os.path.abspath(self.config_file)
-        fds: list[int] = []
-        if child.role == "api":
-            env[LISTEN_FD_ENV] = str(self._listener.fileno())
-            fds.append(self._listener.fileno())
+        read_fd, write_fd = os.pipe() if ready else (-1, -1)
+        wake = None
         if self._wake is not None:
-            end = self._wake[0] if child.role == "api" else self._wake[1]
-            env[WAKE_FD_ENV] = str(end.fileno())
-            fds.append(end.fileno())
-        read_fd = write_fd = -1
-        if ready:
-            read_fd, write_fd = os.pipe()
-            env[READY_FD_ENV] = str(write_fd)
-            fds.append(write_fd)
+            wake = self._wake[0] if child.role == "api" else self._wake[1]
+        child.proc = self._fork.Process(
+            target=_child_main, name=f"lockstep-{child.role}", daemon=False,
+            args=(child.role, self.settings, os.getpid(), self._listener, wake, self._wake,
+                  write_fd if ready else None, read_fd))
         try:
-            child.proc = subprocess.Popen([sys.executable, "-m", "lockstep.child", child.role], env=env,
-                                          pass_fds=fds)
+            child.proc.start()
         finally:
             if write_fd >= 0:
-                os.close(write_fd)
+                os.close(write_fd)  # the child's now: its exit closes the last copy, which the parent sees
         child.started = time.monotonic()
         child.restart_at = None
         return read_fd
@@ -222,9 +221,9 @@ class Supervisor:
                 self._spawn(child, ready=False)
                 print(f"lockstep: restarted {child.name} (pid {child.proc.pid if child.proc else '?'})", flush=True)
             return
-        if child.proc is None or child.proc.poll() is None:
+        code = child.exitcode
+        if child.proc is None or code is None:
             return
-        code = child.proc.returncode
         if now - child.started >= HEALTHY_AFTER:
             child.quick_failures = 0
         delay = 0.0 if child.quick_failures == 0 else min(0.5 * 2 ** child.quick_failures, MAX_BACKOFF)
@@ -236,21 +235,30 @@ class Supervisor:
 
     # stopping ----------------------------------------------------------------------------------------
     def _stop_all(self) -> None:
-        running = [c.proc for c in self.children if c.proc is not None and c.proc.poll() is None]
+        running = [c.proc for c in self.children if c.proc is not None and c.proc.exitcode is None]
         for proc in running:
-            proc.send_signal(signal.SIGTERM)
+            with contextlib.suppress(ProcessLookupError):
+                proc.terminate()
         deadline = time.monotonic() + STOP_GRACE
         for proc in running:
-            try:
-                proc.wait(max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
+            proc.join(max(0.0, deadline - time.monotonic()))
+            if proc.exitcode is None:
                 print(f"lockstep: pid {proc.pid} did not stop within {STOP_GRACE:.0f} s; killing it",
                       file=sys.stderr, flush=True)
                 proc.kill()
-                proc.wait()
+                proc.join()
 
 
-def serve(settings: Settings, *, processes: int | None = None, config_file: str | None = None,
-          child_env: Mapping[str, str] | None = None) -> int:
+def _child_main(role: str, settings: Settings, parent: int, listener: socket.socket, wake: socket.socket | None,
+                pair: tuple[socket.socket, socket.socket] | None, ready: int | None, parent_end: int) -> None:
+    """In the forked child: drop the supervisor's copies it does not need, then run the child."""
+    close_quietly(parent_end)
+    for end in pair or ():
+        if end is not wake:
+            end.close()
+    run_child(role, settings, parent, listener, wake, ready)
+
+
+def serve(settings: Settings, *, processes: int | None = None, child_env: Mapping[str, str] | None = None) -> int:
     count = processes or settings.processes or default_processes()
-    return Supervisor(settings, count, config_file, dict(child_env or {})).run()
+    return Supervisor(settings, count, dict(child_env or {})).run()

@@ -23,12 +23,12 @@ def children(parent: int) -> dict[int, str]:
             continue
         try:
             stat = (entry / "stat").read_text()
-            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+            comm = (entry / "comm").read_text().strip()
         except OSError:
             continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if ppid == parent and b"lockstep.child" in cmdline:
-            found[int(entry.name)] = cmdline[cmdline.index(b"lockstep.child") + 1].decode()
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[1]) == parent and fields[0] != "Z" and comm.startswith("lockstep-"):
+            found[int(entry.name)] = comm.removeprefix("lockstep-")
     return found
 
 
