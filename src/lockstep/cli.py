@@ -25,7 +25,8 @@ environment variables, which win: LOCKSTEP_LISTEN (host:port, default 127.0.0.1:
 LOCKSTEP_DATA_DIR (default ./data), LOCKSTEP_DATABASE_URL (default SQLite in the data dir;
 postgresql://user@host/db for scale-out), LOCKSTEP_AUTH (noauth | keystone),
 LOCKSTEP_BACKEND ({" | ".join(driver_names())}; auto = btrfs in a loop-mounted image
-when running as root with btrfs available, else posix).
+when running as root with btrfs available, else posix), LOCKSTEP_PROCESSES (API processes of
+`serve`, default one per core).
 """
 
 
