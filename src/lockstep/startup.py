@@ -98,8 +98,8 @@ def explain(exc: BaseException, settings: Settings | None) -> str | None:
         url = settings.effective_database_url if settings is not None else "(configured)"
         return database_message(url, exc)
     if isinstance(exc, PermissionError | FileNotFoundError) and exc.filename:
-        return (f"cannot use {exc.filename} ({exc.strerror}); fix its permissions or choose another data_dir "
-                "/ LOCKSTEP_DATA_DIR")
+        return (f"cannot use {exc.filename} ({exc.strerror}); check that path and its permissions, and the "
+                "setting that names it (data_dir, policy_file, a backend's path)")
     return None
 
 
