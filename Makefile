@@ -24,12 +24,15 @@ run: install system-deps
 	@$(PY) -m lockstep.cli db upgrade
 	@$(PY) -m lockstep.cli serve
 
+# One pytest worker per core; a test module (and all real-storage tests together) stays on one worker.
+PYTEST_PARALLEL ?= -n auto --dist loadgroup
+
 ## The whole test suite: the API in-process on SQLite and PostgreSQL; durability, end-to-end and
 ## real-storage tests against live `lockstep serve` processes; drivers on real filesystems.
 test: install system-deps
 	@$(PY) -m ruff check src tests $(wildcard bench)
 	@$(PY) -m mypy src tests
-	@$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	@$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_PARALLEL) $(PYTEST_ARGS)
 
 lint: install
 	@$(PY) -m ruff check src tests $(wildcard bench)

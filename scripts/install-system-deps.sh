@@ -3,12 +3,14 @@
 #   btrfs-progs: the btrfs driver and the embedded default (btrfs in a loop-mounted image)
 #   zfs-fuse:    the zfs driver's tests (a file-backed pool; OpenZFS takes the same commands)
 #   postgresql:  the test suite runs every API test on PostgreSQL too (this machine kind ships it)
+#   systemd:     systemd-analyze, which checks the shipped unit files (tests/ops/test_install.py)
 set -euo pipefail
 
 need=()
 command -v mkfs.btrfs >/dev/null 2>&1 || need+=(btrfs-progs)
 command -v zfs-fuse >/dev/null 2>&1 || need+=(zfs-fuse)
 command -v pg_isready >/dev/null 2>&1 || need+=(postgresql)
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then

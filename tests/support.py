@@ -11,12 +11,15 @@ Two kinds of server answer the same `Server` protocol, so a test module does not
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -65,28 +68,112 @@ def ensure_postgres() -> None:
     raise RuntimeError("PostgreSQL did not come up on 127.0.0.1:5432")
 
 
+def _pg_url(name: str) -> str:
+    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+
+
+class _Databases:
+    """This test process's PostgreSQL databases and migrated templates.
+
+    Migrating costs a second or two per database and dropping one forces a checkpoint, so each test process
+    migrates once into a template (PostgreSQL: a template database; SQLite: a file), copies it for every
+    migrated database a test asks for, and drops its PostgreSQL databases together when it exits (one
+    checkpoint instead of one per test module).
+    """
+
+    def __init__(self) -> None:
+        self.pg_template: str | None = None
+        self.sqlite_template: Path | None = None
+        self.to_drop: list[str] = []
+        atexit.register(self.drop_all)
+
+    def create_pg(self, template: str | None = None) -> str:
+        import psycopg
+
+        ensure_postgres()
+        name = f"lockstep_test_{os.getpid()}_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            if not self.to_drop:
+                self._drop_leftovers(conn)
+            conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+            # The tests kill Lockstep's processes, never PostgreSQL: a commit need not wait for its WAL flush.
+            conn.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
+        self.to_drop.append(name)
+        return name
+
+    @staticmethod
+    def _drop_leftovers(conn: Any) -> None:
+        """Databases of test processes that died before they could drop theirs."""
+        names = conn.execute("SELECT datname FROM pg_database WHERE datname LIKE 'lockstep_test_%'").fetchall()
+        for (name,) in names:
+            pid = name.split("_")[2]
+            if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def migrated_pg(self) -> str:
+        if self.pg_template is None:
+            name = self.create_pg()
+            upgrade(_pg_url(name))
+            self.pg_template = name
+        return self.create_pg(self.pg_template)
+
+    def migrated_sqlite(self, path: Path) -> None:
+        if self.sqlite_template is None:
+            template = Path(tempfile.mkdtemp(prefix="lockstep-template-")) / "lockstep.sqlite"
+            upgrade(f"sqlite:///{template}")
+            self.sqlite_template = template
+        shutil.copyfile(self.sqlite_template, path)
+
+    def drop_all(self) -> None:
+        if not self.to_drop:
+            return
+        import psycopg
+
+        with contextlib.suppress(psycopg.Error), psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            for name in self.to_drop:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self.to_drop.clear()
+        if self.sqlite_template is not None:
+            shutil.rmtree(self.sqlite_template.parent, ignore_errors=True)
+
+
+_DATABASES = _Databases()
+
+
 @contextlib.contextmanager
 def postgres_database() -> Iterator[str]:
-    """A fresh database, dropped afterwards."""
-    import psycopg
-
-    ensure_postgres()
-    name = f"lockstep_test_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    """A fresh, empty database (dropped when the test process exits)."""
+    yield _pg_url(_DATABASES.create_pg())
 
 
 @contextlib.contextmanager
 def database(kind: str, tmp: Path) -> Iterator[str]:
+    """A fresh, empty database of `kind` (for the migration tests)."""
     if kind == "postgresql":
         with postgres_database() as url:
             yield url
     else:
+        yield f"sqlite:///{tmp / 'lockstep.sqlite'}"
+
+
+def migrate(url: str) -> None:
+    """Bring the database at `url` to the latest schema; a new SQLite file starts as a copy of the template."""
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _DATABASES.migrated_sqlite(path)
+    upgrade(url)
+
+
+@contextlib.contextmanager
+def migrated_database(kind: str, tmp: Path) -> Iterator[str]:
+    """A fresh database of `kind` at the latest schema, copied from this process's migrated template."""
+    if kind == "postgresql":
+        yield _pg_url(_DATABASES.migrated_pg())
+    else:
+        tmp.mkdir(parents=True, exist_ok=True)
+        _DATABASES.migrated_sqlite(tmp / "lockstep.sqlite")
         yield f"sqlite:///{tmp / 'lockstep.sqlite'}"
 
 
@@ -122,7 +209,11 @@ def settings_env(data_dir: Path, database_url: str, **overrides: str) -> dict[st
 
 
 # in-process ---------------------------------------------------------------------------------------------
-Handler = Callable[[str, str, str, dict[str, str], bytes | None, str], tuple[int, list[tuple[str, str]], bytes]]
+class Handler(Protocol):
+    """`LockstepApp.handle`."""
+
+    def __call__(self, method: str, path: str, raw_query: str, headers: dict[str, str], body: bytes | None,
+                 origin: str, *, peer: str | None = None) -> tuple[int, list[tuple[str, str]], bytes]: ...
 
 
 class InProcessServer:
@@ -137,7 +228,8 @@ class InProcessServer:
     url = "http://lockstep.test"
 
     def __init__(self, handle: Handler, run_worker: Callable[[], int], drivers: dict[str, ShareDriver], *,
-                 settle_after_requests: bool = True) -> None:
+                 settle_after_requests: bool = True, worker: Worker | None = None) -> None:
+        self.worker = worker  # for what a live worker does on its own schedule (report_pools)
         self._handle = handle
         self._run_worker = run_worker
         self.drivers = drivers
@@ -165,8 +257,10 @@ class InProcessServer:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in request.headers.raw}
         origin = f"{request.url.scheme}://{headers.get('host') or request.url.netloc.decode('ascii')}"
         # As the ASGI entry does: the path decoded, the query raw, an oversized body refused as None.
+        # The peer is loopback, as for httpx's own ASGI transport: the test runs on the server's host.
         status, out, payload = self._handle(request.method, request.url.path, request.url.query.decode("latin-1"),
-                                            headers, body if len(body) <= MAX_BODY else None, origin)
+                                            headers, body if len(body) <= MAX_BODY else None, origin,
+                                            peer="127.0.0.1")
         if self.settle_after_requests and request.method in ("POST", "PUT", "DELETE"):
             self.settle()
         return httpx.Response(status, headers=out, content=payload)
@@ -189,7 +283,7 @@ def in_process_server(data_dir: Path, database_url: str, *, settle_after_request
     """
     data_dir.mkdir(parents=True, exist_ok=True)
     settings = config.load(env=settings_env(data_dir, database_url, **overrides))
-    upgrade(settings.effective_database_url)
+    migrate(settings.effective_database_url)
     engine = engine_for(settings)
     try:
         create_default_share_type(settings, engine)
@@ -198,7 +292,8 @@ def in_process_server(data_dir: Path, database_url: str, *, settle_after_request
         drivers = build_drivers(settings)
         worker: Worker = build_worker(settings, engine, drivers)
         worker.report_pools()
-        server = InProcessServer(app.handle, worker.run_once, drivers, settle_after_requests=settle_after_requests)
+        server = InProcessServer(app.handle, worker.run_once, drivers, settle_after_requests=settle_after_requests,
+                                 worker=worker)
         try:
             yield server
         finally:
@@ -216,7 +311,7 @@ def configured_server(tmp: Path, db_kind: str, toml: str | None = None, *, settl
         path = tmp / "lockstep.toml"
         path.write_text(toml)
         overrides["LOCKSTEP_CONFIG"] = str(path)
-    with database(db_kind, tmp) as url, \
+    with migrated_database(db_kind, tmp) as url, \
             in_process_server(tmp / "data", url, settle_after_requests=settle_after_requests, **overrides) as srv:
         yield srv
 
@@ -295,12 +390,25 @@ def server_env(data_dir: Path, database_url: str, port: int, **overrides: str) -
     return env
 
 
+def _prepare(env: dict[str, str]) -> None:
+    """What `lockstep db upgrade` does (migrate, default types), in this process: a `db upgrade` process per
+    server only repeats start-up that tests of the CLI itself already cover."""
+    settings = config.load(env={k: v for k, v in env.items() if k.startswith("LOCKSTEP_")})
+    migrate(settings.effective_database_url)
+    engine = engine_for(settings)
+    try:
+        create_default_share_type(settings, engine)
+        create_default_share_group_type(settings, engine)
+    finally:
+        engine.dispose()
+
+
 @contextlib.contextmanager
 def live_server(data_dir: Path, database_url: str, *, start: bool = True, **overrides: str) -> Iterator[LiveServer]:
     data_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     env = server_env(data_dir, database_url, port, **overrides)
-    run_cli(env, "db", "upgrade")
+    _prepare(env)
     server = LiveServer(data_dir, database_url, env, port)
     try:
         if start:

@@ -17,7 +17,7 @@ from lockstep.domain.model import Status, utcnow
 from lockstep.domain.queries import AccessRuleField, AccessRuleQuery
 from lockstep.service.unit_of_work import Database, UnitOfWork
 from tests.api.access_helpers import grant
-from tests.support import database, in_process_server
+from tests.support import database, in_process_server, migrated_database
 
 
 def _share(uow: UnitOfWork, share_id: str) -> None:
@@ -84,7 +84,7 @@ def test_rules_go_with_their_share_and_make_its_status(kind: str, tmp_path: Path
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_a_grant_waits_for_a_concurrent_grant_of_its_share(kind: str, tmp_path: Path) -> None:
     """Two grants of one target at once: the second sees the first and answers `exists`."""
-    with database(kind, tmp_path) as url, in_process_server(tmp_path / "data", url) as server:
+    with migrated_database(kind, tmp_path) as url, in_process_server(tmp_path / "data", url) as server:
         client = server.client()
         share = client.create_share()
         engine = make_engine(url)

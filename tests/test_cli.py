@@ -4,6 +4,7 @@ tests/e2e/test_startup.py)."""
 
 from __future__ import annotations
 
+import ast
 import os
 from pathlib import Path
 
@@ -93,3 +94,12 @@ def test_db_upgrade_in_an_unusable_data_dir_is_one_line(tmp_path: Path) -> None:
     message = exit_message(["db", "upgrade"])
     assert message.startswith(f"lockstep: cannot write to the data directory {blocker / 'data'}"), message
     assert "LOCKSTEP_DATA_DIR" in message
+
+
+def test_every_key_the_loader_reads_is_known() -> None:
+    """A setting added to `load` without a key in `config.KEYS` would be refused as unknown."""
+    tree = ast.parse(Path(config.__file__).read_text())
+    picked = {str(node.args[0].value) for node in ast.walk(tree)
+              if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "pick"
+              and node.args and isinstance(node.args[0], ast.Constant)}
+    assert picked and picked <= config.KEYS, sorted(picked - config.KEYS)

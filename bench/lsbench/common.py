@@ -215,10 +215,27 @@ class LockstepServer:
             out.append({"pid": p.pid, "role": role, "rss_mb": round(rss, 1)})
         return out
 
+    def save_metrics(self) -> None:
+        """The server's /metrics after its workload, kept as bench/results/metrics-<workdir>.prom."""
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+            conn.request("GET", "/metrics")
+            resp = conn.getresponse()
+            body = resp.read()
+            conn.close()
+        except OSError as exc:
+            log(f"could not read /metrics of {self.url}: {exc}")
+            return
+        if resp.status == 200:
+            out = ROOT / "bench" / "results" / f"metrics-{self.workdir.name}.prom"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_bytes(body)
+
     def stop(self) -> None:
         if self.proc is None:
             return
         if self.proc.poll() is None:
+            self.save_metrics()
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signal.SIGTERM)
             try:

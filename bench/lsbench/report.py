@@ -27,7 +27,7 @@ under one operation: `python bench/profile_api.py --op share-create` (py-spy).
   group. Each phase is bounded by a request count and a duration. Creates are timed on the POST
   only (the answer is `creating`); the objects are then waited for, untimed, and deleted (timed on
   the DELETE). Detail lists run against 1,100 seeded groups and 11,000 shares in the project.
-  "2 API processes" is `lockstep serve --processes 2` (two uvicorn workers plus a separate worker
+  "2 API processes" is `lockstep serve --processes 2` (two API processes plus a separate worker
   process). RSS is the resident memory of each process after the run.
 - **2. Scale**: the same queries, one client, on a database holding 100 projects x (100 groups,
   1,000 shares, 200 cgsnapshots with 2 members each) = 10,000 groups, 100,000 shares, 20,000

@@ -9,17 +9,21 @@ from collections.abc import Callable
 from sqlalchemy import Engine
 
 from lockstep.adapters.db.engine import make_engine
+from lockstep.adapters.db.health import SqlDatabaseProbe
 from lockstep.adapters.db.unit_of_work import SqlAlchemyDatabase
 from lockstep.adapters.drivers import registry as drivers_registry
 from lockstep.api.app import LockstepApp
 from lockstep.api.auth import Keystone, NoAuth
+from lockstep.api.ops import OpsEndpoints, networks
 from lockstep.api.routes import register_all
 from lockstep.api.routing import Router
 from lockstep.config import BackendConfig, Settings
+from lockstep.observability.metrics import PrometheusExporter, PrometheusTelemetry
 from lockstep.service.access import AccessService
 from lockstep.service.cgsnapshots import CGSnapshotService
 from lockstep.service.consistency_groups import ConsistencyGroupService, Zone
 from lockstep.service.defaults import ensure_default_share_group_type, ensure_default_share_type
+from lockstep.service.health import HealthService
 from lockstep.service.host_services import HostServiceRegistry
 from lockstep.service.listing import ListingService
 from lockstep.service.messages import MessageService
@@ -75,6 +79,7 @@ def build_services(settings: Settings, engine: Engine, *,
         messages=MessageService(db),
         quotas=QuotaService(db, quotas),
         host_services=HostServiceRegistry(db, settings.service_down_time),
+        health=HealthService(db, SqlDatabaseProbe(engine), settings.service_down_time),
     )
 
 
@@ -86,7 +91,9 @@ def build_app(settings: Settings, services: Services) -> LockstepApp:
         auth = Keystone(services.policy, settings.keystone)
     else:
         auth = NoAuth(services.policy, settings.admin_users)
-    return LockstepApp(router, auth, max_limit=settings.max_limit, base_url=settings.base_url)
+    endpoints = OpsEndpoints(services.health, PrometheusExporter(services.health), networks(settings.metrics_allow))
+    return LockstepApp(router, auth, max_limit=settings.max_limit, base_url=settings.base_url,
+                       ops_endpoints=endpoints)
 
 
 def make_driver(settings: Settings, backend: BackendConfig) -> ShareDriver:
@@ -109,7 +116,9 @@ def build_worker(settings: Settings, engine: Engine, drivers: dict[str, ShareDri
     return Worker(SqlAlchemyDatabase(engine), drivers, availability_zone=settings.availability_zone,
                   lease_seconds=settings.lease_seconds, poll_interval=settings.poll_interval,
                   max_attempts=settings.max_attempts, sweep_interval=settings.reclaim_interval,
-                  recycle_bin_interval=settings.recycle_bin_interval, message_ttl=settings.message_ttl)
+                  recycle_bin_interval=settings.recycle_bin_interval, message_ttl=settings.message_ttl,
+                  telemetry=PrometheusTelemetry(),
+                  overcommit=settings.overcommit)
 
 
 def close_drivers(drivers: dict[str, ShareDriver]) -> None:

@@ -46,7 +46,9 @@ _PR_SET_NAME = 15
 
 
 def configure_logging(settings: Settings) -> None:
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from lockstep.observability import logs
+
+    logs.configure(settings.log_level, settings.log_format)
     # Alembic says "Context impl SQLiteImpl" at every schema check; only `db upgrade` wants its steps.
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
@@ -104,7 +106,8 @@ def uvicorn_config(app: Any) -> Any:
     """The uvicorn settings of every API process (one place, so that limits and timeouts are set once)."""
     import uvicorn
 
-    return uvicorn.Config(app, log_level="warning", access_log=False, timeout_keep_alive=KEEP_ALIVE_SECONDS)
+    return uvicorn.Config(app, log_level="warning", access_log=False, log_config=None,
+                          timeout_keep_alive=KEEP_ALIVE_SECONDS)
 
 
 def run_api(settings: Settings, listener: socket.socket, wake: socket.socket | None, ready: int | None) -> None:

@@ -37,6 +37,13 @@ def _settings(args: argparse.Namespace) -> Settings:
         sys.exit(f"lockstep: {exc}")
 
 
+def _metrics_dir(settings: Settings, role: str) -> None:
+    """Before anything imports prometheus_client: this process's (and its children's) sample files."""
+    from lockstep.observability import multiproc
+
+    multiproc.prepare(settings.data_dir, role)
+
+
 def cmd_db_upgrade(args: argparse.Namespace) -> None:
     settings = _settings(args)
     configure_logging(settings)
@@ -65,13 +72,21 @@ def cmd_db_check(args: argparse.Namespace) -> None:
 
 def cmd_worker(args: argparse.Namespace) -> None:
     settings = _settings(args)
+    _metrics_dir(settings, "worker")
     configure_logging(settings)
     check_drivers(settings)
+    if settings.worker_metrics_listen:
+        from lockstep.observability.metrics import serve_host_metrics
+
+        metrics_host, _, metrics_port = settings.worker_metrics_listen.rpartition(":")
+        serve_host_metrics(metrics_host.strip("[]"), int(metrics_port))
     run_worker(settings)
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
     settings = _settings(args)
+    # Before anything imports prometheus_client; the forked API and worker processes inherit it.
+    _metrics_dir(settings, "serve")
     configure_logging(settings)
     host, _port = settings.listen_host_port
     if settings.auth == "noauth" and host not in ("127.0.0.1", "localhost", "::1") and not args.allow_remote_noauth:
@@ -82,11 +97,17 @@ def cmd_serve(args: argparse.Namespace) -> None:
     sys.exit(serve(settings, processes=args.processes))
 
 
+def cmd_doctor(args: argparse.Namespace) -> None:
+    from lockstep import doctor
+
+    sys.exit(doctor.main(_settings(args)))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="lockstep", description=HELP,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", help="TOML configuration file")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--version", action="version", version=f"lockstep {_version()}")
     # `--config` is also accepted after the subcommand (`lockstep serve --config F`); SUPPRESS keeps a
     # subcommand that was not given one from resetting what came before it.
     common = argparse.ArgumentParser(add_help=False)
@@ -106,6 +127,10 @@ def main(argv: list[str] | None = None) -> None:
                             description="Claim recorded operations for this host's backends and settle them "
                             "through the storage drivers. Run one per share host; many may share a database.")
     worker.set_defaults(func=cmd_worker)
+    doctor = sub.add_parser("doctor", parents=[common], help="check this host and configuration before running "
+                            "Lockstep", description="One line per check, with what to do when it fails; exit "
+                            "status 0 only when every check passes.")
+    doctor.set_defaults(func=cmd_doctor)
     db = sub.add_parser("db", parents=[common], help="database schema commands")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     up = db_sub.add_parser("upgrade", parents=[common], help="migrate the database to the latest schema and "
@@ -135,7 +160,7 @@ def _version() -> str:
     try:
         return metadata.version("lockstep")
     except metadata.PackageNotFoundError:
-        return "(not installed)"
+        return "unknown (not installed as a package)"
 
 
 if __name__ == "__main__":

@@ -19,6 +19,9 @@ Example file::
     driver = "btrfs"                # auto | btrfs | posix | zfs | fake
     image_size_gb = 20              # btrfs in a loop-mounted image in the data dir
 
+    max_over_subscription_ratio = 20.0  # thin pools may provision this many times their size
+    reserved_percentage = 5         # of each pool's total, never given to new shares
+
     [quota]                         # default limits of every project (-1: unlimited)
     shares = 50
     gigabytes = 1000
@@ -30,6 +33,7 @@ A backend's ``driver`` is a name registered in ``lockstep.adapters.drivers.regis
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import socket
 import tomllib
@@ -40,6 +44,7 @@ from typing import Any
 
 from lockstep.domain.hosts import PoolRef
 from lockstep.domain.model import SWITCH_BOOL, parse_bool
+from lockstep.domain.pools import Overcommit
 from lockstep.domain.quotas import DEFAULT_LIMITS, MAX_LIMIT, UNLIMITED, Resource
 
 ENV_PREFIX = "LOCKSTEP_"
@@ -81,10 +86,14 @@ class Settings:
     base_url: str | None = None  # osapi_share_base_URL
     require_atomic_cgsnapshots: bool = False
     log_level: str = "INFO"
+    log_format: str = "text"  # or "json": one object per line
+    metrics_allow: tuple[str, ...] = ("127.0.0.0/8", "::1/128")  # who may read /metrics (addresses or CIDRs)
+    worker_metrics_listen: str = ""  # host:port where `lockstep worker` serves its own /metrics; "" = off
     keystone: dict[str, str] = field(default_factory=dict)
     quota_defaults: dict[Resource, int] = field(default_factory=lambda: dict(DEFAULT_LIMITS))
     message_ttl: float = 2592000.0  # seconds a user message is kept (Manila's message_ttl: 30 days)
     service_down_time: float = 60.0  # seconds without a heartbeat before /services says "down"
+    overcommit: Overcommit = field(default_factory=Overcommit)  # max_over_subscription_ratio, reserved_percentage
 
     @property
     def effective_database_url(self) -> str:
@@ -120,7 +129,10 @@ def _read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 #: The top-level keys of a configuration file: every setting, and the tables read on their own.
 SECTIONS = frozenset({"backend", "quota", "keystone_authtoken"})
-KEYS = frozenset(f.name for f in fields(Settings)) - {"keystone", "quota_defaults"} | {"backends"} | SECTIONS
+#: Settings fields read from a table or from several keys rather than from a key of their own name.
+_NOT_KEYS = frozenset({"keystone", "quota_defaults", "overcommit"})
+KEYS = (frozenset(f.name for f in fields(Settings)) - _NOT_KEYS
+        | {"backends", "max_over_subscription_ratio", "reserved_percentage"} | SECTIONS)
 
 
 def _exists(path: Path) -> bool:
@@ -201,6 +213,39 @@ def _processes(value: Any) -> int:
     return count
 
 
+def _log_format(value: Any) -> str:
+    fmt = str(value).lower()
+    if fmt not in ("text", "json"):
+        raise ConfigError(f"log_format must be 'text' or 'json', got {value!r}")
+    return fmt
+
+
+def _metrics_allow(value: Any) -> tuple[str, ...]:
+    """Addresses or CIDRs allowed to read /metrics: a list in the file, comma-separated in the environment."""
+    spellings = _split(value) if isinstance(value, str) else tuple(str(v) for v in value)
+    for spelling in spellings:
+        try:
+            ipaddress.ip_network(spelling, strict=False)
+        except ValueError:
+            raise ConfigError(f"metrics_allow: {spelling!r} is not an IP address or CIDR") from None
+    return spellings
+
+
+def _overcommit(pick: Callable[[str, Any], Any]) -> Overcommit:
+    default = Overcommit()
+    try:
+        ratio = float(pick("max_over_subscription_ratio", default.max_over_subscription_ratio))
+        reserved = float(pick("reserved_percentage", default.reserved_percentage))
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"max_over_subscription_ratio and reserved_percentage must be numbers ({exc})") from None
+    if not 1.0 <= ratio <= 1000.0:
+        raise ConfigError(f"max_over_subscription_ratio must be between 1.0 (no oversubscription) and 1000, "
+                          f"got {ratio:g}")
+    if not 0.0 <= reserved < 100.0:
+        raise ConfigError(f"reserved_percentage must be at least 0 and below 100, got {reserved:g}")
+    return Overcommit(ratio, reserved)
+
+
 def load(config_file: str | os.PathLike[str] | None = None, env: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if env is None else env)
     data = _file_data(config_file, env)
@@ -245,10 +290,17 @@ def load(config_file: str | os.PathLike[str] | None = None, env: dict[str, str] 
         base_url=pick("base_url", None),
         require_atomic_cgsnapshots=parse_bool(pick("require_atomic_cgsnapshots", False), spelling=SWITCH_BOOL),
         log_level=str(pick("log_level", "INFO")).upper(),
+        log_format=_log_format(pick("log_format", "text")),
+        metrics_allow=_metrics_allow(pick("metrics_allow", ("127.0.0.0/8", "::1/128"))),
+        worker_metrics_listen=str(pick("worker_metrics_listen", "")),
         keystone={k: str(v) for k, v in data.get("keystone_authtoken", {}).items()},
         quota_defaults=_quota_defaults(data, env),
         message_ttl=float(pick("message_ttl", 2592000.0)),
         service_down_time=float(pick("service_down_time", 60.0)),
+        overcommit=_overcommit(pick),
     )
     _ = settings.listen_host_port  # validate early: a bad address fails at start-up, not at bind
+    metrics_host, _, metrics_port = settings.worker_metrics_listen.rpartition(":")
+    if settings.worker_metrics_listen and (not metrics_host or not metrics_port.isdigit()):
+        raise ConfigError(f"worker_metrics_listen must be host:port, got {settings.worker_metrics_listen!r}")
     return settings

@@ -24,7 +24,7 @@ from tests.api.group_helpers import (
 )
 from tests.api.helpers import create_type, default_type_id
 from tests.conftest import DATABASES
-from tests.support import Client, database, in_process_server, settings_env
+from tests.support import Client, in_process_server, migrated_database, settings_env
 
 
 def cg_shares(client: Client, group_id: str) -> list[dict[str, Any]]:
@@ -138,7 +138,7 @@ def test_a_share_group_is_a_consistency_group(client: Client) -> None:
 @pytest.mark.parametrize("kind", DATABASES)
 def test_upgrade_gives_groups_made_before_share_groups_the_default_type(kind: str, tmp_path: Path) -> None:
     """`lockstep db upgrade` on a database whose groups predate share groups (no type, zone or guarantee)."""
-    with database(kind, tmp_path) as url, in_process_server(tmp_path / "data", url) as server:
+    with migrated_database(kind, tmp_path) as url, in_process_server(tmp_path / "data", url) as server:
         client = server.client()
         unplaced = client.create_group()
         engine = make_engine(url)

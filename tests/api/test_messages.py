@@ -11,11 +11,12 @@ import pytest
 
 from lockstep.adapters.db.engine import make_engine
 from lockstep.adapters.db.unit_of_work import SqlAlchemyDatabase
+from lockstep.service.storage import DriverError
 from lockstep.service.worker import Worker
 from tests.api.helpers import DATE, REQUEST_ID, create_type, expect_fault, reset, unknown_id
 from tests.api.test_cg_failures import fake_backend
 from tests.conftest import DATABASES
-from tests.support import Client, InProcessServer, configured_server, database, in_process_server
+from tests.support import Client, InProcessServer, configured_server, in_process_server, migrated_database
 
 MESSAGE_KEYS = {"id", "project_id", "action_id", "detail_id", "message_level", "created_at", "expires_at",
                 "request_id", "links", "resource_type", "resource_id", "user_message"}
@@ -295,10 +296,105 @@ def test_an_abandoned_operation_says_so(brittle: InProcessServer, monkeypatch: p
         "find the errors in the worker's log.")
 
 
+def test_group_create_and_cgsnapshot_delete_failures(server: InProcessServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    client = server.client()
+    driver = server.drivers["lockstep@default"]
+
+    def refuses(*args: Any, **kwargs: Any) -> None:
+        raise DriverError("the backend said no")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(driver, "create_group", refuses)
+        group = client.create_group()
+    assert group["status"] == "error"
+    assert only_message(client, group["id"])["user_message"] == (
+        f"create: The storage backend failed to create share group {group['id']}; it is in status 'error'. Delete "
+        "it and create it again; if that fails too, ask an administrator, who can find the backend's error in the "
+        "worker's log.")
+    group = client.create_group()
+    client.create_share(consistency_group_id=group["id"])
+    cut = client.create_cgsnapshot(group["id"])
+    monkeypatch.setattr(driver, "delete_cgsnapshot", refuses)
+    assert client.delete(f"/cgsnapshots/{cut['id']}").status_code == 202
+    assert client.wait(f"/cgsnapshots/{cut['id']}", "cgsnapshot", ("error",))["status"] == "error"
+    assert only_message(client, cut["id"])["user_message"] == (
+        f"delete: The storage backend failed to delete share group snapshot {cut['id']}; it is in status 'error'. "
+        "Delete it again; if that fails too, an administrator can force-delete it.")
+
+
+# -- access rules ---------------------------------------------------------------------------------------------
+REFUSED = "10.9.9.9"
+
+
+@pytest.fixture(scope="module", params=DATABASES)
+def refusing(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessServer]:
+    """The backend refuses rules for one address; its update_access fails as a whole for another share's rules
+    when told to (monkeypatched per test)."""
+    with configured_server(tmp_path_factory.mktemp(f"msg-access-{request.param}"), request.param,
+                           fake_backend(fail_access=REFUSED), LOCKSTEP_MAX_ATTEMPTS="1") as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module", params=DATABASES)
+def access_down(request: pytest.FixtureRequest,
+                tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessServer]:
+    with configured_server(tmp_path_factory.mktemp(f"msg-access-down-{request.param}"), request.param,
+                           fake_backend(fail="update_access")) as srv:
+        yield srv
+
+
+def grant(client: Client, share_id: str, access_type: str, access_to: str) -> dict[str, Any]:
+    resp = client.with_(version="2.45").post(f"/shares/{share_id}/action", {
+        "allow_access": {"access_type": access_type, "access_to": access_to, "access_level": "rw"}})
+    assert resp.status_code == 200, resp.text
+    return dict(resp.json()["access"])
+
+
+def test_a_refused_access_rule_says_why(refusing: InProcessServer) -> None:
+    client = refusing.client()
+    share = client.create_share()
+    grant(client, share["id"], "ip", "10.1.0.0/16")
+    resp = client.with_(version="2.45").post(f"/shares/{share['id']}/action", {
+        "allow_access": {"access_type": "ip", "access_to": REFUSED, "access_level": "rw"}})
+    bad = resp.json()["access"]
+    message = only_message(client, share["id"])
+    assert (message["resource_type"], message["action_id"], message["detail_id"]) == ("SHARE", "010", "001")
+    assert message["request_id"] == resp.headers["x-compute-request-id"]
+    assert message["user_message"] == (
+        f"update access rules: The storage backend refused access rule {bad['id']} (ip {REFUSED}) of share "
+        f"{share['id']}; it is in state 'error' and not enforced. Check the access type and target, then deny "
+        "the rule and allow it again; if it is refused again, ask an administrator, who can find the backend's "
+        "reason in the worker's log.")
+
+
+def test_an_access_update_the_backend_failed_says_why(access_down: InProcessServer) -> None:
+    client = access_down.client()
+    share = client.create_share()
+    rule = grant(client, share["id"], "user", "alice")
+    assert only_message(client, share["id"])["user_message"] == (
+        f"update access rules: The storage backend failed to update the access rules of share {share['id']}; "
+        f"access rules {rule['id']} (user alice) are in state 'error'. Deny them and allow them again; if that "
+        "fails too, ask an administrator, who can find the cause in the worker's log.")
+
+
+def test_an_abandoned_access_update_says_so(refusing: InProcessServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    client = refusing.client()
+    share = client.create_share()
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("not a driver error")
+
+    monkeypatch.setattr(refusing.drivers["lockstep@default"], "update_access", broken)
+    rule = grant(client, share["id"], "user", "bobby")
+    assert only_message(client, share["id"])["user_message"].startswith(
+        f"update access rules: Lockstep gave up updating the access rules of share {share['id']}; access rules "
+        f"{rule['id']} (user bobby) are in state 'error'.")
+
+
 # -- expiry ---------------------------------------------------------------------------------------------------
 def test_expired_messages_are_removed_by_the_worker(tmp_path_factory: pytest.TempPathFactory) -> None:
     tmp = tmp_path_factory.mktemp("msg-expiry")
-    with database("sqlite", tmp) as url, in_process_server(tmp / "data", url, LOCKSTEP_MESSAGE_TTL="0") as srv:
+    with migrated_database("sqlite", tmp) as url, in_process_server(tmp / "data", url, LOCKSTEP_MESSAGE_TTL="0") as srv:
         client = srv.client()
         share, _ = unplaceable_share(client)
         message = only_message(client, share["id"])

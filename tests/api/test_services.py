@@ -17,7 +17,7 @@ from lockstep.adapters.drivers.fake import FakeDriver
 from lockstep.service.worker import Worker
 from tests.api.helpers import DATE, expect_fault, policy_denied
 from tests.conftest import DATABASES
-from tests.support import Client, InProcessServer, database, in_process_server
+from tests.support import Client, InProcessServer, in_process_server, migrated_database
 
 SHARE_HOST = "lockstep@default"
 EXPECTED = [("manila-share", SHARE_HOST), ("manila-scheduler", "lockstep")]
@@ -42,7 +42,7 @@ class Site:
 @pytest.fixture(scope="module", params=DATABASES)
 def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     tmp = tmp_path_factory.mktemp(f"services-{request.param}")
-    with database(request.param, tmp) as url, in_process_server(tmp / "data", url) as srv:
+    with migrated_database(request.param, tmp) as url, in_process_server(tmp / "data", url) as srv:
         yield Site(srv, url)
 
 

@@ -32,8 +32,6 @@ ALL_BACKENDS = list(registry.storage_drivers())
 # Spelled out rather than read from layout.py: existing data directories hold these names.
 ON_DISK_CATEGORIES = ("shares", "snapshots", "groups", "cgsnapshots")
 
-SUMMARY: list[str] = []
-
 
 @dataclass
 class Backend:
@@ -61,13 +59,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if SUMMARY:
-        terminalreporter.section("driver measurements")
-        for line in SUMMARY:
-            terminalreporter.write_line(line)
-
-
 def _test_passed(request: pytest.FixtureRequest) -> bool:
     report = getattr(request.node, "rep_call", None)
     return bool(report is not None and report.passed)
@@ -79,6 +70,8 @@ def _empty(inv: Inventory) -> list[str]:
         ids = getattr(inv, kind)
         if ids:
             leftovers.append(f"{kind}: {sorted(ids)}")
+    if inv.leftovers:
+        leftovers.append(f"leftovers of interrupted work: {sorted(inv.leftovers)}")
     return leftovers
 
 

@@ -18,6 +18,7 @@ import os
 import statistics
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -31,7 +32,7 @@ from lockstep.service.storage import (
     ShareSpec,
 )
 
-from .conftest import SUMMARY, Backend, new_id
+from .conftest import Backend, new_id
 
 CUTS = 50
 PADDING_FILES = 100
@@ -78,7 +79,7 @@ def _read_counter(path: Path) -> int:
 
 
 @pytest.mark.parametrize("backend", ["posix", "btrfs", "zfs"], indirect=True)
-def test_cgsnapshot_cuts_are_consistent(backend: Backend) -> None:
+def test_cgsnapshot_cuts_are_consistent(backend: Backend, record_property: Callable[[str, object], None]) -> None:
     driver = backend.driver
     group = GroupSpec(new_id("g-"), backend.pool)
     driver.create_group(group)
@@ -148,7 +149,7 @@ def test_cgsnapshot_cuts_are_consistent(backend: Backend) -> None:
 
     assert writer.error is None, f"the writer failed: {writer.error!r}"
     final = writer.value
-    SUMMARY.append(
+    record_property("driver_measurement",
         f"consistency[{backend.name}]: {CUTS} cuts, torn={len(torn)} "
         f"(consistent a==b: {states['a==b']}, a==b+1: {states['a==b+1']}), writer iterations={final}, "
         f"distinct A values seen={len(seen)}; cut ms median {statistics.median(cut_ms):.1f} "

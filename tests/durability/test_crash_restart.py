@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import LiveServer, database, live_server
+from tests.support import LiveServer, live_server, migrated_database
 
 FINAL = ("available", "error")
 
@@ -38,7 +38,7 @@ def _wait_claimed(server: LiveServer, what: str) -> None:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def crashable(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LiveServer]:
-    with database(request.param, tmp_path) as url:
+    with migrated_database(request.param, tmp_path) as url:
         config = _config(tmp_path, delay=1.0)
         with open(config, "a") as fh:
             fh.write(f'call_log = "{tmp_path / "data" / "fake-calls.log"}"\n')

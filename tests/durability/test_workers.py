@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import database, live_server
+from tests.support import live_server, migrated_database
 
 
 @pytest.mark.parametrize("db", ["postgresql", "sqlite"])
@@ -17,7 +17,7 @@ def test_two_workers_never_run_an_operation_twice(db: str, tmp_path: Path) -> No
     call_log = tmp_path / "calls.log"
     config = tmp_path / "lockstep.toml"
     config.write_text(f'[backend.default]\ndriver = "fake"\ndelay = "0.05"\ncall_log = "{call_log}"\n')
-    with database(db, tmp_path) as url, live_server(tmp_path / "data", url, LOCKSTEP_CONFIG=str(config),
+    with migrated_database(db, tmp_path) as url, live_server(tmp_path / "data", url, LOCKSTEP_CONFIG=str(config),
                                                      LOCKSTEP_WORKER="false") as server:
         workers = [server.start_worker(), server.start_worker()]
         client = server.client()
@@ -36,7 +36,7 @@ def test_two_workers_never_run_an_operation_twice(db: str, tmp_path: Path) -> No
 
 @pytest.mark.parametrize("db", ["postgresql", "sqlite"])
 def test_racing_deletes_only_one_wins(db: str, tmp_path: Path) -> None:
-    with database(db, tmp_path) as url, live_server(tmp_path / "data", url) as server:
+    with migrated_database(db, tmp_path) as url, live_server(tmp_path / "data", url) as server:
         client = server.client()
         for _ in range(5):
             path = f"/shares/{client.create_share()['id']}"
@@ -51,7 +51,7 @@ def test_worker_that_dies_is_replaced_after_its_lease(tmp_path: Path) -> None:
     call_log = tmp_path / "calls.log"
     config = tmp_path / "lockstep.toml"
     config.write_text(f'[backend.default]\ndriver = "fake"\ndelay = "2"\ncall_log = "{call_log}"\n')
-    with database("postgresql", tmp_path) as url, live_server(
+    with migrated_database("postgresql", tmp_path) as url, live_server(
             tmp_path / "data", url, LOCKSTEP_CONFIG=str(config), LOCKSTEP_WORKER="false") as server:
         first = server.start_worker()
         client = server.client()

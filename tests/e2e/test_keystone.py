@@ -93,3 +93,24 @@ def test_versions_documents_need_no_token(keystone_server: tuple[LiveServer, Stu
     resp = call(server, "GET", path, None)
     assert resp.status_code == 200, resp.text
     assert resp.json()["versions"][0]["version"] == "2.99"
+
+
+def test_healthcheck_needs_no_token_and_its_detail_an_admin_token(keystone_server: tuple[LiveServer, Stub]) -> None:
+    """Issue 13: /healthcheck answers anyone (as oslo.middleware's); the detailed view needs an admin's token."""
+    server, _ = keystone_server
+    assert httpx.get(f"{server.url}/healthcheck", timeout=30).text == "OK"
+    detailed = f"{server.url}/healthcheck/detailed"
+    assert httpx.get(detailed, timeout=30).status_code == 401
+    assert httpx.get(detailed, headers={"X-Auth-Token": "not-a-token"}, timeout=30).status_code == 401
+    assert httpx.get(detailed, headers={"X-Auth-Token": "tok-alice"}, timeout=30).status_code == 403
+    admin = httpx.get(detailed, headers={"X-Auth-Token": "tok-root"}, timeout=30)
+    assert admin.status_code == 200 and admin.json()["status"] == "ok"
+
+
+def test_tokens_and_the_service_password_stay_out_of_the_log(keystone_server: tuple[LiveServer, Stub]) -> None:
+    server, _ = keystone_server
+    assert call(server, "GET", "/p1/consistency-groups", "tok-alice").status_code == 200
+    log = "\n".join(p.read_text(errors="replace") for p in sorted(server.data_dir.glob("*.log")))
+    assert "lockstep.access" in log  # the requests were logged ...
+    assert "tok-alice" not in log and "tok-root" not in log  # ... without their tokens
+    assert 'password = "secret"' not in log and "password=secret" not in log

@@ -66,12 +66,12 @@ def wait_inventory(driver: ShareDriver, client: Client, timeout: float = 40) -> 
             "cgsnapshots"]}
         snapshots = {c["id"] for c in admin.get("/snapshots", params={"all_tenants": "1"}).json()["snapshots"]}
         inv = driver.inventory()
-        if (set(inv.shares), set(inv.groups), set(inv.cgsnapshots), set(inv.snapshots)) == (
-                shares, groups, cgsnapshots, snapshots):
+        if (set(inv.shares), set(inv.groups), set(inv.cgsnapshots), set(inv.snapshots), set(inv.leftovers)) == (
+                shares, groups, cgsnapshots, snapshots, set()):
             return inv
         if time.time() > deadline:
             raise AssertionError(f"storage {inv} != records shares={shares} groups={groups} "
-                                 f"cgsnapshots={cgsnapshots} snapshots={snapshots}")
+                                 f"cgsnapshots={cgsnapshots} snapshots={snapshots} (and no leftovers)")
         time.sleep(0.2)
 
 
@@ -153,3 +153,28 @@ def test_orphans_left_on_storage_are_swept(storage: tuple[LiveServer, ShareDrive
     assert orphan in driver.inventory().shares
     inv = wait_inventory(driver, client)
     assert orphan not in inv.shares
+
+
+def test_trash_and_half_copies_left_by_a_crash_are_swept(storage: tuple[LiveServer, ShareDriver]) -> None:
+    """kill -9 during the delete of a group member leaves `.trash-<share>` (inside the group on btrfs) after
+    its record is gone; a crash mid-copy leaves `.tmp-<id>`. The sweep finds and reclaims both (defect 3)."""
+    server, driver = storage
+    client = server.client()
+    group = client.create_group()
+    share = client.create_share(consistency_group_id=group["id"])
+    where = export_path(client, share["id"])
+    (where / "data").write_bytes(b"\0" * 1024 * 1024)
+    resp = client.delete(f"/shares/{share['id']}", params={"consistency_group_id": group["id"]})
+    assert resp.status_code == 202, resp.text
+    client.wait(f"/shares/{share['id']}", "share", ("deleted",))
+    # What the crash left: the directory renamed to its trash name, its removal cut short, the record gone.
+    trash = where.with_name(f".trash-{share['id']}")
+    trash.mkdir()
+    (trash / "data").write_bytes(b"\0" * 1024 * 1024)
+    half = where.parent.parent / "snapshots" / f".tmp-{uuid.uuid4()}" if where.parent.name == "shares" else \
+        where.parent.parent.parent / "snapshots" / f".tmp-{uuid.uuid4()}"
+    half.mkdir()
+    assert {("share", share["id"]), ("snapshot", half.name[5:])} <= driver.inventory().leftovers
+    wait_inventory(driver, client)
+    assert not trash.exists() and not half.exists()
+    assert client.get(f"/consistency-groups/{group['id']}").json()["consistency_group"]["status"] == "available"

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
+from contextvars import ContextVar
 from typing import Any
 from urllib.parse import parse_qsl
 
 import anyio
 import orjson
 
-from lockstep.api import versions
+from lockstep.api import ops, versions
 from lockstep.api.auth import Keystone, NoAuth, Unauthenticated
 from lockstep.api.errors import GENERIC_400, GENERIC_500, HTTPFault, fault_body, status_of
 from lockstep.api.microversions import (
@@ -29,6 +31,7 @@ from lockstep.domain.errors import LockstepError, QuotaExceeded
 from lockstep.service.context import RequestContext, serving
 
 log = logging.getLogger("lockstep.api")
+access_log = logging.getLogger("lockstep.access")
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -36,11 +39,18 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 NOT_FOUND = "The resource could not be found."
 MAX_BODY = 112 * 1024  # Manila's sizelimit filter default (osapi_max_request_body_size)
+UNMATCHED = "(unmatched)"  # the route label of requests no route serves (keeps the metrics' labels bounded)
+
+Response = tuple[int, list[tuple[str, str]], bytes]
+# The route template the request being handled matched, for the access log and the metrics' labels.
+_ROUTE: ContextVar[str] = ContextVar("lockstep_route", default=UNMATCHED)
 
 
 class LockstepApp:
-    def __init__(self, router: Router, auth: NoAuth | Keystone, *, max_limit: int, base_url: str | None) -> None:
+    def __init__(self, router: Router, auth: NoAuth | Keystone, *, max_limit: int, base_url: str | None,
+                 ops_endpoints: ops.OpsEndpoints | None = None) -> None:
         self.router = router
+        self.ops = ops_endpoints
         self.auth = auth
         self.max_limit = max_limit
         self.base_url = base_url.rstrip("/") if base_url else None
@@ -59,22 +69,53 @@ class LockstepApp:
             return
         body = await _read_body(receive)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        client = scope.get("client")
         status, out_headers, payload = await anyio.to_thread.run_sync(
-            self.handle, scope["method"], scope["path"], scope.get("query_string", b"").decode("latin-1"),
-            headers, body, _origin(scope, headers), limiter=self.limiter,
+            self._handle_from, scope["method"], scope["path"], scope.get("query_string", b"").decode("latin-1"),
+            headers, body, _origin(scope, headers), client[0] if client else None, limiter=self.limiter,
         )
         await send({"type": "http.response.start", "status": status,
                     "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in out_headers]})
         await send({"type": "http.response.body", "body": payload})
 
+    def _handle_from(self, method: str, path: str, raw_query: str, headers: dict[str, str], body: bytes | None,
+                     origin: str, peer: str | None) -> Response:
+        return self.handle(method, path, raw_query, headers, body, origin, peer=peer)
+
     # The whole request, synchronously (runs in a worker thread) ----------------------------
     def handle(self, method: str, path: str, raw_query: str, headers: dict[str, str], body: bytes | None,
-               origin: str) -> tuple[int, list[tuple[str, str]], bytes]:
+               origin: str, *, peer: str | None = None) -> Response:
+        """One request: its reply, one access-log line, and its sample in the metrics.
+
+        `peer` is the client's address (None when unknown: in-process callers), which `/metrics` checks.
+        """
         request_id = f"req-{uuid.uuid4()}"
+        started = time.perf_counter()
+        route = _ROUTE.set(UNMATCHED)
+        try:
+            with serving(request_id):
+                status, out, payload = self._answer(method, path, raw_query, headers, body, origin, peer, request_id)
+                elapsed = time.perf_counter() - started
+                template = _ROUTE.get()
+                access_log.info("%s %s %d %.1fms", method, template, status, elapsed * 1000,
+                                extra={"fields": {"method": method, "route": template, "status": status,
+                                                  "duration_ms": round(elapsed * 1000, 3)}})
+        finally:
+            _ROUTE.reset(route)
+        if self.ops is not None and self.ops.metrics is not None:
+            self.ops.metrics.observe_request(method, template, status, elapsed)
+        return status, out, payload
+
+    def _answer(self, method: str, path: str, raw_query: str, headers: dict[str, str], body: bytes | None,
+                origin: str, peer: str | None, request_id: str) -> Response:
+        if self.ops is not None and path in ops.PATHS:
+            _ROUTE.set(path)
+            return self._operator(method, path, headers, request_id, origin, peer)
         if body is None:
             return _fault(413, "Request is too large.", request_id, None, False)
         base = self.base_url or origin
         if path in ("/", ""):
+            _ROUTE.set("/")
             return _json(300, versions.document(base), [])
         if not (path == "/v2" or path.startswith("/v2/")):
             return _fault(404, NOT_FOUND, request_id, None, False)
@@ -90,6 +131,7 @@ class LockstepApp:
             return _fault(404, NOT_FOUND, request_id, version, experimental)
         rest = path[len("/v2"):]
         if self._is_version_document(rest):
+            _ROUTE.set("/v2/{project_id}" if rest.strip("/") else "/v2")
             if self._legacy_auth_handshake(headers):
                 return 204, _token_headers(headers, origin + path), b""
             # Decision 11: no token needed, so that keystoneauth can discover the microversion.
@@ -102,6 +144,24 @@ class LockstepApp:
         except Unauthenticated as exc:
             return _fault(401, f"Authentication required: {exc}", request_id, version, experimental)
         return self._serve(method, path, raw_query, headers, body, base + "/v2", ctx, version, experimental)
+
+    def _operator(self, method: str, path: str, headers: dict[str, str], request_id: str, origin: str,
+                  peer: str | None) -> Response:
+        """`/healthcheck[/detailed]` and `/metrics` (self.ops is set when this is called)."""
+        assert self.ops is not None
+        if method not in ("GET", "HEAD"):
+            return _fault(405, "Method not allowed.", request_id, None, False)
+        if path == ops.HEALTHCHECK:
+            return self.ops.healthcheck(method, headers)
+        if path == ops.METRICS:
+            return self.ops.exposition(peer)
+        try:
+            ctx = self.auth.context(headers, request_id)
+        except Unauthenticated as exc:
+            return _fault(401, f"Authentication required: {exc}", request_id, None, False)
+        if ctx is None:  # noauth without a token
+            return _fault(401, "Authentication required: an admin token", request_id, None, False)
+        return self.ops.detailed(ctx.is_admin)
 
     def _is_version_document(self, rest: str) -> bool:
         """`/v2`, `/v2/` and `/v2/{project_id}[/]`; a single segment that names a collection
@@ -187,6 +247,8 @@ class LockstepApp:
         if project_id and project_id != ctx.project_id:
             raise HTTPFault(400, "Malformed request url")
         route = _select(routes, version, experimental)
+        action = f" ({route.action})" if route.action else ""
+        _ROUTE.set(f"/v2/{{project_id}}{route.template}{action}" if project_id else f"/v2{route.template}{action}")
         query: dict[str, str] = {}
         for key, value in parse_qsl(raw_query, keep_blank_values=True):
             query[key] = value

@@ -26,7 +26,7 @@ from lockstep.domain.model import (
     SnapshotExportLocation,
     Status,
 )
-from lockstep.domain.pools import PoolRecord
+from lockstep.domain.pools import Capacity
 from lockstep.service.access import SeenRule
 
 
@@ -351,14 +351,17 @@ def access_rule(req: ApiRequest, seen: SeenRule, *, with_share_id: bool) -> dict
 
 
 # Scheduler stats --------------------------------------------------------------------------
-def pool(req: ApiRequest, record: PoolRecord, *, detail: bool) -> dict[str, Any]:
+def pool(req: ApiRequest, capacity: Capacity, *, detail: bool) -> dict[str, Any]:
+    record = capacity.pool
     body: dict[str, Any] = {"name": record.name, "host": record.host, "backend": record.backend,
                             "pool": record.pool}
     if detail:
         caps = dict(record.capabilities)
         caps["total_capacity_gb"] = record.total_capacity_gb
-        caps["free_capacity_gb"] = record.free_capacity_gb
-        caps["allocated_capacity_gb"] = record.allocated_gb
+        caps["free_capacity_gb"] = capacity.free_gb
+        # Both counted from the records: every share Lockstep placed there is one it manages.
+        caps["provisioned_capacity_gb"] = capacity.usage.provisioned_gb
+        caps["allocated_capacity_gb"] = capacity.usage.provisioned_gb
         body["capabilities"] = caps
     return body
 

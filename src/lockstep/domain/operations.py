@@ -164,12 +164,23 @@ class Operation:
     attempts: int
     payload: Payload | None = None
     request_id: str | None = None  # the API request that asked for it (None for the worker's own work)
+    taken_over: bool = False  # claimed after its previous owner's lease ran out
 
     def payload_as(self, payload_type: type[P]) -> P:
         if not isinstance(self.payload, payload_type):
             raise TypeError(f"operation {self.id} ({self.kind}) carries {self.payload!r}, "
                             f"not a {payload_type.__name__}")
         return self.payload
+
+
+@dataclass(frozen=True)
+class QueueStat:
+    """How many operations of a kind are in a state, and since when the oldest of them was recorded."""
+
+    kind: str
+    state: str  # pending | running | failed
+    count: int
+    oldest_created_at: Any  # datetime (naive UTC, as stored)
 
 
 _Deletes = Literal[OperationKind.DELETE_SHARE, OperationKind.DELETE_SNAPSHOT]

@@ -11,6 +11,7 @@ from lockstep.domain.hosts import owning_backend
 from lockstep.domain.model import CGSNAPSHOT_DELETABLE, CGSnapshot, CGSnapshotMember, Status, utcnow
 from lockstep.domain.operations import Entity, OperationKind, Reclaim
 from lockstep.domain.queries import CGSnapshotQuery, Page
+from lockstep.service import resets
 from lockstep.service.commands import CreateCGSnapshot, GroupApi, ResetStatus, TextChanges
 from lockstep.service.context import RequestContext
 from lockstep.service.group_terms import TERMS
@@ -127,9 +128,11 @@ class CGSnapshotService:
 
     def reset_status(self, ctx: RequestContext, cmd: ResetStatus) -> None:
         with self.db.write() as uow:
-            if uow.cgsnapshots.get(cmd.target_id, ctx.scope()) is None:
+            cgsnapshot = uow.cgsnapshots.get(cmd.target_id, ctx.scope())
+            if cgsnapshot is None:
                 raise SilentNotFound()
-            uow.cgsnapshots.cas(cmd.target_id, None, status=cmd.status)
+            resets.reset_status(uow, uow.cgsnapshots, Entity.CGSNAPSHOT, cgsnapshot.id, cgsnapshot.status,
+                                cmd.status)
             uow.commit()
 
     def force_delete(self, ctx: RequestContext, cgsnapshot_id: str) -> None:

@@ -23,6 +23,7 @@ from lockstep.domain.model import (
 )
 from lockstep.domain.operations import Entity, GroupPlacement, OperationKind, Reclaim
 from lockstep.domain.queries import CGSnapshotField, CGSnapshotQuery, GroupQuery, Page
+from lockstep.service import resets
 from lockstep.service.commands import CreateConsistencyGroup, GroupApi, ResetStatus, TextChanges, unwrap
 from lockstep.service.context import RequestContext
 from lockstep.service.group_terms import TERMS, GroupTerms
@@ -126,6 +127,7 @@ class ConsistencyGroupService:
         if source is not None:
             self.quotas.charge_shares(uow, ctx.project_id, ctx.user_id,
                                       [NewShare(m.share_type_id, m.size) for m in source.members])
+            self._check_restore_fits(uow, source)
         now = utcnow()
         group = ConsistencyGroup(
             id=new_id(), project_id=ctx.project_id, user_id=ctx.user_id, name=cmd.name,
@@ -237,6 +239,19 @@ class ConsistencyGroupService:
                           "driver_handles_share_servers extra spec as True, a share_network_id must be "
                           "provided.")
 
+    def _check_restore_fits(self, uow: UnitOfWork, source: _Source) -> None:
+        """The restored shares land where their sources are; each pool must take them at what they
+        really cost there (a btrfs or zfs clone: nothing; a posix copy: their size)."""
+        sources = uow.shares.get_many([m.share_id for m in source.members])
+        sizes: dict[str, list[int]] = {}
+        for member in source.members:
+            found = sources.get(member.share_id)
+            host = found.host if found is not None and found.host else source.group.host or ""
+            sizes.setdefault(host, []).append(member.size)
+        for host, on_pool in sorted(sizes.items()):
+            if host:
+                self.scheduler.check_clones_fit(uow, host, on_pool)
+
     @staticmethod
     def _insert_member_share(uow: UnitOfWork, ctx: RequestContext, group: ConsistencyGroup,
                              member: CGSnapshotMember) -> None:
@@ -296,9 +311,10 @@ class ConsistencyGroupService:
 
     def reset_status(self, ctx: RequestContext, cmd: ResetStatus) -> None:
         with self.db.write() as uow:
-            if uow.groups.get(cmd.target_id, ctx.scope()) is None:
+            group = uow.groups.get(cmd.target_id, ctx.scope())
+            if group is None:
                 raise SilentNotFound()
-            uow.groups.cas(cmd.target_id, None, status=cmd.status)
+            resets.reset_status(uow, uow.groups, Entity.GROUP, group.id, group.status, cmd.status)
             uow.commit()
 
     def force_delete(self, ctx: RequestContext, group_id: str, api: GroupApi = GroupApi.CONSISTENCY_GROUPS) -> None:

@@ -40,3 +40,22 @@ def serving(request_id: str) -> Iterator[None]:
         yield
     finally:
         _REQUEST_ID.reset(token)
+
+
+# The operation a worker thread is running, for its log lines (with the request that asked for it).
+_OPERATION_ID: ContextVar[int | None] = ContextVar("lockstep_operation_id", default=None)
+
+
+def current_operation_id() -> int | None:
+    return _OPERATION_ID.get()
+
+
+@contextlib.contextmanager
+def working_on(operation_id: int, request_id: str | None) -> Iterator[None]:
+    op_token = _OPERATION_ID.set(operation_id)
+    request_token = _REQUEST_ID.set(request_id)
+    try:
+        yield
+    finally:
+        _REQUEST_ID.reset(request_token)
+        _OPERATION_ID.reset(op_token)

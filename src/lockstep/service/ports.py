@@ -28,8 +28,8 @@ from lockstep.domain.model import (
     Snapshot,
     SnapshotExportLocation,
 )
-from lockstep.domain.operations import Enqueue, Operation, OperationKind
-from lockstep.domain.pools import PoolRecord
+from lockstep.domain.operations import Enqueue, Operation, OperationKind, QueueStat
+from lockstep.domain.pools import PoolRecord, PoolUsage
 from lockstep.domain.queries import (
     AccessRuleQuery,
     CGSnapshotQuery,
@@ -55,6 +55,9 @@ class Rows(Protocol):
     def insert_row(self, **values: Any) -> None: ...
 
     def exists(self, row_id: str) -> bool: ...
+
+    def in_status(self, statuses: Iterable[str], limit: int = 1000) -> list[tuple[str, str]]:
+        """(id, status) of the rows in one of `statuses` (entities with a status)."""
 
 
 class ShareTypeRepository(Rows, Protocol):
@@ -291,9 +294,15 @@ class OperationRepository(Enqueue, Protocol):
 
     def pending_for(self, target_id: str) -> int: ...
 
+    def unfinished(self, target_ids: list[str]) -> list[tuple[int, OperationKind, str]]:
+        """(id, kind, target id) of every pending or running operation on the targets."""
+
     def hurry(self, target_id: str, kind: OperationKind) -> bool:
         """Make a recorded, not yet claimed operation of `kind` on the target due now; False if there
         is none. One statement, so that it cannot miss a claim made meanwhile."""
+
+    def summary(self) -> list[QueueStat]:
+        """Counts per kind and state, with the oldest row's creation time (the operator's queue view)."""
 
 
 class PoolRepository(Protocol):
@@ -303,7 +312,12 @@ class PoolRepository(Protocol):
 
     def all(self) -> list[PoolRecord]: ...
 
-    def allocate(self, name: str, gigabytes: float) -> None: ...
+    def lock_placement(self) -> None:
+        """Hold the placement lock until the transaction ends: a placement's count of what is
+        provisioned and the record it then writes are serialised with every other placement."""
+
+    def usage(self, pools: Sequence[PoolRecord]) -> dict[str, PoolUsage]:
+        """Per pool, what the share records place there (see domain.pools.PoolUsage)."""
 
 
 class QuotaRepository(Protocol):

@@ -23,7 +23,7 @@ from lockstep.domain.model import (
     spec_value_true,
     utcnow,
 )
-from lockstep.domain.pools import PoolRecord
+from lockstep.domain.pools import Capacity, PoolRecord
 from lockstep.service.unit_of_work import UnitOfWork
 
 STALE_AFTER = dt.timedelta(seconds=120)
@@ -117,18 +117,41 @@ class Scheduler:
                       f"({ATOMIC_CGSNAPSHOT_SPEC}), and no backend that can cut them atomically serves its "
                       "share types. Use a share type without that requirement or add a btrfs or zfs backend.")
 
-    def check_share_fits(self, uow: UnitOfWork, size: int, share_type: ShareType | None,
-                         group_host: str | None, *, hints: SchedulerHints | None = None) -> None:
-        """Refuse at once a share no reporting pool could hold (when pools are reporting at all)."""
-        pools = self._pools_for_check(uow)
+    def place_new_share(self, uow: UnitOfWork, size: int, share_type: ShareType | None, group_host: str | None, *,
+                        hints: SchedulerHints | None = None) -> str:
+        """The pool a new share is recorded on, in the transaction that writes it (the record is its
+        reservation); "" leaves placement to the worker: no pool reports yet (scale-out start-up), or
+        no pool passes a filter other than capacity (the share then goes to error, as Manila's
+        scheduler does). A share that no pool has room for is refused at once (Invalid: 400)."""
+        uow.pools.lock_placement()
+        pools = self.live_pools(uow)
         if not pools:
-            return  # no worker has reported yet (scale-out start-up): the worker decides
+            return ""
         try:
-            self.place_share(uow, size, share_type, group_host, pools, hints=hints)
-        except NoValidHost as exc:
-            if "GiB" in exc.message:
-                raise Invalid(f"Invalid input received: {exc.message.removeprefix('No valid host was found: ')} "
-                              "Ask for a smaller share or free space on the backend.") from None
+            return self.place_share(uow, size, share_type, group_host, pools, hints=hints).name
+        except NoCapacity as exc:
+            raise Invalid(f"Invalid input received: {exc.message.removeprefix('No valid host was found: ')} "
+                          "Ask for a smaller share or free space on the backend.") from None
+        except NoValidHost:
+            return ""
+
+    def check_clones_fit(self, uow: UnitOfWork, host: str, sizes: list[int]) -> None:
+        """Refuse at once clones (a share from a snapshot, a group restored from a cgsnapshot) that
+        their pool cannot take, charged what they really cost there; a pool not reporting lets the
+        worker and driver decide."""
+        uow.pools.lock_placement()
+        pool = next((p for p in self.live_pools(uow) if p.name == host), None)
+        if pool is None:
+            return
+        capacity = Capacity(pool, uow.pools.usage([pool])[pool.name])
+        total = sum(sizes)
+        refusal = capacity.refusal(total, clone=True)
+        if refusal is not None:
+            what = ("the share from the snapshot needs" if len(sizes) == 1
+                    else f"the {len(sizes)} shares restored from the cgsnapshot need")
+            raise Invalid(f"Invalid input received: {what} {total} GiB on {host} "
+                          f"(real cost {capacity.real_cost(total, clone=True)} GiB) and {refusal}. "
+                          "Free space on the backend or delete shares on that pool.")
 
     def place_group(self, uow: UnitOfWork, share_types: list[ShareType], atomic: bool,
                     consistent: str | None = None) -> PoolRecord:
@@ -142,11 +165,16 @@ class Scheduler:
 
     def check_extend_fits(self, uow: UnitOfWork, host: str, increase: int) -> None:
         """Refuse at once an extend the share's pool has no room for (when it is reporting); an admin's
-        forced extend (2.64) skips this, as Manila's skips its scheduler."""
-        pool = next((p for p in self._pools_for_check(uow) if p.name == host), None)
-        if pool is not None and pool.free_capacity_gb < increase:
-            raise Invalid(f"Invalid input received: the share's pool {host} has {pool.free_capacity_gb:g} GiB "
-                          f"free, and extending the share needs {increase} GiB more.")
+        forced extend (2.64) skips this, as Manila's skips its scheduler. Extends not yet settled count
+        as provisioned (PoolRepository.usage), so two extends cannot both take the last space."""
+        uow.pools.lock_placement()
+        pool = next((p for p in self.live_pools(uow) if p.name == host), None)
+        if pool is None:
+            return
+        refusal = Capacity(pool, uow.pools.usage([pool])[pool.name]).refusal(increase)
+        if refusal is not None:
+            raise Invalid(f"Invalid input received: extending the share needs {increase} GiB more on its pool "
+                          f"{host}, and {refusal}.")
 
     def place_share(self, uow: UnitOfWork, size: int, share_type: ShareType | None,
                     group_host: str | None, pools: list[PoolRecord] | None = None, *,
@@ -170,9 +198,16 @@ class Scheduler:
         candidates = [p for p in pools if matches_type(p, share_type)]
         if not candidates:
             raise NoValidHost("No valid host was found: no pool matches the share type's extra specs.")
-        fitting = [p for p in candidates if p.free_capacity_gb >= size]
+        usage = uow.pools.usage(candidates)
+        capacities = [Capacity(p, usage[p.name]) for p in candidates]
+        fitting = [c for c in capacities if c.fits(size)]
         if not fitting:
-            best = max(p.free_capacity_gb for p in candidates)
-            raise NoValidHost(f"No valid host was found: the share needs {size} GiB and the largest free "
-                              f"capacity of a matching pool is {best:g} GiB.")
-        return max(fitting, key=lambda p: p.free_capacity_gb)
+            best = max(capacities, key=lambda c: c.room_gb)
+            raise NoCapacity(f"No valid host was found: the share needs {size} GiB and the largest free "
+                             f"capacity of a matching pool is {best.room_gb:g} GiB "
+                             f"({best.refusal(size)}).")
+        return max(fitting, key=lambda c: c.room_gb).pool
+
+
+class NoCapacity(NoValidHost):
+    """No matching pool has room (the API refuses such a share at once)."""

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from lockstep.service.access import AccessService
 from lockstep.service.cgsnapshots import CGSnapshotService
 from lockstep.service.consistency_groups import ConsistencyGroupService
+from lockstep.service.health import HealthService
 from lockstep.service.host_services import HostServiceRegistry
 from lockstep.service.listing import ListingService
 from lockstep.service.messages import MessageService
@@ -48,3 +49,4 @@ class Services:
     messages: MessageService
     quotas: QuotaService
     host_services: HostServiceRegistry
+    health: HealthService

@@ -20,9 +20,9 @@ from lockstep.domain.model import (
     Status,
     utcnow,
 )
-from lockstep.domain.operations import Deletion, OperationKind
+from lockstep.domain.operations import Deletion, Entity, OperationKind
 from lockstep.domain.operations import Resize as ResizeTo
-from lockstep.service import affinity
+from lockstep.service import affinity, resets
 from lockstep.service.affinity import ADMIN_ONLY_METADATA
 from lockstep.service.commands import (
     CreateShare,
@@ -103,9 +103,13 @@ class ShareService:
             hints = affinity.resolve(uow, ctx, cmd.scheduler_hints)
             group = self._group(uow, ctx, cmd.consistency_group_id, share_type, source.network_id, terms)
             host = source.parent.host if source.parent is not None else ""
-            if not host:
-                self.scheduler.check_share_fits(uow, size, share_type, group.host if group is not None else None,
-                                                hints=hints)
+            if host:
+                self.scheduler.check_clones_fit(uow, host, [size])
+            else:
+                # The record written below, with its pool, is the reservation: placement holds its lock
+                # until this transaction commits, so concurrent creates count each other's.
+                host = self.scheduler.place_new_share(uow, size, share_type,
+                                                      group.host if group is not None else None, hints=hints)
             now = utcnow()
             share_id = new_id()
             uow.shares.insert_row(
@@ -226,7 +230,9 @@ class ShareService:
             share = self.find(uow, ctx, cmd.target_id)
             if share.is_soft_deleted:
                 raise Forbidden(f"status cannot be reset for share '{share.id}' since it has been soft deleted.")
-            uow.shares.cas(cmd.target_id, None, status=cmd.status)
+            restored_into = share.consistency_group_id if share.source_cgsnapshot_member_id else None
+            resets.reset_status(uow, uow.shares, Entity.SHARE, share.id, share.status, cmd.status,
+                                restored_into=restored_into)
             uow.commit()
 
     def reset_task_state(self, ctx: RequestContext, cmd: ResetTaskState) -> None:
@@ -258,11 +264,11 @@ class ShareService:
                               "GiB.")
             beyond_max = self.policy.allowed(ctx, Rule.SHARE_EXTEND_BEYOND_MAX_SIZE, share.project_id)
             check_size(_type_of(uow, share), new_size, SizeCheck.ADMIN_EXTEND if beyond_max else SizeCheck.EXTEND)
-            if not cmd.force:
-                self.scheduler.check_extend_fits(uow, share.host, new_size - share.size)
             # Charged to the share's owner, whoever asks (an admin extending a tenant's share).
             self.quotas.charge_extend(uow, share.project_id, share.user_id, NewShare(share.share_type_id, new_size),
                                       new_size - share.size)
+            if not cmd.force:  # after the quota lock: every path takes it before the placement lock
+                self.scheduler.check_extend_fits(uow, share.host, new_size - share.size)
             if not uow.shares.cas(share_id, [Status.AVAILABLE], status=Status.EXTENDING):
                 raise InvalidState(f"Invalid share: Share {share_id} status must be 'available' to extend.")
             uow.operations.enqueue(OperationKind.EXTEND_SHARE, share_id,

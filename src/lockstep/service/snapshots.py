@@ -5,7 +5,8 @@ from __future__ import annotations
 from lockstep.domain.errors import Forbidden, InvalidState, NotFound, SilentNotFound, Unprocessable
 from lockstep.domain.hosts import owning_backend
 from lockstep.domain.model import SNAPSHOT_DELETABLE, MetadataOwner, Snapshot, SnapshotExportLocation, Status, utcnow
-from lockstep.domain.operations import Deletion, OperationKind
+from lockstep.domain.operations import Deletion, Entity, OperationKind
+from lockstep.service import resets
 from lockstep.service.commands import CreateSnapshot, ResetStatus, TextChanges, unwrap
 from lockstep.service.context import RequestContext
 from lockstep.service.policy import Policy, Rule
@@ -98,6 +99,6 @@ class SnapshotService:
 
     def reset_status(self, ctx: RequestContext, cmd: ResetStatus) -> None:
         with self.db.write() as uow:
-            self._find(uow, ctx, cmd.target_id)
-            uow.snapshots.cas(cmd.target_id, None, status=cmd.status)
+            snapshot = self._find(uow, ctx, cmd.target_id)
+            resets.reset_status(uow, uow.snapshots, Entity.SNAPSHOT, snapshot.id, snapshot.status, cmd.status)
             uow.commit()

@@ -158,6 +158,13 @@ class PoolInfo:
     # Whether `update_access` makes the backend enforce rules (a network export front end), or rules
     # are records only; shown as `lockstep:access_enforced`.
     access_enforced: bool = False
+    # Sizes are limits and space is used as it is written (btrfs qgroups, zfs quotas, posix
+    # directories), so a pool may promise more than it holds (max_over_subscription_ratio); False:
+    # every size is taken from the pool when the share is made.
+    thin_provisioning: bool = False
+    # A share made from a snapshot, or a group restored from a cgsnapshot, shares the source's
+    # blocks (btrfs and zfs snapshots) and costs nothing at first; False: it is a full copy.
+    copy_on_write_clones: bool = False
     # Extra capabilities shown in /scheduler-stats/pools/detail (e.g. "lockstep:storage": "btrfs").
     extra: Mapping[str, object] = field(default_factory=dict)
 
@@ -170,6 +177,10 @@ class Inventory:
     snapshots: frozenset[str] = frozenset()
     groups: frozenset[str] = frozenset()
     cgsnapshots: frozenset[str] = frozenset()
+    #: (kind, id) of the remains of interrupted work: a half-made copy, a tree renamed for deletion
+    #: and not yet removed (a crash in between). They are not objects, but they hold space, and
+    #: `reclaim(kind, id)` removes them with the object; the sweep reclaims those no record names.
+    leftovers: frozenset[tuple[str, str]] = frozenset()
 
 
 class ShareDriver(abc.ABC):

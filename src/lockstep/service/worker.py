@@ -22,12 +22,14 @@ from lockstep.domain.host_services import Binary
 from lockstep.domain.hosts import PoolRef
 from lockstep.domain.model import utcnow
 from lockstep.domain.operations import Operation
-from lockstep.domain.pools import PoolRecord
-from lockstep.service.operations import HANDLERS, Context, Handoff, RetryLater, give_up, sweep
+from lockstep.domain.pools import COW_CLONES, Overcommit, PoolRecord
+from lockstep.service.context import working_on
+from lockstep.service.operations import HANDLERS, Context, Handoff, RetryLater, fail_stranded, give_up, sweep
 from lockstep.service.operations.failures import DEFAULT_TTL
 from lockstep.service.recycle_bin import purge_expired
 from lockstep.service.scheduler import Scheduler
-from lockstep.service.storage import ShareDriver
+from lockstep.service.storage import PoolInfo, ShareDriver
+from lockstep.service.telemetry import NoTelemetry, Telemetry
 from lockstep.service.unit_of_work import Database
 
 log = logging.getLogger("lockstep.worker")
@@ -36,18 +38,18 @@ POOL_REPORT_INTERVAL = 10.0
 MAX_RETRY_DELAY = 600.0
 
 
-def capabilities(driver: ShareDriver, backend: str, pool_name: str) -> dict[str, object]:
-    """What the scheduler-stats API shows for one pool of `backend` (`host@backend`)."""
-    for pool in driver.pools():
-        if pool.name == pool_name:
-            break
-    else:
-        raise KeyError(pool_name)
+def capabilities(driver: ShareDriver, backend: str, pool: PoolInfo, overcommit: Overcommit) -> dict[str, object]:
+    """What the scheduler-stats API shows for one pool of `backend` (`host@backend`); the figures
+    counted from the records (provisioned, allocated) are added when it is shown."""
     caps: dict[str, object] = {
         "pool_name": pool.name,
         "total_capacity_gb": pool.total_capacity_gb,
-        "free_capacity_gb": pool.free_capacity_gb,
-        "reserved_percentage": 0,
+        "free_capacity_gb": max(pool.free_capacity_gb, 0.0),
+        "thin_provisioning": pool.thin_provisioning,
+        # Manila's: a thick pool cannot be oversubscribed, whatever is configured.
+        "max_over_subscription_ratio": overcommit.max_over_subscription_ratio if pool.thin_provisioning else 1.0,
+        "reserved_percentage": overcommit.reserved_percentage,
+        COW_CLONES: pool.copy_on_write_clones,
         "qos": False,
         "share_backend_name": PoolRef.parse(backend).backend,
         "storage_protocol": "NFS_CIFS",
@@ -78,11 +80,13 @@ class Worker:
     def __init__(self, db: Database, drivers: Mapping[str, ShareDriver], *, availability_zone: str,
                  lease_seconds: float = 30.0, poll_interval: float = 0.5, max_attempts: int = 5,
                  threads: int = 2, sweep_interval: float = 600.0, recycle_bin_interval: float = 3600.0,
-                 message_ttl: float = DEFAULT_TTL) -> None:
+                 message_ttl: float = DEFAULT_TTL, telemetry: Telemetry | None = None,
+                 overcommit: Overcommit | None = None, report_interval: float = POOL_REPORT_INTERVAL) -> None:
         self.db = db
         self.drivers = dict(drivers)
         self.availability_zone = availability_zone
-        self.context = Context(db, self.drivers, Scheduler(), availability_zone, message_ttl)
+        self.telemetry = telemetry or NoTelemetry()
+        self.context = Context(db, self.drivers, Scheduler(), availability_zone, message_ttl, self.telemetry)
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.lease = lease_seconds
         self.poll_interval = poll_interval
@@ -94,6 +98,8 @@ class Worker:
         self._running_lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._last_report = 0.0
+        self.overcommit = overcommit or Overcommit()
+        self.report_interval = report_interval
         self.sweep_interval = sweep_interval
         self._last_sweep = time.monotonic()
         self._sweep_lock = threading.Lock()
@@ -104,14 +110,17 @@ class Worker:
     def report_pools(self) -> None:
         records = []
         for backend, driver in self.drivers.items():
+            # When the filesystem was measured: copies settled after it are not in its free figure
+            # (the scheduler charges them until the next report, domain.pools.PoolUsage).
+            measured = utcnow()
             for pool in driver.pools():
                 ref = PoolRef.of_backend(backend, pool.name)
-                caps = capabilities(driver, backend, pool.name)
+                caps = capabilities(driver, backend, pool, self.overcommit)
                 caps["timestamp"] = time.strftime("%Y-%m-%dT%H:%M:%S.000000", time.gmtime())
                 records.append(PoolRecord(
                     name=str(ref), host=ref.host, backend=ref.backend, pool=ref.pool,
                     capabilities=caps, total_capacity_gb=pool.total_capacity_gb,
-                    free_capacity_gb=pool.free_capacity_gb, allocated_gb=0.0, updated_at=None))
+                    free_capacity_gb=max(pool.free_capacity_gb, 0.0), allocated_gb=0.0, updated_at=measured))
         with self.db.write() as uow:
             for record in records:
                 uow.pools.upsert(record)
@@ -121,6 +130,15 @@ class Worker:
             uow.messages.delete_expired(utcnow())
             uow.commit()
         self._last_report = time.monotonic()
+
+    def _report_loop(self) -> None:
+        """Its own thread: the scheduler and /services must see the pools and heartbeats even while
+        every worker thread is busy with long storage work."""
+        while not self._stop.wait(self.report_interval):
+            try:
+                self.report_pools()
+            except Exception:  # noqa: BLE001 - reported again at the next interval; the loop must survive
+                log.exception("could not report pools")
 
     def services(self) -> list[tuple[str, str]]:
         """(host, binary) of what this worker is in /services: a manila-share per backend it owns, and a
@@ -155,6 +173,19 @@ class Worker:
         return ran
 
     def _run(self, op: Operation) -> None:
+        """One run of a claimed operation; its log lines carry its id and the request that asked for it."""
+        with working_on(op.id, op.request_id):
+            if op.taken_over:
+                log.warning("took over operation %s %s on %s: its previous owner's lease ran out",
+                            op.id, op.kind, op.target_id)
+                self.telemetry.lease_taken_over(str(op.kind))
+            started = time.perf_counter()
+            outcome = self._settle(op)
+            self.telemetry.operation_finished(str(op.kind), outcome, time.perf_counter() - started)
+
+    def _settle(self, op: Operation) -> str:
+        """Runs the handler and records the outcome in the queue; returns it (succeeded, retried, failed,
+        handed_off)."""
         with self._running_lock:
             self._running.add(op.id)
         try:
@@ -163,13 +194,13 @@ class Worker:
             with self.db.write() as uow:
                 uow.operations.release(op.id, self.owner, backend=handoff.backend)
                 uow.commit()
-            return
+            return "handed_off"
         except RetryLater as later:
             delay = min(2.0 ** min(op.attempts, 10), MAX_RETRY_DELAY)
             with self.db.write() as uow:
                 uow.operations.release(op.id, self.owner, delay=delay, error=str(later))
                 uow.commit()
-            return
+            return "retried"
         except Exception as exc:  # noqa: BLE001 - any failure is recorded; the loop must survive
             log.exception("operation %s %s on %s raised", op.id, op.kind, op.target_id)
             if op.attempts >= self.max_attempts:
@@ -177,17 +208,18 @@ class Worker:
                 with self.db.write() as uow:
                     uow.operations.finish(op.id, self.owner, error=repr(exc))
                     uow.commit()
-            else:
-                with self.db.write() as uow:
-                    uow.operations.release(op.id, self.owner, delay=min(2.0 ** op.attempts, 60), error=repr(exc))
-                    uow.commit()
-            return
+                return "failed"
+            with self.db.write() as uow:
+                uow.operations.release(op.id, self.owner, delay=min(2.0 ** op.attempts, 60), error=repr(exc))
+                uow.commit()
+            return "retried"
         finally:
             with self._running_lock:
                 self._running.discard(op.id)
         with self.db.write() as uow:
             uow.operations.finish(op.id, self.owner)
             uow.commit()
+        return "succeeded"
 
     def _maybe_purge_recycle_bin(self) -> None:
         """Begin deleting the shares whose time in the recycle bin is up (any worker may; the
@@ -207,6 +239,7 @@ class Worker:
             self._last_sweep = time.monotonic()
             for backend in self.drivers:
                 sweep(self.context, backend)
+            fail_stranded(self.context)
         finally:
             self._sweep_lock.release()
 
@@ -225,8 +258,6 @@ class Worker:
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                if time.monotonic() - self._last_report > POOL_REPORT_INTERVAL:
-                    self.report_pools()
                 self._maybe_sweep()
                 self.run_once()
             except Exception:  # noqa: BLE001 - keep the loop alive through database hiccups
@@ -237,7 +268,8 @@ class Worker:
 
     def start(self) -> None:
         self.report_pools()
-        self._threads = [threading.Thread(target=self._renew_leases, name="lockstep-lease", daemon=True)]
+        self._threads = [threading.Thread(target=self._renew_leases, name="lockstep-lease", daemon=True),
+                         threading.Thread(target=self._report_loop, name="lockstep-pool-report", daemon=True)]
         for i in range(self.threads):
             self._threads.append(threading.Thread(target=self._loop, name=f"lockstep-worker-{i}", daemon=True))
         for thread in self._threads:

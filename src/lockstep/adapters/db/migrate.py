@@ -29,6 +29,11 @@ def check(url: str) -> None:
     command.check(alembic_config(url))
 
 
+def heads() -> set[str]:
+    """The revisions a current database is at (read from the installed migrations)."""
+    return set(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
+
+
 def schema_is_current(engine: Engine) -> bool:
     """True if the database is at the latest migration (`serve` refuses to start otherwise)."""
     script = ScriptDirectory.from_config(alembic_config(engine.url.render_as_string(hide_password=False)))

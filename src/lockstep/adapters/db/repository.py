@@ -63,6 +63,12 @@ class _Repo:
     def exists(self, row_id: str) -> bool:
         return self.conn.execute(select(self.table.c.id).where(self.table.c.id == row_id)).first() is not None
 
+    def in_status(self, statuses: Iterable[str], limit: int = 1000) -> list[tuple[str, str]]:
+        """(id, status) of rows in one of `statuses` (tables with a status only)."""
+        rows = self.conn.execute(select(self.table.c.id, self.table.c.status).where(
+            self.table.c.status.in_([str(s) for s in statuses])).order_by(self.table.c.id).limit(limit))
+        return [(row.id, row.status) for row in rows]
+
 
 class ShareTypeRepo(_Repo):
     table = t.share_types

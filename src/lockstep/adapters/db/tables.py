@@ -160,7 +160,7 @@ shares = Table(
     Column("size", Integer, nullable=False),
     Column("share_proto", String(255), nullable=False),
     Column("status", String(255), nullable=False),
-    Column("host", String(255), nullable=False, default=""),
+    Column("host", String(255), nullable=False, default="", index=True),  # placement counts per pool
     Column("availability_zone", String(255)),
     Column("share_type_id", String(36), index=True),
     Column("share_network_id", String(36), index=True),

@@ -2,35 +2,70 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import time
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, exists, insert, or_, select, update
+from sqlalchemy import ColumnElement, Float, and_, bindparam, delete, exists, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql import Select
 
 from lockstep.adapters.db import tables as t
 from lockstep.domain.model import utcnow
-from lockstep.domain.operations import Enqueue, Operation, OperationKind, Payload, dump_payload, load_payload
-from lockstep.domain.pools import PoolRecord
+from lockstep.domain.operations import (
+    Enqueue,
+    Operation,
+    OperationKind,
+    Payload,
+    QueueStat,
+    Resize,
+    dump_payload,
+    load_payload,
+)
+from lockstep.domain.pools import PoolRecord, PoolUsage
 from lockstep.service.context import current_request_id
 
 # A finished operation is deleted, so "done" is never stored.
 PENDING, RUNNING, FAILED = "pending", "running", "failed"
+# pg_advisory_xact_lock key of placement (a constant: every placement counts every pool it may choose).
+PLACEMENT_LOCK = int.from_bytes(hashlib.sha256(b"lockstep-placement").digest()[:8], "big", signed=True)
 
 
-def _ready(now: float) -> ColumnElement[bool]:
-    """Due and unowned (or owned by a worker whose lease ran out), and its target is not busy."""
+def _clauses() -> tuple[ColumnElement[bool], ColumnElement[bool], ColumnElement[bool]]:
+    """(due, abandoned, not busy) at `:now`.
+
+    Built once with `now` as a bound parameter: a fresh alias per call would give every claim query a new
+    cache key, and SQLAlchemy would compile the statement again on every pass of every worker.
+    """
+    now = bindparam("now", type_=Float)
     other = t.operations.alias("other")
-    busy = exists(select(other.c.id).where(
+    not_busy = ~exists(select(other.c.id).where(
         other.c.target_id == t.operations.c.target_id, other.c.id != t.operations.c.id,
         other.c.state == RUNNING, other.c.lease_expires_at >= now,
     ))
-    due = or_(
-        and_(t.operations.c.state == PENDING, t.operations.c.not_before <= now),
-        and_(t.operations.c.state == RUNNING, t.operations.c.lease_expires_at < now),
-    )
-    return and_(due, ~busy)
+    due = and_(t.operations.c.state == PENDING, t.operations.c.not_before <= now)
+    # Running, but its owner stopped renewing the lease (a takeover when claimed).
+    abandoned = and_(t.operations.c.state == RUNNING, t.operations.c.lease_expires_at < now)
+    return due, abandoned, not_busy
+
+
+_DUE, _ABANDONED, _NOT_BUSY = _clauses()
+# Due and unowned (or owned by a worker whose lease ran out), and its target is not busy.
+_READY = and_(or_(_DUE, _ABANDONED), _NOT_BUSY)
+
+
+@functools.lru_cache(maxsize=64)
+def _claimable_query(backends: tuple[str, ...] | None, limit: int) -> Select[Any]:
+    """The claim query of a worker (its backends never change), built once."""
+    query = select(t.operations.c.id).where(_READY, t.operations.c.kind.in_([str(k) for k in OperationKind]))
+    if backends is not None:
+        query = query.where(or_(t.operations.c.backend.is_(None), t.operations.c.backend.in_(backends)))
+    return query.order_by(t.operations.c.id).limit(limit)
 
 
 class OperationRepo(Enqueue):
@@ -50,19 +85,20 @@ class OperationRepo(Enqueue):
 
         A kind this code does not know (a row written by a newer version) is left to a worker that does.
         """
-        query = select(t.operations.c.id).where(_ready(now), t.operations.c.kind.in_([str(k) for k in OperationKind]))
-        if backends is not None:
-            query = query.where(or_(t.operations.c.backend.is_(None), t.operations.c.backend.in_(backends)))
-        return list(self.conn.execute(query.order_by(t.operations.c.id).limit(limit)).scalars())
+        query = _claimable_query(None if backends is None else tuple(backends), limit)
+        return list(self.conn.execute(query, {"now": now}).scalars())
 
     def claim(self, op_id: int, owner: str, now: float, lease: float) -> Operation | None:
-        """Compare-and-set claim: exactly one worker wins a given operation."""
-        won = self.conn.execute(
-            update(t.operations).where(t.operations.c.id == op_id, _ready(now)).values(
-                state=RUNNING, owner=owner, lease_expires_at=now + lease,
-                attempts=t.operations.c.attempts + 1, updated_at=utcnow(),
-            )
-        ).rowcount
+        """Compare-and-set claim: exactly one worker wins a given operation.
+
+        Two statements, each a compare-and-set, so that the winner knows whether it took the row over
+        from a worker whose lease ran out (the operator's lease-takeover count) without reading first.
+        """
+        taken_over = False
+        won = self._claim_where(op_id, owner, now, lease, _DUE)
+        if not won:
+            won = self._claim_where(op_id, owner, now, lease, _ABANDONED)
+            taken_over = bool(won)
         if not won:
             return None
         row = self.conn.execute(select(t.operations).where(t.operations.c.id == op_id)).mappings().one()
@@ -74,7 +110,24 @@ class OperationRepo(Enqueue):
             # retries and then gives up, instead of this claim failing on every pass of the loop.
             payload = None
         return Operation(id=row["id"], kind=kind, target_id=row["target_id"], backend=row["backend"],
-                         attempts=row["attempts"], payload=payload, request_id=row["request_id"])
+                         attempts=row["attempts"], payload=payload, request_id=row["request_id"],
+                         taken_over=taken_over)
+
+    def _claim_where(self, op_id: int, owner: str, now: float, lease: float, state: ColumnElement[bool]) -> int:
+        return self.conn.execute(
+            update(t.operations).where(t.operations.c.id == op_id, state, _NOT_BUSY).values(
+                state=RUNNING, owner=owner, lease_expires_at=now + lease,
+                attempts=t.operations.c.attempts + 1, updated_at=utcnow(),
+            ), {"now": now}
+        ).rowcount
+
+    def summary(self) -> list[QueueStat]:
+        ops = t.operations
+        rows = self.conn.execute(
+            select(ops.c.kind, ops.c.state, func.count(), func.min(ops.c.created_at)).group_by(ops.c.kind, ops.c.state)
+        ).all()
+        return [QueueStat(kind=kind, state=state, count=count, oldest_created_at=oldest)
+                for kind, state, count, oldest in rows]
 
     def renew(self, op_ids: list[int], owner: str, until: float) -> None:
         if op_ids:
@@ -122,6 +175,13 @@ class OperationRepo(Enqueue):
             t.operations.c.target_id == target_id, t.operations.c.kind == str(kind), t.operations.c.state == PENDING,
         ).values(not_before=0.0)).rowcount > 0
 
+    def unfinished(self, target_ids: list[str]) -> list[tuple[int, OperationKind, str]]:
+        """(id, kind, target) of the pending or running operations on the targets (kinds this code knows)."""
+        rows = self.conn.execute(select(t.operations.c.id, t.operations.c.kind, t.operations.c.target_id).where(
+            t.operations.c.target_id.in_(target_ids), t.operations.c.state.in_([PENDING, RUNNING]),
+            t.operations.c.kind.in_([str(k) for k in OperationKind])).order_by(t.operations.c.id)).all()
+        return [(row.id, OperationKind(row.kind), row.target_id) for row in rows]
+
     def pending_for(self, target_id: str) -> int:
         return len(self.conn.execute(select(t.operations.c.id).where(
             t.operations.c.target_id == target_id, t.operations.c.state.in_([PENDING, RUNNING]))).all())
@@ -135,10 +195,11 @@ class PoolRepo:
         values = dict(host=record.host, backend=record.backend, pool=record.pool,
                       capabilities=json.dumps(record.capabilities, sort_keys=True),
                       total_capacity_gb=record.total_capacity_gb, free_capacity_gb=record.free_capacity_gb,
-                      allocated_gb=record.allocated_gb, updated_at=utcnow())
-        done = self.conn.execute(update(t.pools).where(t.pools.c.name == record.name).values(**values)).rowcount
-        if not done:
-            self.conn.execute(insert(t.pools), {"name": record.name, **values})
+                      allocated_gb=record.allocated_gb, updated_at=record.updated_at or utcnow())
+        # One statement: two workers reporting the same pool for the first time must not both insert.
+        dialect_insert = pg_insert if self.conn.dialect.name == "postgresql" else sqlite_insert
+        stmt = dialect_insert(t.pools).values(name=record.name, **values)
+        self.conn.execute(stmt.on_conflict_do_update(index_elements=[t.pools.c.name], set_=values))
 
     def all(self) -> list[PoolRecord]:
         rows = self.conn.execute(select(t.pools).order_by(t.pools.c.name)).mappings()
@@ -147,8 +208,50 @@ class PoolRepo:
                            free_capacity_gb=r["free_capacity_gb"], allocated_gb=r["allocated_gb"],
                            updated_at=r["updated_at"]) for r in rows]
 
-    def allocate(self, name: str, gigabytes: float) -> None:
-        """Account space at placement time so that back-to-back creates do not overcommit a pool."""
-        self.conn.execute(update(t.pools).where(t.pools.c.name == name).values(
-            free_capacity_gb=t.pools.c.free_capacity_gb - gigabytes,
-            allocated_gb=t.pools.c.allocated_gb + gigabytes))
+    def lock_placement(self) -> None:
+        """Serialise placements until the transaction ends: a placement counts what is provisioned
+        and inserts its record before the next one counts (as QuotaRepo.lock does for quotas)."""
+        if self.conn.dialect.name == "postgresql":
+            self.conn.execute(select(func.pg_advisory_xact_lock(PLACEMENT_LOCK)))
+        elif not self.conn.get_execution_options().get("lockstep_write"):
+            # SQLite serialises only transactions that began as writers (BEGIN IMMEDIATE).
+            raise RuntimeError("placement needs a writing unit of work (Database.write())")
+
+    def usage(self, pools: Sequence[PoolRecord]) -> dict[str, PoolUsage]:
+        """Per pool, counted from the share records: the sizes placed there, and the real space full
+        copies have promised that the pool's last report could not have seen."""
+        names = [p.name for p in pools]
+        if not names:
+            return {}
+        s = t.shares.c
+        provisioned: dict[str, int] = {host: int(total) for host, total in self.conn.execute(
+            select(s.host, func.coalesce(func.sum(s.size), 0)).where(s.host.in_(names)).group_by(s.host))}
+        for host, growth in self._extending(names).items():
+            provisioned[host] = provisioned.get(host, 0) + growth
+        found = {}
+        for pool in pools:
+            pending = 0
+            if pool.thin and not pool.cow_clones:
+                pending = self.conn.execute(select(func.coalesce(func.sum(s.size), 0)).where(
+                    s.host == pool.name, or_(s.snapshot_id.is_not(None), s.source_cgsnapshot_member_id.is_not(None)),
+                    or_(s.status == "creating", s.updated_at >= pool.updated_at))).scalar_one()
+            found[pool.name] = PoolUsage(int(provisioned.get(pool.name, 0)), int(pending))
+        return found
+
+    def _extending(self, names: Sequence[str]) -> dict[str, int]:
+        """Per pool, the gigabytes extends that have not settled yet promise (the record's size
+        changes only when the extend settles)."""
+        rows = self.conn.execute(
+            select(t.shares.c.host, t.operations.c.payload, t.shares.c.size)
+            .select_from(t.operations.join(t.shares, t.shares.c.id == t.operations.c.target_id))
+            .where(t.operations.c.kind == str(OperationKind.EXTEND_SHARE),
+                   t.operations.c.state.in_([PENDING, RUNNING]), t.shares.c.status == "extending",
+                   t.shares.c.host.in_(names)))
+        growth: dict[str, int] = {}
+        for host, payload, size in rows:
+            try:
+                new_size = Resize.load(json.loads(payload)).new_size
+            except (KeyError, TypeError, ValueError):
+                continue  # the worker will fail this operation; it promises nothing
+            growth[host] = growth.get(host, 0) + max(new_size - int(size), 0)
+        return growth

@@ -211,6 +211,36 @@ def list_ids(directory: Path) -> set[str]:
         return set()
 
 
+def leftover_ids(directory: Path, prefixes: Sequence[str] = (TMP_PREFIX, TRASH_PREFIX)) -> set[str]:
+    """Ids named by the temp and trash entries of `directory`: what a crash mid-create or mid-delete
+    leaves. `prefixes` longest first where one begins another."""
+    try:
+        names = [e.name for e in os.scandir(directory)]
+    except FileNotFoundError:
+        return set()
+    found = set()
+    for name in names:
+        prefix = next((p for p in prefixes if name.startswith(p)), None)
+        if prefix is not None and name[len(prefix):]:
+            found.add(name[len(prefix):])
+    return found
+
+
+def leftover_paths(directory: Path, object_id: str,
+                   prefixes: Sequence[str] = (TMP_PREFIX, TRASH_PREFIX)) -> list[Path]:
+    """The temp and trash entries of `directory` that belong to the object `object_id`."""
+    check_id(object_id)
+    return [path for path in (directory / f"{p}{object_id}" for p in prefixes) if os.path.lexists(path)]
+
+
+def remove_leftover(path: Path) -> None:
+    """Remove a leftover entry, a tree or a single file."""
+    if path.is_dir() and not path.is_symlink():
+        remove_tree(path)
+    else:
+        path.unlink(missing_ok=True)
+
+
 def statvfs_gb(path: Path) -> tuple[float, float]:
     """(total, free) GiB of the filesystem holding `path`; free is what an unprivileged user may use."""
     st = os.statvfs(path)

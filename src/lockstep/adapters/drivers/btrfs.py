@@ -47,7 +47,9 @@ Sizes (btrfs qgroups; quotas are enabled on the filesystem by ``setup()``):
   next commit; usage of shared (reflinked/snapshotted) extents counts fully in each subvolume.
 
 Creating or extending a share is refused with ShareDoesNotFit when the requested size (growth)
-exceeds the filesystem's free space as reported by statvfs. Shrinking is refused when the data in
+exceeds the filesystem's free space as reported by statvfs; a share from a snapshot and a restored
+group are not, since they are snapshots sharing every block (the pool reports thin provisioning
+and copy-on-write clones, and the scheduler charges them nothing). Shrinking is refused when the data in
 the share does not fit the new size.
 
 Deleting: ``btrfs subvolume delete --commit-after``, then ``btrfs qgroup destroy 0/<id>``. The
@@ -71,15 +73,20 @@ from pathlib import Path
 from lockstep.adapters.drivers import loopfs
 from lockstep.adapters.drivers._support import (
     GIB,
+    TMP_PREFIX,
+    TRASH_PREFIX,
     check_id,
     check_kind,
     copy_contents,
     copy_tree,
     discard_tree,
     fsync_dir,
+    leftover_ids,
+    leftover_paths,
     list_ids,
     read_json,
     refuse_shrink_below_usage,
+    remove_leftover,
     remove_tree,
     require_fit,
     run,
@@ -87,7 +94,7 @@ from lockstep.adapters.drivers._support import (
     tree_usage_bytes,
     write_json_atomic,
 )
-from lockstep.adapters.drivers.layout import DirectoryLayout, export_at, temp_path
+from lockstep.adapters.drivers.layout import CATEGORIES, DirectoryLayout, export_at, temp_path
 from lockstep.service.storage import (
     AccessResult,
     AccessRuleSpec,
@@ -112,6 +119,9 @@ POOL_NAME = "btrfs"
 _SUBVOLUME_ROOT_INODE = 256  # BTRFS_FIRST_FREE_OBJECTID: the root directory of every subvolume
 _RENAME_PREFIX = ".rn-"
 _CUT_PREFIX = ".tmp-cut-"
+#: What interrupted work leaves next to an object (longest first: ".tmp-cut-" begins with ".tmp-").
+_LEFTOVER_PREFIXES = (_CUT_PREFIX, TMP_PREFIX, TRASH_PREFIX)
+_SIDECAR_SUFFIX = ".json"
 
 
 def _btrfs(args: Sequence[str], action: str, hint: str = "") -> str:
@@ -183,6 +193,8 @@ class BtrfsDriver(ShareDriver):
                 group_support=GroupSupport.POOL,
                 atomic_cgsnapshot=True,
                 access_enforced=False,  # no network front end: rules are records only
+                thin_provisioning=True,
+                copy_on_write_clones=True,
                 extra={
                     "lockstep:storage": "btrfs",
                     "lockstep:size_enforced": True,
@@ -353,14 +365,45 @@ class BtrfsDriver(ShareDriver):
     def delete_share(self, share: ShareSpec) -> None:
         self._ensure_ready()
         path = self._share_path(share)
-        if not path.exists():
-            found = self._find_share(share.id)
-            if found is None:
-                if share.group_id:  # a crash after removing the directory, before the sidecar update
-                    self._set_member_size(share.group_id, share.id, None)
-                return
-            path = found
-        self._remove_share_at(path)
+        found = path if path.exists() else self._find_share(share.id)
+        if found is not None:
+            self._remove_share_at(found)
+        elif share.group_id:  # a crash after removing the directory, before the sidecar update
+            self._set_member_size(share.group_id, share.id, None)
+        # A crash mid-delete leaves `.trash-<id>` in place of the directory (a retry finds no share).
+        self._discard_share_leftovers(share.id, [share.group_id] if share.group_id else [])
+
+    def _discard_share_leftovers(self, share_id: str, group_ids: Sequence[str]) -> None:
+        for path in leftover_paths(self.layout.shares_dir, share_id, _LEFTOVER_PREFIXES):
+            self._remove_leftover(path)
+        for group_id in group_ids:
+            group_path = self.layout.group(group_id)
+            paths = leftover_paths(group_path, share_id, _LEFTOVER_PREFIXES) if is_subvolume(group_path) else []
+            if not paths:
+                continue
+            self._limit(group_path, None)  # a group at its limit may refuse even removals (EDQUOT)
+            try:
+                for path in paths:
+                    self._remove_leftover(path)
+            finally:
+                with self._sidecar_lock():  # sets the limit again, without the share's size
+                    sizes = self._read_sizes(group_id)
+                    sizes.pop(share_id, None)
+                    self._write_sizes(group_id, sizes)
+
+    def _discard_leftovers(self, kind: str, object_id: str) -> None:
+        directory = self.layout.directory(kind)
+        paths = leftover_paths(directory, object_id, _LEFTOVER_PREFIXES)
+        if kind == "group":
+            paths += leftover_paths(directory, f"{object_id}{_SIDECAR_SUFFIX}", (TMP_PREFIX,))
+        for path in paths:
+            self._remove_leftover(path)
+
+    def _remove_leftover(self, path: Path) -> None:
+        if is_subvolume(path):
+            self._delete_subvolume(path)
+        else:
+            remove_leftover(path)
 
     def _existing_share(self, share: ShareSpec) -> Path:
         self._ensure_ready()
@@ -421,6 +464,7 @@ class BtrfsDriver(ShareDriver):
     def delete_snapshot(self, snapshot: SnapshotSpec) -> None:
         self._ensure_ready()
         self._delete_subvolume(self.layout.snapshot(snapshot.id))
+        self._discard_leftovers("snapshot", snapshot.id)
 
     def create_share_from_snapshot(self, share: ShareSpec, snapshot: SnapshotSpec) -> ShareResult:
         self._ensure_ready()
@@ -430,7 +474,7 @@ class BtrfsDriver(ShareDriver):
         src = self.layout.snapshot(snapshot.id)
         if not is_subvolume(src):
             raise DriverError(f"snapshot {snapshot.id} does not exist at {src}; cannot create share {share.id}")
-        self._require_fit(f"share {share.id}", share.size_gb)
+        # No capacity check: a snapshot of a snapshot shares every block (thin: the scheduler decides).
         tmp = temp_path(final)
         if share.group_id:
             group_path = self.layout.group(share.group_id)
@@ -470,6 +514,7 @@ class BtrfsDriver(ShareDriver):
             raise DriverError(f"group {group.id} still holds shares {sorted(members)}; delete them before the group")
         self._delete_subvolume(path)
         self._sidecar(group.id).unlink(missing_ok=True)
+        self._discard_leftovers("group", group.id)
 
     def create_cgsnapshot(self, cgsnapshot: CGSnapshotSpec) -> CGSnapshotResult:
         self._ensure_ready()
@@ -492,6 +537,7 @@ class BtrfsDriver(ShareDriver):
     def delete_cgsnapshot(self, cgsnapshot: CGSnapshotSpec) -> None:
         self._ensure_ready()
         self._delete_subvolume(self.layout.cgsnapshot(cgsnapshot.id))
+        self._discard_leftovers("cgsnapshot", cgsnapshot.id)
 
     def create_group_from_cgsnapshot(
         self, group: GroupSpec, cgsnapshot: CGSnapshotSpec, clones: Sequence[CloneSpec]
@@ -516,7 +562,7 @@ class BtrfsDriver(ShareDriver):
         cut = self.layout.cgsnapshot(cgsnapshot.id)
         if not is_subvolume(cut):
             raise DriverError(f"cgsnapshot {cgsnapshot.id} does not exist at {cut}; cannot restore group {group.id}")
-        self._require_fit(f"restoring group {group.id}", sum(sizes.values()))
+        # No capacity check: the restore is one snapshot sharing every block (the scheduler charged it).
         tmp = temp_path(final)
         self._discard_subvolume_tmp(tmp)
         self._snapshot(cut, tmp, readonly=False)  # constant time, whatever the amount of data
@@ -560,7 +606,22 @@ class BtrfsDriver(ShareDriver):
             snapshots=frozenset(list_ids(self.layout.snapshots_dir)),
             groups=frozenset(groups),
             cgsnapshots=frozenset(list_ids(self.layout.cgsnapshots_dir)),
+            leftovers=frozenset(self._leftovers(groups)),
         )
+
+    def _leftovers(self, groups: set[str]) -> set[tuple[str, str]]:
+        """Temp and trash entries next to objects and inside groups, and sidecars of groups that are gone."""
+        found = set()
+        for kind in CATEGORIES:
+            for name in leftover_ids(self.layout.directory(kind), _LEFTOVER_PREFIXES):
+                found.add((kind, name.removesuffix(_SIDECAR_SUFFIX) if kind == "group" else name))
+        for group_id in groups:
+            found |= {("share", i) for i in leftover_ids(self.layout.groups_dir / group_id, _LEFTOVER_PREFIXES)}
+        for entry in os.scandir(self.layout.groups_dir):
+            group_id = entry.name.removesuffix(_SIDECAR_SUFFIX)
+            if entry.name.endswith(_SIDECAR_SUFFIX) and not entry.name.startswith(".") and group_id not in groups:
+                found.add(("group", group_id))
+        return found
 
     def reclaim(self, kind: str, object_id: str) -> bool:
         check_kind(kind)
@@ -570,6 +631,7 @@ class BtrfsDriver(ShareDriver):
             found = self._find_share(object_id)
             if found is not None:
                 self._remove_share_at(found)
+            self._discard_share_leftovers(object_id, sorted(list_ids(self.layout.groups_dir)))
         elif kind == "snapshot":
             self._delete_subvolume(self.layout.snapshot(object_id))
         elif kind == "cgsnapshot":
@@ -580,4 +642,6 @@ class BtrfsDriver(ShareDriver):
                 return False  # shares still live in it; they are reclaimed (or kept) first
             self._delete_subvolume(path)
             self._sidecar(object_id).unlink(missing_ok=True)
+        if kind != "share":
+            self._discard_leftovers(kind, object_id)
         return True

@@ -12,6 +12,9 @@ Options (from the backend's configuration):
 - ``group_support``: ``pool`` (default), ``host`` or ``none``;
 - ``atomic``: ``true`` (default) or ``false``: how cgsnapshots report their cut;
 - ``capacity_gb``: total capacity of the single pool (default 1000);
+- ``provisioning``: ``thick`` (default: every share's size is taken from the pool) or ``thin``
+  (sizes are limits and nothing is written, so the pool stays free; a share larger than the
+  pool is refused; clones share their source's blocks, as on btrfs or zfs);
 - ``state_file``: keep the state in this JSON file, so that it survives a restart (crash tests);
 - ``call_log``: append one line ``<operation> <id> <pid>`` per call to this file (exactly-once tests;
   the pid shows which process ran the storage work).
@@ -64,6 +67,10 @@ class FakeDriver(ShareDriver):
         self._group_support = None if support in ("", "none", "false") else GroupSupport(support)
         self._atomic = parse_bool(options.get("atomic", "true"), spelling=SWITCH_BOOL)
         self._capacity = float(options.get("capacity_gb", "1000"))
+        provisioning = options.get("provisioning", "thick").lower()
+        if provisioning not in ("thick", "thin"):
+            raise DriverError(f"fake backend: provisioning must be 'thick' or 'thin', got {provisioning!r}")
+        self._thin = provisioning == "thin"
         self._snapshot_exports = parse_bool(options.get("snapshot_exports", "false"), spelling=SWITCH_BOOL)
         self._lock = threading.Lock()
         self.shares: dict[str, int] = {}
@@ -112,12 +119,14 @@ class FakeDriver(ShareDriver):
         os.replace(tmp, self._state_file)
 
     def pools(self) -> list[PoolInfo]:
-        used = sum(self.shares.values())
+        used = 0 if self._thin else sum(list(self.shares.values()))
         return [
             PoolInfo(
                 name="fake",
                 total_capacity_gb=self._capacity,
                 free_capacity_gb=max(self._capacity - used, 0),
+                thin_provisioning=self._thin,
+                copy_on_write_clones=self._thin,
                 group_support=self._group_support,
                 atomic_cgsnapshot=self._atomic,
                 access_enforced=False,  # no network front end: rules are records only
@@ -129,8 +138,14 @@ class FakeDriver(ShareDriver):
     def _export(share_id: str) -> ShareResult:
         return ShareResult(export_locations=[ExportLocation(path=f"fake:/shares/{share_id}")])
 
-    def _reserve(self, share: ShareSpec) -> None:
+    def _reserve(self, share: ShareSpec, *, clone: bool = False) -> None:
         if share.id in self.shares:
+            return
+        if self._thin:
+            if share.size_gb > self._capacity and not clone:
+                raise ShareDoesNotFit(f"share {share.id} needs {share.size_gb} GiB; pool has "
+                                      f"{self._capacity:g} GiB free")
+            self.shares[share.id] = share.size_gb
             return
         used = sum(self.shares.values())
         if used + share.size_gb > self._capacity:
@@ -182,7 +197,7 @@ class FakeDriver(ShareDriver):
         with self._mutating():
             if snapshot.id not in self.snapshots:
                 raise DriverError(f"snapshot {snapshot.id} does not exist on this backend")
-            self._reserve(share)
+            self._reserve(share, clone=True)
         return self._export(share.id)
 
     def create_group(self, group: GroupSpec) -> None:
@@ -219,7 +234,7 @@ class FakeDriver(ShareDriver):
                 raise DriverError(f"cgsnapshot {cgsnapshot.id} does not exist on this backend")
             self.groups.add(group.id)
             for clone in clones:
-                self._reserve(clone.share)
+                self._reserve(clone.share, clone=True)
         return {clone.share.id: self._export(clone.share.id) for clone in clones}
 
     def update_access(self, share: ShareSpec, rules: Sequence[AccessRuleSpec]) -> Mapping[str, AccessResult]:

@@ -42,15 +42,18 @@ from lockstep.adapters.drivers._support import (
     copy_tree,
     discard_tree,
     fsync_dir,
+    leftover_ids,
+    leftover_paths,
     list_ids,
     refuse_shrink_below_usage,
+    remove_leftover,
     remove_tree,
     require_fit,
     statvfs_gb,
     syncfs,
     tree_usage_bytes,
 )
-from lockstep.adapters.drivers.layout import DirectoryLayout, export_at, temp_path
+from lockstep.adapters.drivers.layout import CATEGORIES, DirectoryLayout, export_at, temp_path
 from lockstep.service.storage import (
     AccessResult,
     AccessRuleSpec,
@@ -108,6 +111,7 @@ class PosixDriver(ShareDriver):
                 group_support=GroupSupport.POOL,
                 atomic_cgsnapshot=False,
                 access_enforced=False,  # no network front end: rules are records only
+                thin_provisioning=True,  # directories: nothing is set aside, snapshots and clones copy
                 extra={
                     "lockstep:storage": "posix",
                     "lockstep:size_enforced": False,
@@ -140,8 +144,7 @@ class PosixDriver(ShareDriver):
         return export_at(path)
 
     def delete_share(self, share: ShareSpec) -> None:
-        self._ensure_layout()
-        discard_tree(self.layout.share(share.id))
+        self._discard("share", share.id)
 
     def _existing_share(self, share: ShareSpec) -> Path:
         path = self.layout.share(share.id)
@@ -166,8 +169,7 @@ class PosixDriver(ShareDriver):
         return SnapshotResult(size_gb=snapshot.share.size_gb, provider_location=str(final))
 
     def delete_snapshot(self, snapshot: SnapshotSpec) -> None:
-        self._ensure_layout()
-        discard_tree(self.layout.snapshot(snapshot.id))
+        self._discard("snapshot", snapshot.id)
 
     def create_share_from_snapshot(self, share: ShareSpec, snapshot: SnapshotSpec) -> ShareResult:
         final = self.layout.share(share.id)
@@ -189,8 +191,7 @@ class PosixDriver(ShareDriver):
             fsync_dir(path.parent)
 
     def delete_group(self, group: GroupSpec) -> None:
-        self._ensure_layout()
-        discard_tree(self.layout.group(group.id))
+        self._discard("group", group.id)
 
     def create_cgsnapshot(self, cgsnapshot: CGSnapshotSpec) -> CGSnapshotResult:
         final = self.layout.cgsnapshot(cgsnapshot.id)
@@ -226,8 +227,7 @@ class PosixDriver(ShareDriver):
             return CGSnapshotResult(method=CutMethod.SEQUENTIAL, spread_ms=0.0)
 
     def delete_cgsnapshot(self, cgsnapshot: CGSnapshotSpec) -> None:
-        self._ensure_layout()
-        discard_tree(self.layout.cgsnapshot(cgsnapshot.id))
+        self._discard("cgsnapshot", cgsnapshot.id)
 
     def create_group_from_cgsnapshot(
         self, group: GroupSpec, cgsnapshot: CGSnapshotSpec, clones: Sequence[CloneSpec]
@@ -267,9 +267,19 @@ class PosixDriver(ShareDriver):
             snapshots=frozenset(list_ids(self.layout.snapshots_dir)),
             groups=frozenset(list_ids(self.layout.groups_dir)),
             cgsnapshots=frozenset(list_ids(self.layout.cgsnapshots_dir)),
+            leftovers=frozenset((kind, object_id) for kind in CATEGORIES
+                                for object_id in leftover_ids(self.layout.directory(kind))),
         )
 
     def reclaim(self, kind: str, object_id: str) -> bool:
         # Posix shares never live inside a group directory, so a group is always removable.
-        discard_tree(self.layout.path(kind, object_id))
+        self._discard(kind, object_id)
         return True
+
+    def _discard(self, kind: str, object_id: str) -> None:
+        """Remove the object and whatever interrupted work on it left (a half copy, a half-deleted tree)."""
+        self._ensure_layout()
+        path = self.layout.path(kind, object_id)
+        for leftover in leftover_paths(path.parent, object_id):
+            remove_leftover(leftover)
+        discard_tree(path)

@@ -25,7 +25,9 @@ users see, including blocks shared with its origin snapshot) cannot exceed its s
 snapshots do not eat into it (``quota`` would count them, so a share with snapshots could not be
 filled to its size). Writes beyond it fail with EDQUOT. Groups have no quota of their own.
 Creating or extending is refused with ShareDoesNotFit when the size (growth) exceeds the parent's
-``available`` bytes; shrinking is refused when ``referenced`` exceeds the new size.
+``available`` bytes; clones (a share from a snapshot, a restored group) are not, since they share
+every block with their origin (the pool is thin provisioned: the scheduler charges them nothing).
+Shrinking is refused when ``referenced`` exceeds the new size.
 
 Dependencies (ZFS clones keep their origin snapshot alive, and snapshots keep their dataset):
 
@@ -246,6 +248,8 @@ class ZfsDriver(ShareDriver):
                 group_support=GroupSupport.POOL,
                 atomic_cgsnapshot=True,
                 access_enforced=False,  # no network front end: rules are records only
+                thin_provisioning=True,
+                copy_on_write_clones=True,
                 extra={"lockstep:storage": "zfs", "lockstep:size_enforced": True, "lockstep:dataset": self.parent},
             )
         ]
@@ -379,8 +383,7 @@ class ZfsDriver(ShareDriver):
                 raise DriverError(f"snapshot {snapshot.id} does not exist under {self.parent}")
             if share.group_id:
                 self._require_group(share.group_id)
-            self._require_fit(f"share {share.id}", share.size_gb)
-            self._clone(found[0], ds, share.size_gb)
+            self._clone(found[0], ds, share.size_gb)  # shares every block: no capacity check
         return self._export(ds)
 
     @staticmethod
@@ -456,7 +459,6 @@ class ZfsDriver(ShareDriver):
                 )
             todo.append((sources[0], target, clone.share.size_gb))
         if todo:
-            self._require_fit(f"restoring group {group.id}", sum(size for _, _, size in todo))
             if group_ds not in names:
                 _zfs(["create", group_ds], action=f"create dataset {group_ds}")
             for source, target, size_gb in todo:

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 
 from lockstep.domain.operations import TRANSITIONS, WITHOUT_TRANSITION, OperationKind
 from lockstep.service.operations import access, cgsnapshots, groups, housekeeping, shares, snapshots
-from lockstep.service.operations.housekeeping import give_up, sweep
+from lockstep.service.operations.housekeeping import fail_stranded, give_up, sweep
 from lockstep.service.operations.settle import Context, Handler, Handoff, RetryLater
 
 HANDLERS: Mapping[OperationKind, Handler] = {
@@ -34,4 +34,4 @@ HANDLERS: Mapping[OperationKind, Handler] = {
 if missing := (set(OperationKind) - set(HANDLERS)) | (set(OperationKind) - WITHOUT_TRANSITION - set(TRANSITIONS)):
     raise RuntimeError(f"operation kinds without a handler or transition: {sorted(missing)}")
 
-__all__ = ["HANDLERS", "Context", "Handler", "Handoff", "RetryLater", "give_up", "sweep"]
+__all__ = ["HANDLERS", "Context", "Handler", "Handoff", "RetryLater", "fail_stranded", "give_up", "sweep"]

@@ -16,12 +16,14 @@ the set the backend enforces; revoking it again retries the revoke).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from lockstep.domain.access import ENFORCED, IN_FLIGHT, PENDING, TAKEN, AccessRule, AccessState
+from lockstep.domain.messages import Action
 from lockstep.domain.model import Share
-from lockstep.domain.operations import Operation
+from lockstep.domain.operations import Entity, Operation
+from lockstep.service.operations import failures
 from lockstep.service.operations.settle import Context, share_spec
 from lockstep.service.storage import AccessResult, AccessRuleSpec, DriverError, ShareDriver
 from lockstep.service.unit_of_work import UnitOfWork
@@ -44,7 +46,7 @@ class _Plan:
 
 
 def update_access(ctx: Context, op: Operation) -> None:
-    plan = _take(ctx, op.target_id)
+    plan = _take(ctx, op)
     if plan is None:
         return
     try:
@@ -52,17 +54,28 @@ def update_access(ctx: Context, op: Operation) -> None:
     except DriverError as exc:
         log.warning("share %s: update_access failed: %s", plan.share.id, exc)
         with ctx.db.write() as uow:
-            for rule in plan.rules:
-                if rule.state in IN_FLIGHT:
-                    uow.access_rules.cas(rule.id, [rule.state], state=AccessState.ERROR)
+            failed = [rule for rule in plan.rules if rule.state in IN_FLIGHT
+                      and uow.access_rules.cas(rule.id, [rule.state], state=AccessState.ERROR)]
+            _tell(ctx, uow, op, plan.share, failed, failures.access_failed)
             uow.commit()
         return
     with ctx.db.write() as uow:
-        _record(uow, plan, results)
+        refused = _record(uow, plan, results)
+        _tell(ctx, uow, op, plan.share, refused, failures.access_refused)
         uow.commit()
 
 
-def _take(ctx: Context, share_id: str) -> _Plan | None:
+def _tell(ctx: Context, uow: UnitOfWork, op: Operation, share: Share, rules: Sequence[AccessRule],
+          why: Callable[[str, Sequence[AccessRule]], failures.Failure]) -> None:
+    """One user message for the rules of a share this run put in error (none if there are none)."""
+    if rules:
+        failures.record(uow, project_id=share.project_id, entity=Entity.SHARE, target_id=share.id,
+                        action=Action.UPDATE_ACCESS_RULES, failure=why(share.id, rules), request_id=op.request_id,
+                        ttl=ctx.message_ttl)
+
+
+def _take(ctx: Context, op: Operation) -> _Plan | None:
+    share_id = op.target_id
     with ctx.db.write() as uow:
         share = uow.shares.get(share_id)
         if share is None:
@@ -71,7 +84,7 @@ def _take(ctx: Context, share_id: str) -> _Plan | None:
         if not any(rule.state in PENDING for rule in rules):
             return None
         if not share.host:
-            _nowhere(uow, rules)
+            _tell(ctx, uow, op, share, _nowhere(uow, rules), failures.unplaced_access)
             uow.commit()
             return None
         driver = ctx.driver(share.host)  # before any write: a Handoff leaves everything as it was
@@ -84,16 +97,21 @@ def _take(ctx: Context, share_id: str) -> _Plan | None:
     return _Plan(share, driver, rules)
 
 
-def _nowhere(uow: UnitOfWork, rules: Sequence[AccessRule]) -> None:
-    """A share on no backend: nothing was ever enforced, so revokes are done and the rest cannot be."""
+def _nowhere(uow: UnitOfWork, rules: Sequence[AccessRule]) -> list[AccessRule]:
+    """A share on no backend: nothing was ever enforced, so revokes are done and the rest cannot be.
+    Returns the rules put in error."""
+    failed = []
     for rule in rules:
         if rule.state in (AccessState.QUEUED_TO_DENY, AccessState.DENYING):
             uow.access_rules.delete(rule.id, [rule.state])
-        elif rule.state in PENDING:
-            uow.access_rules.cas(rule.id, [rule.state], state=AccessState.ERROR)
+        elif rule.state in PENDING and uow.access_rules.cas(rule.id, [rule.state], state=AccessState.ERROR):
+            failed.append(rule)
+    return failed
 
 
-def _record(uow: UnitOfWork, plan: _Plan, results: Mapping[str, AccessResult]) -> None:
+def _record(uow: UnitOfWork, plan: _Plan, results: Mapping[str, AccessResult]) -> list[AccessRule]:
+    """Returns the rules the backend refused (now in error)."""
+    refused = []
     for rule in plan.rules:
         if rule.state == AccessState.DENYING:
             uow.access_rules.delete(rule.id, [AccessState.DENYING])
@@ -104,15 +122,20 @@ def _record(uow: UnitOfWork, plan: _Plan, results: Mapping[str, AccessResult]) -
         if not result.applied:
             log.warning("share %s: access rule %s (%s %s) could not be applied: %s", plan.share.id, rule.id,
                         rule.access_type, rule.access_to, result.reason)
-            uow.access_rules.cas(rule.id, [rule.state], state=AccessState.ERROR)
+            if uow.access_rules.cas(rule.id, [rule.state], state=AccessState.ERROR):
+                refused.append(rule)
         elif rule.state != AccessState.ACTIVE or result.access_key != rule.access_key:
             uow.access_rules.cas(rule.id, [rule.state], state=AccessState.ACTIVE, access_key=result.access_key)
+    return refused
 
 
 def give_up(ctx: Context, op: Operation) -> None:
     """The operation failed for good: no rule of the share may stay pending forever."""
     with ctx.db.write() as uow:
-        for rule in uow.access_rules.for_share(op.target_id):
-            if rule.state in PENDING:
-                uow.access_rules.cas(rule.id, [rule.state], state=AccessState.ERROR)
+        failed = [rule for rule in uow.access_rules.for_share(op.target_id)
+                  if rule.state in PENDING and uow.access_rules.cas(rule.id, [rule.state], state=AccessState.ERROR)]
+        share = uow.shares.get(op.target_id)
+        if share is not None:
+            _tell(ctx, uow, op, share, failed, lambda share_id, rules: failures.access_failed(share_id, rules,
+                                                                                                gave_up=True))
         uow.commit()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from lockstep.domain.hosts import pool_of
+import time
+
+from lockstep.domain.hosts import backend_key, pool_of
 from lockstep.domain.model import ConsistencyGroup, Status, utcnow
 from lockstep.domain.operations import Entity, Operation
 from lockstep.service.operations.settle import Context, Job, in_progress, planned, settle, share_spec
@@ -45,7 +47,11 @@ def create_cgsnapshot(ctx: Context, op: Operation) -> None:
         def drive() -> CGSnapshotResult:
             if isinstance(spec, DriverError):
                 raise spec
-            return ctx.driver(host).create_cgsnapshot(spec)
+            driver = ctx.driver(host)
+            started = time.perf_counter()
+            result = driver.create_cgsnapshot(spec)
+            ctx.telemetry.cut(backend_key(host), str(result.method), time.perf_counter() - started)
+            return result
 
         def recorded(uow: UnitOfWork, _: CGSnapshotResult, won: bool) -> None:
             if won:

@@ -6,9 +6,10 @@ do next. A driver's own error text (commands, paths) stays in the worker's log: 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from lockstep.domain.access import AccessRule
 from lockstep.domain.messages import LEVEL_ERROR, Action, Detail, Message, ResourceType
 from lockstep.domain.model import utcnow
 from lockstep.domain.operations import TRANSITIONS, Entity, OperationKind
@@ -120,6 +121,13 @@ def gave_up(kind: OperationKind, target_id: str, attempts: int) -> Failure:
                    "Ask an administrator, who can find the errors in the worker's log.")
 
 
+def stranded(kind: OperationKind, target_id: str) -> Failure:
+    transition = TRANSITIONS[kind]
+    return Failure(f"{noun(transition.entity).capitalize()} {target_id} was left in status "
+                   f"'{transition.in_progress}' with no work recorded to finish it (lost, or an administrator "
+                   f"set that status); it is in status '{transition.failed}'. {_ADVICE.get(kind, _RETRY)}")
+
+
 def unexplained(kind: OperationKind, target_id: str) -> Failure:
     return Failure(f"Lockstep could not {_verb(kind)} {_subject(kind, target_id)}; it is in status "
                    f"'{TRANSITIONS[kind].failed}'. Ask an administrator, who can find the cause in the worker's "
@@ -132,6 +140,41 @@ def clone_failed(share_id: str, group_id: str, source_id: str | None, *, group_f
     return Failure(f"Share {share_id} was to be created in share group {group_id} from share group snapshot "
                    f"{source_id}, and {why}; it is in status 'error'. Delete it (naming its group) and create the "
                    "group again.")
+
+
+def clone_abandoned(share_id: str, group_id: str) -> Failure:
+    return Failure(f"Share {share_id} was to be created in share group {group_id} from a share group snapshot, "
+                   "but the group was deleted before it was made; it is in status 'error'. Delete it (an "
+                   "administrator can force-delete it).")
+
+
+def _rules(rules: Sequence[AccessRule]) -> str:
+    return ", ".join(f"{rule.id} ({rule.access_type} {rule.access_to})" for rule in rules)
+
+
+def access_refused(share_id: str, rules: Sequence[AccessRule]) -> Failure:
+    """The backend answered, and refused some rules (an address it cannot serve, a bad name)."""
+    one = len(rules) == 1
+    return Failure(f"The storage backend refused access {'rule' if one else 'rules'} {_rules(rules)} of share "
+                   f"{share_id}; {'it is' if one else 'they are'} in state 'error' and not enforced. Check the access "
+                   "type and target, then deny the rule and allow it again; if it is refused again, ask an "
+                   "administrator, who can find the backend's reason in the worker's log.",
+                   action=Action.UPDATE_ACCESS_RULES)
+
+
+def access_failed(share_id: str, rules: Sequence[AccessRule], *, gave_up: bool = False) -> Failure:
+    """The backend could not be brought to the share's rule set at all (or the worker gave up)."""
+    how = ("Lockstep gave up updating the access rules of share" if gave_up
+           else "The storage backend failed to update the access rules of share")
+    return Failure(f"{how} {share_id}; access rules {_rules(rules)} are in state 'error'. Deny them and allow "
+                   "them again; if that fails too, ask an administrator, who can find the cause in the worker's "
+                   "log.", action=Action.UPDATE_ACCESS_RULES)
+
+
+def unplaced_access(share_id: str, rules: Sequence[AccessRule]) -> Failure:
+    return Failure(f"Share {share_id} is on no storage backend (it was never created), so access rules "
+                   f"{_rules(rules)} cannot be applied; they are in state 'error'. Delete the share.",
+                   action=Action.UPDATE_ACCESS_RULES)
 
 
 def record(uow: UnitOfWork, *, project_id: str, entity: Entity, target_id: str, action: Action,

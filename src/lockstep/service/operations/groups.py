@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping, Sequence
 
 from lockstep.domain.errors import NoValidHost
 from lockstep.domain.group_types import CONSISTENT_SNAPSHOT_SPEC
-from lockstep.domain.hosts import pool_of
+from lockstep.domain.hosts import backend_key, pool_of
 from lockstep.domain.model import ConsistencyGroup, Share, Status, utcnow
 from lockstep.domain.operations import Entity, GroupPlacement, Operation
 from lockstep.service.operations import failures
@@ -79,18 +80,27 @@ def delete_group(ctx: Context, op: Operation) -> None:
 
 def create_group_from_cgsnapshot(ctx: Context, op: Operation) -> None:
     """The group and its shares (recorded by the API, status creating) are cloned in one driver call."""
+    if _abandon_clones(ctx, op):
+        return
+
     def prepare(uow: UnitOfWork) -> Job[Mapping[str, ShareResult]] | None:
         group = uow.groups.get(op.target_id)
         if not in_progress(group, op):
             return None
         shares = uow.shares.in_group(group.id)
         plan = planned(lambda: _clone_plan(uow, group, shares))
+        source_record = uow.cgsnapshots.get(group.source_cgsnapshot_id or "")
+        method = (source_record.cut_method if source_record else None) or "unknown"
 
         def drive() -> Mapping[str, ShareResult]:
             if isinstance(plan, DriverError):
                 raise plan
             source, clones = plan
-            return ctx.driver(group.host).create_group_from_cgsnapshot(_spec(group), source, clones)
+            driver = ctx.driver(group.host)
+            started = time.perf_counter()
+            results = driver.create_group_from_cgsnapshot(_spec(group), source, clones)
+            ctx.telemetry.restore(backend_key(group.host), method, time.perf_counter() - started)
+            return results
 
         def recorded(uow: UnitOfWork, results: Mapping[str, ShareResult], _: bool) -> None:
             for share in _settle_clones(uow, shares, results, ctx.availability_zone):
@@ -102,6 +112,23 @@ def create_group_from_cgsnapshot(ctx: Context, op: Operation) -> None:
         return Job(group.id, group.host, drive, values=_created, recorded=recorded)
 
     settle(ctx, op, prepare)
+
+
+def _abandon_clones(ctx: Context, op: Operation) -> bool:
+    """The group went (force-deleted) before its restore ran: this operation alone would have made its
+    shares, so none of them may stay `creating`. False while the group still waits for it."""
+    with ctx.db.write() as uow:
+        group = uow.groups.get(op.target_id)
+        if in_progress(group, op):
+            return False
+        for share in uow.shares.in_group(op.target_id):
+            if share.source_cgsnapshot_member_id and uow.shares.cas(share.id, [Status.CREATING],
+                                                                    status=Status.ERROR):
+                failures.record(uow, project_id=share.project_id, entity=Entity.SHARE, target_id=share.id,
+                                action=failures.action_of(op.kind), request_id=op.request_id, ttl=ctx.message_ttl,
+                                failure=failures.clone_abandoned(share.id, op.target_id))
+        uow.commit()
+    return True
 
 
 def _clone_plan(uow: UnitOfWork, group: ConsistencyGroup,
@@ -129,10 +156,4 @@ def _settle_clones(uow: UnitOfWork, shares: Sequence[Share], results: Mapping[st
     by_id = {share.id: share for share in shares if share.id in results}
     moved = uow.shares.settle_created(list(by_id), availability_zone)
     uow.shares.add_export_locations({i: locations(results[i]) for i in moved})
-    allocated: dict[str, int] = {}
-    for share_id in moved:
-        share = by_id[share_id]
-        allocated[share.host] = allocated.get(share.host, 0) + share.size
-    for host, size in allocated.items():
-        uow.pools.allocate(host, size)
     return missing

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeGuard, TypeVar
 
 from lockstep.domain.hosts import backend_key, pool_of
@@ -19,6 +19,7 @@ from lockstep.service.operations import failures
 from lockstep.service.operations.failures import Failure
 from lockstep.service.scheduler import Scheduler
 from lockstep.service.storage import DriverError, ShareDriver, ShareResult, ShareSpec
+from lockstep.service.telemetry import NoTelemetry, Telemetry
 from lockstep.service.unit_of_work import Database, UnitOfWork
 from lockstep.service.validation import new_id
 
@@ -48,6 +49,7 @@ class Context:
     scheduler: Scheduler
     availability_zone: str
     message_ttl: float = failures.DEFAULT_TTL  # seconds the user messages of failures are kept
+    telemetry: Telemetry = field(default_factory=NoTelemetry)
 
     def driver(self, host: str | None) -> ShareDriver:
         backend = backend_key(host)
@@ -90,6 +92,7 @@ class _Records(Protocol):
     def cas(self, row_id: str, expected: Iterable[str] | None, **values: Any) -> bool: ...
     def delete(self, row_id: str, expected: Iterable[str] | None = None) -> bool: ...
     def exists(self, row_id: str) -> bool: ...
+    def in_status(self, statuses: Iterable[str], limit: int = 1000) -> list[tuple[str, str]]: ...
 
 
 def records(uow: UnitOfWork, entity: Entity) -> _Records:

@@ -38,6 +38,7 @@ def _place(ctx: Context, op: Operation) -> bool:
             return False
         if share.host:
             return True
+        uow.pools.lock_placement()  # the record's pool is its reservation: counted by the next placement
         try:
             pool = _choose_pool(ctx, uow, share)
         except NoValidHost as exc:
@@ -48,7 +49,6 @@ def _place(ctx: Context, op: Operation) -> bool:
             return False
         if not uow.shares.cas(share.id, [Status.CREATING], host=pool.name):
             return False  # deleted (or reset) while it waited to be placed
-        uow.pools.allocate(pool.name, share.size)
         uow.commit()
         return True
 
@@ -136,14 +136,9 @@ def resize_share(ctx: Context, op: Operation) -> None:
             else:
                 driver.extend_share(share_spec(share), new_size)
 
-        def recorded(uow: UnitOfWork, _: None, won: bool) -> None:
-            if won:
-                uow.pools.allocate(share.host, new_size - share.size)
-
         def explain(error: DriverError) -> failures.Failure:
             return failures.driver_failed(op.kind, share.id, error, change=f" from {share.size} GiB to {new_size} GiB")
 
-        return Job(share.id, share.host, drive, values=lambda _: {"size": new_size}, recorded=recorded,
-                   explain=explain)
+        return Job(share.id, share.host, drive, values=lambda _: {"size": new_size}, explain=explain)
 
     settle(ctx, op, prepare)
