@@ -72,6 +72,7 @@ def cmd_db_check(args: argparse.Namespace) -> None:
 
 def cmd_worker(args: argparse.Namespace) -> None:
     settings = _settings(args)
+    check_data_dir(settings)  # the metrics directory is made in it
     _metrics_dir(settings, "worker")
     configure_logging(settings)
     check_drivers(settings)
@@ -85,6 +86,7 @@ def cmd_worker(args: argparse.Namespace) -> None:
 
 def cmd_serve(args: argparse.Namespace) -> None:
     settings = _settings(args)
+    check_data_dir(settings)  # the metrics directory is made in it
     # Before anything imports prometheus_client; the forked API and worker processes inherit it.
     _metrics_dir(settings, "serve")
     configure_logging(settings)

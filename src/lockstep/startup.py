@@ -97,7 +97,7 @@ def explain(exc: BaseException, settings: Settings | None) -> str | None:
     if isinstance(exc, DBAPIError):
         url = settings.effective_database_url if settings is not None else "(configured)"
         return database_message(url, exc)
-    if isinstance(exc, PermissionError | FileNotFoundError) and exc.filename:
+    if isinstance(exc, OSError) and exc.filename:
         return (f"cannot use {exc.filename} ({exc.strerror}); check that path and its permissions, and the "
                 "setting that names it (data_dir, policy_file, a backend's path)")
     return None
