@@ -8,6 +8,7 @@ Sections (see docs/performance.md for what each table means):
 3. snapshots  cgsnapshot and restore time on btrfs, posix and zfs; writer stalls
 4. peer       OpenStack Manila (bench/manila_peer) vs Lockstep under the same bench/loadgen.py workload
 5. raw        the raw backend snapshot next to the cgsnapshot (measured within section 3)
+6. busy       show latency on btrfs while 300 consistency groups are being created (the worker is busy)
 
 Writes docs/performance.md (keeping its hand-written section) and the raw figures as JSON in
 bench/results/. Everything runs against 127.0.0.1; every load loop is bounded in count and time.
@@ -30,10 +31,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from lsbench import api, peer, report, scale, snapshots  # noqa: E402
+from lsbench import api, busy, peer, report, scale, snapshots  # noqa: E402
 from lsbench.common import ROOT, log  # noqa: E402
 
-SECTIONS = ["api", "scale", "snapshots", "peer"]
+SECTIONS = ["api", "scale", "snapshots", "peer", "busy"]
 
 
 def _terminate(signum: int, _frame: Any) -> None:
@@ -87,6 +88,7 @@ def main(argv: list[str]) -> int:
         "scale": lambda: scale.run(workdir, a.quick),
         "snapshots": lambda: snapshots.run(workdir, a.quick),
         "peer": lambda: peer.run(workdir / "peer", a.quick),
+        "busy": lambda: busy.run(workdir, a.quick),
     }
     try:
         for n, section in enumerate(sections, 1):

@@ -340,20 +340,26 @@ class LiveServer:
         return self._http
 
     def start(self, *extra: str) -> None:
-        log = open(self.data_dir / f"serve-{len(self.procs)}.log", "ab")
+        """Start `lockstep serve` and return once it said "serving" (every API process and the worker
+        are up) and answers."""
+        path = self.data_dir / f"serve-{len(self.procs)}.log"
+        offset = path.stat().st_size if path.exists() else 0
+        log = open(path, "ab")
         proc = subprocess.Popen([sys.executable, "-m", "lockstep.cli", "serve", *extra], env=self.env,
                                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         self.procs.append(proc)
-        deadline = time.time() + 30
+        deadline = time.time() + 60
         while time.time() < deadline:
             if proc.poll() is not None:
                 raise RuntimeError(f"lockstep serve exited with {proc.returncode}: {self.log_text()}")
-            try:
-                httpx.get(self.url + "/", timeout=1)
-                return
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise RuntimeError(f"lockstep serve did not answer within 30 s: {self.log_text()}")
+            if b"lockstep: serving" in path.read_bytes()[offset:]:
+                try:
+                    httpx.get(self.url + "/", timeout=1)
+                    return
+                except httpx.HTTPError:
+                    pass
+            time.sleep(0.05)
+        raise RuntimeError(f"lockstep serve did not answer within 60 s: {self.log_text()}")
 
     def start_worker(self, **env: str) -> subprocess.Popen[bytes]:
         log = open(self.data_dir / f"worker-{len(self.procs)}.log", "ab")
@@ -380,7 +386,10 @@ class LiveServer:
 
 def server_env(data_dir: Path, database_url: str, port: int, **overrides: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOCKSTEP_")}
-    env.update(settings_env(data_dir, database_url, LOCKSTEP_LISTEN=f"127.0.0.1:{port}", **overrides))
+    # One API process (plus the worker process): what these tests prove does not need one per core, and
+    # the machine running them is shared. tests/e2e/test_supervisor.py covers the default.
+    env.update(settings_env(data_dir, database_url, LOCKSTEP_LISTEN=f"127.0.0.1:{port}", LOCKSTEP_PROCESSES="1",
+                            **overrides))
     return env
 
 

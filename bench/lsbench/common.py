@@ -113,7 +113,7 @@ class LockstepServer:
     workdir: Path
     database_url: str
     backend: str = "fake"
-    processes: int = 1
+    processes: int | None = 1  # API processes (`--processes`); None: `lockstep serve`'s default (one per core)
     config_text: str | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
     port: int = 0
@@ -159,7 +159,7 @@ class LockstepServer:
             self.port = free_port()
         logf = open(self.workdir / f"serve-{self.port}.log", "ab")
         args = [sys.executable, "-m", "lockstep.cli", "serve"]
-        if self.processes > 1:
+        if self.processes is not None:
             args += ["--processes", str(self.processes)]
         self.proc = subprocess.Popen(args, env=self.env(), stdout=logf, stderr=subprocess.STDOUT,
                                      start_new_session=True)
@@ -178,8 +178,8 @@ class LockstepServer:
         else:
             self.stop()
             raise RuntimeError(f"lockstep serve did not answer within 60 s: {self.log_tail()}")
-        if self.processes > 1:  # every uvicorn worker must be up, not just the first
-            time.sleep(1.5)
+        while time.monotonic() < deadline and "lockstep: serving" not in self.log_tail():
+            time.sleep(0.1)  # the supervisor says so once every API process and the worker are up
 
     def log_tail(self) -> str:
         logs = sorted(self.workdir.glob("serve-*.log"))
@@ -200,17 +200,16 @@ class LockstepServer:
         for p in procs:
             try:
                 cmd = " ".join(p.cmdline())
+                name = p.name()  # `lockstep serve` names its children lockstep-api, lockstep-worker
                 rss = p.memory_info().rss / 2**20
             except psutil.NoSuchProcess:
                 continue
-            if "lockstep.cli worker" in cmd:
+            if name == "lockstep-worker" or "lockstep.cli worker" in cmd:
                 role = "worker"
-            elif "multiprocessing" in cmd and "spawn_main" in cmd:
+            elif name == "lockstep-api":
                 role = "api"
-            elif "resource_tracker" in cmd:
-                role = "other"
             elif p.pid == top.pid:
-                role = "api" if self.processes == 1 else "supervisor"
+                role = "supervisor"
             else:
                 role = "other"
             out.append({"pid": p.pid, "role": role, "rss_mb": round(rss, 1)})
@@ -302,7 +301,7 @@ class Api:
             time.sleep(interval)
 
     def wait_many(self, collection: str, key: str, ids: list[str], want: str = "available",
-                  timeout: float = 180.0, query: str = "") -> list[str]:
+                  timeout: float = 180.0, query: str = "", interval: float = 0.1) -> list[str]:
         """Poll a detail list until every id has `want` (or, for want='gone', is absent).
 
         Returns the ids that did not get there before the deadline.
@@ -326,7 +325,7 @@ class Api:
                     raise RuntimeError(f"{len(bad)} of {collection} went to an error state, e.g. {bad[0]}")
                 todo = {i for i in todo if seen.get(i) != want}
             if todo:
-                time.sleep(0.1)
+                time.sleep(interval)
         return sorted(todo)
 
 

@@ -110,12 +110,13 @@ def run(workdir: Path, quick: bool) -> dict[str, Any]:
     with manila() as (url, version):
         result["manila_version"] = version
         result["manila"] = run_loadgen(url, "manila", f"manila-{version}", args, workdir / "manila.jsonl", budget)
-    # Lockstep under the same workload: PostgreSQL (as Manila), fake backend, one process.
+    # Lockstep under the same workload: PostgreSQL (as Manila), fake backend, served as `make run` serves
+    # (one API process per core and a worker process).
     with pg_database("peer") as db_url:
-        server = LockstepServer(workdir / "lockstep", db_url, backend="fake")
+        server = LockstepServer(workdir / "lockstep", db_url, backend="fake", processes=None)
         server.upgrade()
         with running(server):
-            log(f"peer: Lockstep on {server.url} (PostgreSQL, fake backend, 1 process)")
+            log(f"peer: Lockstep on {server.url} (PostgreSQL, fake backend, default processes)")
             result["lockstep"] = run_loadgen(server.url, "lockstep", "lockstep", args, workdir / "lockstep.jsonl",
                                              budget)
     return result

@@ -27,7 +27,7 @@ under one operation: `python bench/profile_api.py --op share-create` (py-spy).
   group. Each phase is bounded by a request count and a duration. Creates are timed on the POST
   only (the answer is `creating`); the objects are then waited for, untimed, and deleted (timed on
   the DELETE). Detail lists run against 1,100 seeded groups and 11,000 shares in the project.
-  "2 API processes" is `lockstep serve --processes 2` (two uvicorn workers plus a separate worker
+  "2 API processes" is `lockstep serve --processes 2` (two API processes plus a separate worker
   process). RSS is the resident memory of each process after the run.
 - **2. Scale**: the same queries, one client, on a database holding 100 projects x (100 groups,
   1,000 shares, 200 cgsnapshots with 2 members each) = 10,000 groups, 100,000 shares, 20,000
@@ -138,6 +138,11 @@ def evaluate(results: dict[str, Any]) -> list[list[Any]]:
             r = by.get((op, 1))
             p50 = r["p50_ms"] if r else None
             rows.append([TARGETS_TEXT[key], op, fmt(p50, " ms"), verdict(None if p50 is None else p50 <= limit)])
+    busy = results.get("busy") or {}
+    for op, r in (busy.get("during") or {}).items():
+        p50 = r.get("p50_ms")
+        rows.append([f"show p50 ≤ 2 ms while {busy['groups']} groups are being created on btrfs", op,
+                     fmt(p50, " ms"), verdict(None if p50 is None else p50 <= 2)])
     peer = results.get("peer") or {}
     for op, ratio in peer_ratios(peer).items():
         thr = ratio["throughput_ratio_8"]
@@ -260,6 +265,7 @@ def render(results: dict[str, Any], intro: str) -> str:
     parts += _snap_md(results.get("snapshots") or {})
     parts += _peer_md(results.get("peer") or {})
     parts += _raw_md(results.get("snapshots") or {})
+    parts += _busy_md(results.get("busy") or {})
     if results.get("errors"):
         parts += ["### Errors during the run", ""] + [f"- {e}" for e in results["errors"]] + [""]
     return "\n".join(parts).rstrip() + "\n"
@@ -371,6 +377,24 @@ def _peer_md(peer: dict[str, Any]) -> list[str]:
         sample = r.get("error_sample", "")[:160]
         out.append(f"- {r['label']} {r['op']} c={r['clients']}: {r['errors']} errors, e.g. `{sample}`")
     out.append("")
+    return out
+
+
+def _busy_md(busy: dict[str, Any]) -> list[str]:
+    out = ["### 6. A busy worker: shows while consistency groups are being created (btrfs, SQLite)", ""]
+    if busy.get("skipped") or not busy.get("during"):
+        return out + [f"Skipped: {busy.get('skipped') or busy.get('error') or 'not run'}.", ""]
+    procs = busy.get("processes") or []
+    roles = ", ".join(f"{sum(1 for p in procs if p['role'] == r)} {r}" for r in ("supervisor", "api", "worker"))
+    out += [f"{busy['groups']} groups POSTed back to back by one client in {fmt(busy.get('posted_s'), ' s')}, all "
+            f"available after {fmt(busy.get('settled_s'), ' s')}; processes: {roles}.", ""]
+    rows = []
+    for phase, label in (("idle", "before"), ("during", "while the groups are created"), ("settled", "after")):
+        for op, r in (busy.get(phase) or {}).items():
+            rows.append([label, op, r["n"], fmt(r["p50_ms"]), fmt(r["p95_ms"]), fmt(r["p99_ms"])])
+    out += [table(["when", "operation", "requests", "p50 ms", "p95 ms", "p99 ms"], rows), ""]
+    if busy.get("error"):
+        out += [f"Error: {busy['error']}", ""]
     return out
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import shlex
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -48,6 +48,8 @@ from lockstep.service.shares import ShareService
 from lockstep.service.snapshots import SnapshotService
 from lockstep.service.storage import ShareDriver
 from lockstep.service.worker import Worker
+
+log = logging.getLogger("lockstep")
 
 
 def build_services(settings: Settings, engine: Engine, *,
@@ -137,36 +139,14 @@ def build_worker(settings: Settings, engine: Engine, drivers: dict[str, ShareDri
                   overcommit=settings.overcommit, nfs=build_nfs(settings, db))
 
 
-@dataclass
-class Embedded:
-    """`lockstep serve` in one process: the app, and the worker (if configured) with its drivers."""
-
-    app: LockstepApp
-    worker: Worker | None
-    drivers: dict[str, ShareDriver] = field(default_factory=dict)
-
-
-def build_embedded(settings: Settings, engine: Engine) -> Embedded:
-    """The API's commits that record work wake the in-process worker at once instead of at its next poll."""
-    wake = _Relay()
-    # The API comes first: a bad policy file should stop start-up before the drivers set up storage.
-    embedded = Embedded(build_app(settings, build_services(settings, engine, on_enqueued=wake)), None)
-    if settings.worker:
-        embedded.drivers = build_drivers(settings)
-        embedded.worker = build_worker(settings, engine, embedded.drivers)
-        wake.target = embedded.worker.wake
-    return embedded
-
-
-class _Relay:
-    """A call forwarded to a target connected later (the worker is built after the API)."""
-
-    def __init__(self) -> None:
-        self.target: Callable[[], None] | None = None
-
-    def __call__(self) -> None:
-        if self.target is not None:
-            self.target()
+def close_drivers(drivers: dict[str, ShareDriver]) -> None:
+    """Release what each driver holds for this process (a loop mount); a failure is logged, not raised,
+    so that one backend's busy mount does not keep the others'."""
+    for name, driver in drivers.items():
+        try:
+            driver.close()
+        except Exception as exc:  # noqa: BLE001 - stopping must go on; the operator is told what is left
+            log.warning("backend %s: could not release its storage on stop: %s", name, exc)
 
 
 def create_default_share_type(settings: Settings, engine: Engine) -> bool:

@@ -38,7 +38,7 @@ import os
 import socket
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +73,8 @@ class Settings:
     host: str = "lockstep"
     availability_zone: str = "nova"
     backends: tuple[BackendConfig, ...] = (BackendConfig("default", "auto"),)
-    worker: bool = True  # run the worker inside the API process (embedded default)
+    worker: bool = True  # `lockstep serve` runs a worker process next to its API processes
+    processes: int = 0  # API processes of `lockstep serve`; 0: one per core
     lease_seconds: float = 30.0
     poll_interval: float = 0.5
     max_attempts: int = 5
@@ -138,12 +139,37 @@ def _read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
 
 
+#: The top-level keys of a configuration file: every setting, and the tables read on their own.
+SECTIONS = frozenset({"backend", "quota", "keystone_authtoken"})
+#: Settings fields read from a table or from several keys rather than from a key of their own name.
+_NOT_KEYS = frozenset({"keystone", "quota_defaults", "overcommit"})
+KEYS = (frozenset(f.name for f in fields(Settings)) - _NOT_KEYS
+        | {"backends", "max_over_subscription_ratio", "reserved_percentage"} | SECTIONS)
+
+
+def _exists(path: Path) -> bool:
+    """False also when the data directory cannot be looked into: start-up then says so about the directory."""
+    try:
+        return path.exists()
+    except OSError:
+        return False
+
+
 def _file_data(config_file: str | os.PathLike[str] | None, env: Mapping[str, str]) -> dict[str, Any]:
     path = config_file or env.get(ENV_PREFIX + "CONFIG")
     data_dir = Path(env.get(ENV_PREFIX + "DATA_DIR", "./data"))
-    if not path and (data_dir / "lockstep.toml").exists():
+    if not path and _exists(data_dir / "lockstep.toml"):
         path = data_dir / "lockstep.toml"
-    return _read_toml(path) if path else {}
+    if not path:
+        return {}
+    data = _read_toml(path)
+    unknown = sorted(set(data) - KEYS)
+    if unknown:
+        # A misspelt key silently left its default in force; say which key, and what is known.
+        raise ConfigError(f"config file {path}: unknown key{'s' if len(unknown) > 1 else ''} "
+                          f"{', '.join(map(repr, unknown))}; remove or correct it (known keys: "
+                          f"{', '.join(sorted(KEYS))})")
+    return data
 
 
 def _backends(
@@ -187,6 +213,16 @@ def _quota_defaults(data: Mapping[str, Any], env: Mapping[str, str]) -> dict[Res
             raise ConfigError(f"quota {resource} must be -1 (unlimited) or between 0 and {MAX_LIMIT}, got {limit}")
         limits[resource] = limit
     return limits
+
+
+def _processes(value: Any) -> int:
+    try:
+        count = int(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"processes must be a whole number (0: one per core), got {value!r}") from None
+    if count < 0:
+        raise ConfigError(f"processes must be 0 (one per core) or more, got {count}")
+    return count
 
 
 def _log_format(value: Any) -> str:
@@ -269,6 +305,7 @@ def load(config_file: str | os.PathLike[str] | None = None, env: dict[str, str] 
         availability_zone=str(pick("availability_zone", "nova")),
         backends=backends,
         worker=parse_bool(pick("worker", True), spelling=SWITCH_BOOL),
+        processes=_processes(pick("processes", 0)),
         lease_seconds=float(pick("lease_seconds", 30.0)),
         poll_interval=float(pick("poll_interval", 0.5)),
         max_attempts=int(pick("max_attempts", 5)),

@@ -2,7 +2,7 @@
 
 prometheus_client picks its multi-process mode from PROMETHEUS_MULTIPROC_DIR when it creates a metric,
 so this module must not import it, and `prepare` must run before anything else does (cli.py calls it
-first thing; uvicorn's workers and the worker subprocess inherit the variable).
+first thing; the API and worker processes `serve` forks inherit the variable).
 """
 
 from __future__ import annotations

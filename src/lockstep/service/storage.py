@@ -199,6 +199,10 @@ class ShareDriver(abc.ABC):
     def setup(self) -> None:  # noqa: B027 - optional hook, a no-op by default
         """Prepare the backend (mount, create directories). Called once at process start."""
 
+    def close(self) -> None:  # noqa: B027 - optional hook, a no-op by default
+        """Release what `setup` (or the factory) acquired for this process, e.g. a loop mount.
+        Called once when the worker process stops cleanly; never between operations."""
+
     # Shares -----------------------------------------------------------------
     @abc.abstractmethod
     def create_share(self, share: ShareSpec) -> ShareResult: ...

@@ -55,7 +55,8 @@ def choose(site: BackendSite) -> tuple[str, BackendSite]:
                     site.name, image, exc)
         return "posix", chosen.with_options(fallback_reason=str(exc))
     log.info("backend %s: btrfs image %s mounted at %s", site.name, image, root)
-    return "btrfs", chosen
+    # The worker that mounted the image unmounts it (and frees the loop device) when it stops.
+    return "btrfs", chosen.with_options(release_on_close="true")
 
 
 def filesystem_type(path: Path) -> str:

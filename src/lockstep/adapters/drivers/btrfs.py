@@ -4,6 +4,8 @@ Options:
 
 - ``path`` (required): a directory on a mounted btrfs filesystem (the mount point itself or any
   directory below it). The service's embedded default makes one with ``loopfs.ensure_btrfs_image``.
+- ``release_on_close`` (set by the ``auto`` driver for its loop image): ``close()`` unmounts ``path``
+  and detaches its loop device, so that stopping the service leaves no mount or loop device behind.
 
 Layout under ``path`` (the four directories are ``layout.DirectoryLayout``, shared with posix)::
 
@@ -68,6 +70,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from lockstep.adapters.drivers import loopfs
 from lockstep.adapters.drivers._support import (
     GIB,
     TMP_PREFIX,
@@ -141,6 +144,7 @@ class BtrfsDriver(ShareDriver):
             options, driver="btrfs", path_means="a directory on a mounted btrfs"
         )
         self.root = self.layout.root
+        self._release_on_close = options.get("release_on_close", "") == "true"
         self._ready = False
         self._lock = threading.Lock()
 
@@ -149,6 +153,11 @@ class BtrfsDriver(ShareDriver):
         self._ready = False
         self._ensure_ready()
         self.clear_stale_qgroups()  # qgroups of subvolumes deleted before a restart
+
+    def close(self) -> None:
+        if self._release_on_close:
+            loopfs.release(self.root)
+            self._ready = False
 
     def _ensure_ready(self) -> None:
         if self._ready:

@@ -7,6 +7,8 @@ Options (from the backend's configuration):
 - ``fail_access``: comma-separated ``access_to`` values whose rules ``update_access`` reports as
   not applied (the other rules of the set still are);
 - ``delay``: seconds every operation sleeps, to observe intermediate states;
+- ``spin``: seconds every operation computes in Python, holding the GIL as busy storage code would
+  (to show that the API answers while the worker works);
 - ``group_support``: ``pool`` (default), ``host`` or ``none``;
 - ``atomic``: ``true`` (default) or ``false``: how cgsnapshots report their cut;
 - ``capacity_gb``: total capacity of the single pool (default 1000);
@@ -14,7 +16,8 @@ Options (from the backend's configuration):
   (sizes are limits and nothing is written, so the pool stays free; a share larger than the
   pool is refused; clones share their source's blocks, as on btrfs or zfs);
 - ``state_file``: keep the state in this JSON file, so that it survives a restart (crash tests);
-- ``call_log``: append one line ``<operation> <id>`` per call to this file (exactly-once tests).
+- ``call_log``: append one line ``<operation> <id> <pid>`` per call to this file (exactly-once tests;
+  the pid shows which process ran the storage work).
 - ``snapshot_exports``: ``true`` to pretend snapshots are mountable: each gets an export location
   and an admin-only one (default ``false``: no export locations, as the real backends today).
 """
@@ -59,6 +62,7 @@ class FakeDriver(ShareDriver):
         self._fail = {name.strip() for name in options.get("fail", "").split(",") if name.strip()}
         self._fail_access = {to.strip() for to in options.get("fail_access", "").split(",") if to.strip()}
         self._delay = float(options.get("delay", "0") or 0)
+        self._spin = float(options.get("spin", "0") or 0)
         support = options.get("group_support", "pool").lower()
         self._group_support = None if support in ("", "none", "false") else GroupSupport(support)
         self._atomic = parse_bool(options.get("atomic", "true"), spelling=SWITCH_BOOL)
@@ -90,9 +94,11 @@ class FakeDriver(ShareDriver):
         self.calls.append(operation)
         if self._call_log:
             with open(self._call_log, "a") as fh:
-                fh.write(f"{operation} {object_id}\n")
+                fh.write(f"{operation} {object_id} {os.getpid()}\n")
         if self._delay:
             time.sleep(self._delay)
+        if self._spin:
+            _spin(self._spin)
         if operation in self._fail:
             raise DriverError(f"fake driver configured to fail {operation}")
 
@@ -271,3 +277,12 @@ class FakeDriver(ShareDriver):
             else:
                 raise ValueError(f"unknown storage object kind {kind!r}")
         return True
+
+
+def _spin(seconds: float) -> int:
+    """Busy Python work for `seconds` (never releases the GIL on its own, unlike a sleep)."""
+    end = time.monotonic() + seconds
+    count = 0
+    while time.monotonic() < end:
+        count += sum(range(1000))
+    return count

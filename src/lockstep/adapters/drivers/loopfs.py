@@ -108,21 +108,6 @@ def create_sparse_image(image_path: str | os.PathLike[str], size_bytes: int) -> 
         os.fsync(fh.fileno())
 
 
-def _attach(image: str) -> str:
-    existing = loop_devices_for(image)
-    if existing:
-        return existing[0]
-    proc = run(
-        ["losetup", "--find", "--show", image],
-        action=f"attach {image} to a loop device",
-        hint="check that /dev/loop-control exists and free loop devices remain (losetup -a)",
-    )
-    device = proc.stdout.strip()
-    if not device.startswith("/dev/"):
-        raise DriverError(f"losetup returned an unexpected device name {device!r} for {image}")
-    return device
-
-
 def _detach(device: str) -> None:
     proc = run(["losetup", "-d", device], action=f"detach loop device {device}", check=False)
     if proc.returncode != 0 and "No such device" not in proc.stderr and "No such file" not in proc.stderr:
@@ -172,12 +157,18 @@ def ensure_btrfs_image(image_path: str | os.PathLike[str], mount_dir: str | os.P
         )
         os.rename(tmp, image)
 
-    device = _attach(image)
-    proc = run(["mount", "-t", "btrfs", device, mount_point], action=f"mount {device} at {mount_point}", check=False)
+    existing = loop_devices_for(image)
+    # A loop device that mount(8) attaches itself (`-o loop`) has autoclear set: the kernel frees it
+    # at the unmount, so a stop (or an unmount by hand) never leaves a loop device behind.
+    device = existing[0] if existing else image
+    options = [] if existing else ["-o", "loop"]
+    proc = run(["mount", "-t", "btrfs", *options, device, mount_point], action=f"mount {device} at {mount_point}",
+               check=False)
     if proc.returncode != 0:
-        _detach(device)
+        for attached in loop_devices_for(image):
+            _detach(attached)
         raise DriverError(
-            f"mounting {image} ({device}) at {mount_point} failed: {proc.stderr.strip()}; "
+            f"mounting {image} at {mount_point} failed: {proc.stderr.strip()}; "
             "check dmesg; if the image is damaged, move it away (a new one is made on the next start)"
         )
     return True
