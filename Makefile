@@ -25,8 +25,8 @@ run: install system-deps
 	@$(PY) -m lockstep.cli db upgrade
 	@LOCKSTEP_NFS=$${LOCKSTEP_NFS:-$$([ "$$(id -u)" = 0 ] && echo ganesha || echo off)} $(PY) -m lockstep.cli serve
 
-# One pytest worker per core; a test module (and all real-storage tests together) stays on one worker.
-PYTEST_PARALLEL ?= -n auto --dist loadgroup
+# One pytest worker per core; tests/conftest.py says which tests share a worker (work_unit).
+PYTEST_PARALLEL ?= -n auto --dist loadscope
 
 ## The whole test suite: the API in-process on SQLite and PostgreSQL; durability, end-to-end and
 ## real-storage tests against live `lockstep serve` processes; drivers on real filesystems.

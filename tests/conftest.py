@@ -1,10 +1,12 @@
 """Shared fixtures (every API test runs in-process on SQLite and on PostgreSQL) and how the suite is split
-between pytest-xdist workers (`make test` runs `-n auto --dist loadgroup`)."""
+between pytest-xdist workers (`make test` runs `-n auto --dist loadscope` with the scheduler below)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,32 +14,53 @@ from tests.support import Client, InProcessServer, in_process_server, migrated_d
 
 DATABASES = ["sqlite", "postgresql"]
 
-# Tests on real filesystems share host-wide resources: the zfs-fuse daemon (started by the first test
-# that needs it, stopped at the end of that process's session) and loop devices. They run in one
-# worker, one after the other, and first, since they are the longest unit.
+# How `make test` splits the suite between pytest-xdist workers (`-n auto --dist loadscope`, with the
+# scheduler below). A unit of work runs on one worker, one test after the other:
+# - every test on real filesystems, together: they share host-wide resources (the zfs-fuse daemon that
+#   the first test needing it starts and its session stops, loop devices); it is the longest unit and
+#   runs first. Live-process tests parametrized on btrfs or zfs join it.
+# - each in-process test module: its module-scoped servers are built once.
+# - each live-process test on its own: it starts its own servers, and there are few but long ones.
+# (xdist's own `xdist_group` marks do not take effect with this pytest, whose node ids ignore the
+# suffix xdist adds: hence a scheduler keyed on the node id alone.)
 REAL_STORAGE = ("drivers", "storage")
-# Then the other tiers with live processes, then the in-process tier.
 LIVE = ("durability", "e2e", "ops")
 ORDER = {"drivers": 0, "storage": 0, "durability": 1, "e2e": 1, "ops": 1}
+_ON_REAL_STORAGE = re.compile(r"\[(btrfs|zfs)\b")
 
-MEASUREMENTS: list[str] = []
 
-
-def _tier(item: pytest.Item) -> str:
-    parts = item.path.relative_to(item.config.rootpath).parts
+def _tier_of(path: str) -> str:
+    parts = path.split("/")
     return parts[1] if len(parts) > 2 else ""
 
 
+def work_unit(nodeid: str) -> str:
+    """The unit of work (see above) a test belongs to, from its node id."""
+    path = nodeid.split("::", 1)[0]
+    tier = _tier_of(path)
+    if tier in REAL_STORAGE or (tier in LIVE and _ON_REAL_STORAGE.search(nodeid)):
+        return "real-storage"
+    return nodeid if tier in LIVE else path
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]
+
+    class ByWorkUnit(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            return work_unit(nodeid)
+
+    config.option.loadscopereorder = False  # keep the order below: the long units first
+    return ByWorkUnit(config, log)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """xdist groups: one for real storage; one per in-process module (its module-scoped servers are built
-    once); the live-process tests (each starts its own servers) are spread one by one."""
-    for item in items:
-        tier = _tier(item)
-        if tier in REAL_STORAGE:
-            item.add_marker(pytest.mark.xdist_group("real-storage"))
-        elif tier not in LIVE:
-            item.add_marker(pytest.mark.xdist_group(str(item.path.relative_to(config.rootpath))))
-    items.sort(key=lambda item: ORDER.get(_tier(item), 2))
+    """Real storage first, then the live-process tests, then the in-process modules."""
+    items.sort(key=lambda item: (work_unit(item.nodeid) != "real-storage",
+                                 ORDER.get(_tier_of(item.nodeid.split("::", 1)[0]), 2)))
+
+
+MEASUREMENTS: list[str] = []
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
