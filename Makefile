@@ -25,8 +25,9 @@ run: install system-deps
 	@$(PY) -m lockstep.cli db upgrade
 	@LOCKSTEP_NFS=$${LOCKSTEP_NFS:-$$([ "$$(id -u)" = 0 ] && echo ganesha || echo off)} $(PY) -m lockstep.cli serve
 
-# One pytest worker per core; tests/conftest.py says which tests share a worker (work_unit).
-PYTEST_PARALLEL ?= -n auto --dist loadscope
+# Four pytest workers (two per core here: many live tests wait on client polling and process start-up,
+# not on the CPU); tests/conftest.py says which tests share a worker (work_unit).
+PYTEST_PARALLEL ?= -n 4 --dist loadscope
 
 ## The whole test suite: the API in-process on SQLite and PostgreSQL; durability, end-to-end and
 ## real-storage tests against live `lockstep serve` processes; drivers on real filesystems.

@@ -1,5 +1,5 @@
 """Shared fixtures (every API test runs in-process on SQLite and on PostgreSQL) and how the suite is split
-between pytest-xdist workers (`make test` runs `-n auto --dist loadscope` with the scheduler below)."""
+between pytest-xdist workers (`make test` runs `-n 4 --dist loadscope` with the scheduler below)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from tests.support import Client, InProcessServer, in_process_server, migrated_d
 
 DATABASES = ["sqlite", "postgresql"]
 
-# How `make test` splits the suite between pytest-xdist workers (`-n auto --dist loadscope`, with the
+# How `make test` splits the suite between pytest-xdist workers (`-n 4 --dist loadscope`, with the
 # scheduler below). A unit of work runs on one worker, one test after the other:
 # - every test on real filesystems, together: they share host-wide resources (the zfs-fuse daemon that
 #   the first test needing it starts and its session stops, loop devices); it is the longest unit and

@@ -84,8 +84,15 @@ def test_ganesha_outlives_a_killed_lockstep_and_comes_back_when_killed_itself(ns
         while time.monotonic() < deadline and _ganesha_pid(server) in (None, ganesha):
             time.sleep(0.1)
         assert _ganesha_pid(server) not in (None, ganesha), server.log_text()
-        read = nfs.cat(pseudo, "one.txt")
-        assert read.returncode == 0 and read.stdout == "one\n", read.stderr
+        # The new Ganesha writes its pid file before it serves: clients see the export again within moments.
+        reads: list[subprocess.CompletedProcess[str]] = []
+
+        def served() -> bool:
+            reads.append(nfs.cat(pseudo, "one.txt"))
+            return reads[-1].returncode == 0
+
+        client.until(served, lambda: f"the export did not come back: {reads[-1].stderr}", timeout=30)
+        assert reads[-1].stdout == "one\n"
         assert refused_write(nfs.put(local, pseudo, "three.txt"))
 
         for rule in (ro, rw):
