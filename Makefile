@@ -31,14 +31,10 @@ PYTEST_PARALLEL ?= -n 4 --dist loadscope
 
 ## The whole test suite: the API in-process on SQLite and PostgreSQL; durability, end-to-end and
 ## real-storage tests against live `lockstep serve` processes; drivers on real filesystems.
-## mypy runs beside pytest (the tests leave a core idle much of the time); its verdict is printed after
-## theirs, and either failing fails the target.
 test: install system-deps
 	@$(PY) -m ruff check src tests $(wildcard bench)
-	@$(PY) -m mypy src tests > $(VENV)/mypy.out 2>&1 & mypy=$$!; \
-	  $(PY) -m pytest -q -p no:cacheprovider $(PYTEST_PARALLEL) $(PYTEST_ARGS); tests=$$?; \
-	  wait $$mypy; types=$$?; echo "==> mypy src tests"; cat $(VENV)/mypy.out; \
-	  test $$tests -eq 0 -a $$types -eq 0
+	@$(PY) -m mypy src tests
+	@$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_PARALLEL) $(PYTEST_ARGS)
 
 lint: install
 	@$(PY) -m ruff check src tests $(wildcard bench)
