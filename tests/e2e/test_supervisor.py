@@ -94,8 +94,12 @@ def test_a_killed_child_is_replaced(server: LiveServer) -> None:
     worker = min(roles(before, "worker"))
     os.kill(api, signal.SIGKILL)
     os.kill(worker, signal.SIGKILL)
-    wait_for("new API and worker processes", lambda: len(children(parent)) == len(before)
-             and api not in children(parent) and worker not in children(parent))
+
+    def replaced() -> bool:  # one look at /proc: three would race the kills (a dying child drops out between)
+        now = children(parent)
+        return len(now) == len(before) and api not in now and worker not in now
+
+    wait_for("new API and worker processes", replaced)
     after = children(parent)
     assert len(roles(after, "api")) == len(roles(before, "api")) and len(roles(after, "worker")) == 1, after
     # The replacements serve: the API answers and the new worker settles new work.
