@@ -369,12 +369,22 @@ class LiveServer:
         return proc
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
+        """Signal every process; after SIGTERM, allow the supervisor its own stop grace (30 s, then it kills
+        a child that has not stopped) before this fails."""
+        stuck = []
         for proc in self.procs:
             if proc.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, sig)
-                proc.wait(30)
+                try:
+                    proc.wait(30 if sig == signal.SIGKILL else 60)
+                except subprocess.TimeoutExpired:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait(30)
+                    stuck.append(proc.pid)
         self.procs.clear()
+        assert not stuck, f"processes {stuck} did not stop on signal {sig}: {self.log_text()}"
 
     def log_text(self) -> str:
         return "\n".join(p.read_text(errors="replace")[-4000:] for p in sorted(self.data_dir.glob("*.log")))

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import faulthandler
 import logging
 import os
 import signal
@@ -158,7 +159,10 @@ def run_worker(settings: Settings, *, wake: socket.socket | None = None, ready: 
             print(f"lockstep: worker {worker.owner} serving backends {', '.join(drivers)}", flush=True)
         _ready(ready)
         stop.wait()
+        # A stop that takes longer than the supervisor's patience shows where it hangs (in the log).
+        faulthandler.dump_traceback_later(20, exit=False)
         worker.stop()
+        faulthandler.cancel_dump_traceback_later()
     finally:
         close_drivers(drivers)
         engine.dispose()
