@@ -432,6 +432,25 @@ def live_server(data_dir: Path, database_url: str, *, start: bool = True, **over
         server.http.close()
 
 
+@contextlib.contextmanager
+def share_held_by_a_worker(tmp: Path) -> Iterator[tuple[LiveServer, Client, dict[str, Any], subprocess.Popen[bytes]]]:
+    """An API on PostgreSQL without a worker of its own, one `lockstep worker` whose fake driver takes 2 s a
+    call, and a share whose creation that worker is in the middle of: (server, client, share, worker)."""
+    call_log = tmp / "calls.log"
+    config = tmp / "lockstep.toml"
+    config.write_text(f'[backend.default]\ndriver = "fake"\ndelay = "2"\ncall_log = "{call_log}"\n')
+    with migrated_database("postgresql", tmp) as url, live_server(
+            tmp / "data", url, LOCKSTEP_CONFIG=str(config), LOCKSTEP_WORKER="false") as server:
+        worker = server.start_worker()
+        client = server.client()
+        share = client.post("/shares", {"share": {"size": 1, "share_proto": "NFS"}}).json()["share"]
+        deadline = time.time() + 15
+        while not (call_log.exists() and share["id"] in call_log.read_text()):
+            assert time.time() < deadline, server.log_text()
+            time.sleep(0.05)
+        yield server, client, share, worker
+
+
 class Client:
     """httpx with Manila's headers; `project` is the token's (and the URL's) project.
 

@@ -50,8 +50,7 @@ class Storage:
     inventory: Callable[[], Inventory]  # read afresh from the storage (the server's process writes it)
 
 
-@pytest.fixture(params=["fake", "posix", pytest.param("btrfs", marks=[pytest.mark.root,
-                                                                   pytest.mark.xdist_group("real-storage")])])
+@pytest.fixture(params=["fake", "posix", pytest.param("btrfs", marks=pytest.mark.root)])
 def storage(request: pytest.FixtureRequest) -> Iterator[Storage]:
     """fake: every driver call sleeps, so resets and kills meet operations in flight; posix and btrfs: real
     directories, where a kill cuts copies and deletes short."""

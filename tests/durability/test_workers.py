@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.support import live_server, migrated_database
+from tests.support import live_server, migrated_database, share_held_by_a_worker
 
 
 @pytest.mark.parametrize("db", ["postgresql", "sqlite"])
@@ -48,18 +47,7 @@ def test_racing_deletes_only_one_wins(db: str, tmp_path: Path) -> None:
 
 def test_worker_that_dies_is_replaced_after_its_lease(tmp_path: Path) -> None:
     """A worker killed mid-operation: another worker takes the operation once the lease runs out."""
-    call_log = tmp_path / "calls.log"
-    config = tmp_path / "lockstep.toml"
-    config.write_text(f'[backend.default]\ndriver = "fake"\ndelay = "2"\ncall_log = "{call_log}"\n')
-    with migrated_database("postgresql", tmp_path) as url, live_server(
-            tmp_path / "data", url, LOCKSTEP_CONFIG=str(config), LOCKSTEP_WORKER="false") as server:
-        first = server.start_worker()
-        client = server.client()
-        share = client.post("/shares", {"share": {"size": 1, "share_proto": "NFS"}}).json()["share"]
-        deadline = time.time() + 15
-        while not (call_log.exists() and share["id"] in call_log.read_text()):
-            assert time.time() < deadline, server.log_text()
-            time.sleep(0.05)
+    with share_held_by_a_worker(tmp_path) as (server, client, share, first):
         first.kill()
         first.wait()
         server.start_worker()

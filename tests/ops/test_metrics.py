@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.support import Client, configured_server, database, free_port, live_server
+from tests.support import Client, configured_server, database, free_port, live_server, share_held_by_a_worker
 
 SHARES = "/v2/{project_id}/shares"
 
@@ -139,18 +139,7 @@ def test_metrics_allow_opens_it_to_the_configured_networks(tmp_path: Path) -> No
 def test_a_lease_takeover_is_counted(tmp_path: Path) -> None:
     """A worker killed mid-operation; the next worker takes the operation over once the lease runs out, and
     `serve` (another process, sharing the data directory) reports the takeover."""
-    call_log = tmp_path / "calls.log"
-    config = tmp_path / "lockstep.toml"
-    config.write_text(f'[backend.default]\ndriver = "fake"\ndelay = "2"\ncall_log = "{call_log}"\n')
-    with database("postgresql", tmp_path) as url, live_server(
-            tmp_path / "data", url, LOCKSTEP_CONFIG=str(config), LOCKSTEP_WORKER="false") as server:
-        first = server.start_worker()
-        client = server.client()
-        share = client.post("/shares", {"share": {"size": 1, "share_proto": "NFS"}}).json()["share"]
-        deadline = time.time() + 15
-        while not (call_log.exists() and share["id"] in call_log.read_text()):
-            assert time.time() < deadline, server.log_text()
-            time.sleep(0.05)
+    with share_held_by_a_worker(tmp_path) as (server, client, share, first):
         assert value(scrape(server.http, server.url), "lockstep_lease_takeovers_total", kind="create_share") == 0
         first.kill()
         first.wait()

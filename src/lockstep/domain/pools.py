@@ -47,7 +47,6 @@ class PoolRecord:
     capabilities: dict[str, Any]
     total_capacity_gb: float
     free_capacity_gb: float
-    allocated_gb: float  # unused since capacity is counted from the records (PoolUsage); kept as a column
     updated_at: Any
 
     @property

@@ -124,7 +124,7 @@ class Worker:
                 records.append(PoolRecord(
                     name=str(ref), host=ref.host, backend=ref.backend, pool=ref.pool,
                     capabilities=caps, total_capacity_gb=pool.total_capacity_gb,
-                    free_capacity_gb=max(pool.free_capacity_gb, 0.0), allocated_gb=0.0, updated_at=measured))
+                    free_capacity_gb=max(pool.free_capacity_gb, 0.0), updated_at=measured))
         with self.db.write() as uow:
             for record in records:
                 uow.pools.upsert(record)

@@ -316,6 +316,8 @@ pools = Table(
     Column("capabilities", Text, nullable=False),
     Column("total_capacity_gb", Float, nullable=False),
     Column("free_capacity_gb", Float, nullable=False),
+    # No longer read or written (provisioned capacity is counted from the share records); kept so that
+    # no migration has to drop a column.
     Column("allocated_gb", Float, nullable=False, default=0.0),
     Column("updated_at", DateTime, nullable=False),
 )

@@ -195,7 +195,7 @@ class PoolRepo:
         values = dict(host=record.host, backend=record.backend, pool=record.pool,
                       capabilities=json.dumps(record.capabilities, sort_keys=True),
                       total_capacity_gb=record.total_capacity_gb, free_capacity_gb=record.free_capacity_gb,
-                      allocated_gb=record.allocated_gb, updated_at=record.updated_at or utcnow())
+                      updated_at=record.updated_at or utcnow())
         # One statement: two workers reporting the same pool for the first time must not both insert.
         dialect_insert = pg_insert if self.conn.dialect.name == "postgresql" else sqlite_insert
         stmt = dialect_insert(t.pools).values(name=record.name, **values)
@@ -205,7 +205,7 @@ class PoolRepo:
         rows = self.conn.execute(select(t.pools).order_by(t.pools.c.name)).mappings()
         return [PoolRecord(name=r["name"], host=r["host"], backend=r["backend"], pool=r["pool"],
                            capabilities=json.loads(r["capabilities"]), total_capacity_gb=r["total_capacity_gb"],
-                           free_capacity_gb=r["free_capacity_gb"], allocated_gb=r["allocated_gb"],
+                           free_capacity_gb=r["free_capacity_gb"],
                            updated_at=r["updated_at"]) for r in rows]
 
     def lock_placement(self) -> None:
