@@ -45,6 +45,7 @@ from lockstep.service.share_network_subnets import ShareNetworkSubnetService
 from lockstep.service.share_networks import ShareNetworkService
 from lockstep.service.share_types import ShareTypeService
 from lockstep.service.shares import ShareService
+from lockstep.service.snapshot_access import SnapshotAccessService
 from lockstep.service.snapshots import SnapshotService
 from lockstep.service.storage import ShareDriver
 from lockstep.service.worker import Worker
@@ -86,6 +87,7 @@ def build_services(settings: Settings, engine: Engine, *,
         host_services=HostServiceRegistry(db, settings.service_down_time),
         health=HealthService(db, SqlDatabaseProbe(engine), settings.service_down_time,
                              nfs_managed=settings.nfs != "off"),
+        snapshot_access=SnapshotAccessService(db, policy),
     )
 
 

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from lockstep.api.routing import ApiRequest
-from lockstep.domain.access import RulesStatus
+from lockstep.domain.access import RulesStatus, SnapshotAccessRule
 from lockstep.domain.group_types import ShareGroupType
 from lockstep.domain.model import (
     TENANT_VISIBLE_SPECS,
@@ -77,8 +77,7 @@ SHARE_KEYS: list[Key] = [
     ("user_id", (2, 16), None, lambda r, s: s.user_id),
     ("create_share_from_snapshot_support", (2, 24), None, lambda r, s: s.create_share_from_snapshot_support),
     ("revert_to_snapshot_support", (2, 27), None, lambda r, s: s.revert_to_snapshot_support),
-    # No backend of Lockstep's mounts snapshots (no snapshot access rules): always false.
-    ("mount_snapshot_support", (2, 32), None, lambda r, s: False),
+    ("mount_snapshot_support", (2, 32), None, lambda r, s: s.mount_snapshot_support),
     ("progress", (2, 54), None, lambda r, s: s.progress),
     ("is_soft_deleted", (2, 69), None, lambda r, s: s.is_soft_deleted),
     ("scheduled_to_be_deleted_at", (2, 69), None, lambda r, s: iso(s.scheduled_to_be_deleted_at)),
@@ -277,6 +276,11 @@ def snapshot_export_location(req: ApiRequest, location: SnapshotExportLocation, 
         body["created_at"] = iso(location.created_at)
         body["updated_at"] = iso(location.updated_at)
     return body
+
+
+def snapshot_access(rule: SnapshotAccessRule) -> dict[str, Any]:
+    """A snapshot access rule (2.32): no level (always read-only), no dates, as Manila shows it."""
+    return {"id": rule.id, "access_type": rule.access_type, "access_to": rule.access_to, "state": rule.state}
 
 
 # Consistency groups -----------------------------------------------------------------------

@@ -183,3 +183,34 @@ def check_level(level: object) -> str:
     if level not in ACCESS_LEVELS:
         raise Invalid(f"Invalid access rule: Invalid share access level: {level}.")
     return str(level)
+
+
+# Snapshot access (2.32) ------------------------------------------------------------------------------
+class SnapshotTarget(enum.StrEnum):
+    """What a snapshot access rule opens: a snapshot, or one member of a cgsnapshot (Lockstep's extension:
+    Manila keeps group snapshot members out of /snapshots, so they have access rules of their own)."""
+
+    SNAPSHOT = "snapshot"
+    MEMBER = "cgsnapshot_member"
+
+
+#: A snapshot is read-only storage: every rule on it grants `ro`, whatever a client asks.
+SNAPSHOT_ACCESS_LEVEL = "ro"
+
+
+@dataclass
+class SnapshotAccessRule:
+    """One rule of a snapshot or cgsnapshot member; its states are a share rule's, without the level changes."""
+
+    id: str
+    target_id: str
+    target_kind: str
+    access_type: str
+    access_to: str
+    state: str
+    created_at: dt.datetime
+    updated_at: dt.datetime | None
+
+    @property
+    def access_level(self) -> str:
+        return SNAPSHOT_ACCESS_LEVEL

@@ -30,6 +30,8 @@ PLACEHOLDER_EXPORT_ID = 65535
 MAX_SHARE_EXPORT_ID = PLACEHOLDER_EXPORT_ID - 1
 #: Where shares appear in the server's NFSv4 pseudo file system (and, with Mount_Path_Pseudo, for v3).
 PSEUDO_ROOT = "/shares"
+#: Where snapshots and cgsnapshot members appear (read-only, 2.32), each under its own id.
+SNAPSHOT_PSEUDO_ROOT = "/snapshots"
 
 
 class ExportAccess(enum.StrEnum):
@@ -91,6 +93,10 @@ def pseudo_path(target_id: str) -> str:
     return f"{PSEUDO_ROOT}/{target_id}"
 
 
+def snapshot_pseudo_path(target_id: str) -> str:
+    return f"{SNAPSHOT_PSEUDO_ROOT}/{target_id}"
+
+
 def export_clients(rules: Iterable[Grant]) -> ExportClients:
     """The clients an export must list for these rules (the rules a backend must enforce)."""
     levels: dict[IpNetwork, ExportAccess] = {}
@@ -120,9 +126,11 @@ def _why_not(rule: Grant) -> str | None:
     return None
 
 
-def export_for(export_id: int, path: str, target_id: str, rules: Iterable[Grant]) -> Export | None:
-    """The export of a share (None when no rule grants anyone access: no rule, no export)."""
+def export_for(export_id: int, path: str, target_id: str, rules: Iterable[Grant], *,
+               pseudo: str | None = None) -> Export | None:
+    """The export of a share, or of a snapshot at its own `pseudo` path (None when no rule grants anyone
+    access: no rule, no export)."""
     clients = export_clients(rules).clients
     if not clients:
         return None
-    return Export(export_id=export_id, path=path, pseudo=pseudo_path(target_id), clients=clients)
+    return Export(export_id=export_id, path=path, pseudo=pseudo or pseudo_path(target_id), clients=clients)

@@ -77,6 +77,7 @@ BOOLEAN_SPECS = (
     "lockstep:atomic_cgsnapshot",
 )
 DHSS = "driver_handles_share_servers"
+MOUNT_SNAPSHOT_SPEC = "mount_snapshot_support"  # 2.32
 ATOMIC_CGSNAPSHOT_SPEC = "lockstep:atomic_cgsnapshot"
 AVAILABILITY_ZONES_SPEC = "availability_zones"  # 2.48: the zones shares of the type may be created in
 MAX_SHARE_SIZE_SPEC = "provisioning:max_share_size"  # 2.61
@@ -215,6 +216,7 @@ class Share:
     scheduled_to_be_deleted_at: dt.datetime | None = None
     snapshot_inherit_share_access_support: bool = False
     scheduler_hints: SchedulerHints | None = None
+    mount_snapshot_support: bool = False  # 2.32: its snapshots may be given access rules and mounted
     # Computed from the share's access rules (domain/access.rules_status) when it is loaded in detail.
     access_rules_status: str = "active"
 
@@ -370,6 +372,8 @@ class SecurityService:
 
 @dataclass
 class SnapshotExportLocation:
+    """Where a snapshot (or a cgsnapshot member: `snapshot_id` is then the member's id) is mounted."""
+
     id: str
     snapshot_id: str
     path: str

@@ -31,6 +31,8 @@ class OperationKind(enum.StrEnum):
     # One per share: bring the backend to the share's whole rule set; it settles the rules' own
     # states (domain/access.py), not a record status, so it has no row in TRANSITIONS.
     UPDATE_ACCESS = "update_access"
+    # One per snapshot or cgsnapshot member (2.32): the same, for its read-only export.
+    UPDATE_SNAPSHOT_ACCESS = "update_snapshot_access"
 
 
 class Entity(enum.StrEnum):
@@ -80,7 +82,8 @@ TRANSITIONS: Mapping[OperationKind, Transition] = {
 
 
 #: Kinds that settle no record's status (they have no row in TRANSITIONS).
-WITHOUT_TRANSITION = frozenset({OperationKind.RECLAIM, OperationKind.UPDATE_ACCESS})
+WITHOUT_TRANSITION = frozenset({OperationKind.RECLAIM, OperationKind.UPDATE_ACCESS,
+                                OperationKind.UPDATE_SNAPSHOT_ACCESS})
 
 
 # Payloads: what a kind needs besides its target. Field names are the stored JSON keys; `load`
@@ -187,7 +190,8 @@ _Deletes = Literal[OperationKind.DELETE_SHARE, OperationKind.DELETE_SNAPSHOT]
 _Resizes = Literal[OperationKind.EXTEND_SHARE, OperationKind.SHRINK_SHARE]
 _Bare = Literal[OperationKind.CREATE_SHARE, OperationKind.CREATE_SNAPSHOT, OperationKind.DELETE_GROUP,
                 OperationKind.CREATE_CGSNAPSHOT, OperationKind.DELETE_CGSNAPSHOT,
-                OperationKind.CREATE_GROUP_FROM_CGSNAPSHOT, OperationKind.UPDATE_ACCESS]
+                OperationKind.CREATE_GROUP_FROM_CGSNAPSHOT, OperationKind.UPDATE_ACCESS,
+                OperationKind.UPDATE_SNAPSHOT_ACCESS]
 
 
 class Enqueue(Protocol):

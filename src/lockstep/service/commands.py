@@ -387,3 +387,23 @@ class ChangeService:
     binary: str
     disabled: bool
     reason: str | None = None
+
+
+@dataclass(frozen=True)
+class SnapshotRef:
+    """A snapshot, or one member of a cgsnapshot (`cgsnapshot_id` set), whose access rules are asked for."""
+
+    target_id: str
+    cgsnapshot_id: str | None = None
+
+
+@dataclass(frozen=True)
+class GrantSnapshotAccess:
+    target: SnapshotRef
+    grantee: Checked[Grantee]  # checked before the snapshot is looked up (Manila's order)
+
+
+@dataclass(frozen=True)
+class DenySnapshotAccess:
+    target: SnapshotRef
+    access_id: str

@@ -271,6 +271,7 @@ class ConsistencyGroupService:
                 source_share.create_share_from_snapshot_support if source_share else False),
             revert_to_snapshot_support=(
                 source_share.revert_to_snapshot_support if source_share else False),
+            mount_snapshot_support=source_share.mount_snapshot_support if source_share else False,
             created_at=now, updated_at=now,
         )
 

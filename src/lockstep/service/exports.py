@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from lockstep.domain.access import ENFORCED
-from lockstep.domain.exports import Export, Grant, export_clients, export_for, pseudo_path
+from lockstep.domain.exports import Export, Grant, export_clients, export_for, pseudo_path, snapshot_pseudo_path
 from lockstep.domain.model import Share, Status
 from lockstep.service.storage import AccessResult, AccessRuleSpec, DriverError
 from lockstep.service.unit_of_work import Database, UnitOfWork
@@ -27,6 +27,8 @@ from lockstep.service.unit_of_work import Database, UnitOfWork
 log = logging.getLogger("lockstep.nfs")
 
 NO_DIRECTORY = "this share's backend has no local directory that NFS can export"
+NO_SNAPSHOT_DIRECTORY = ("this snapshot has no local directory that NFS can export (it was taken while NFS was "
+                         "off, or its backend keeps snapshots where NFS cannot reach them)")
 SUPERVISE_INTERVAL = 5.0  # seconds between checks that the NFS server still runs
 
 
@@ -68,8 +70,15 @@ class NfsExports:
     _last_check: float = field(default=float("-inf"), init=False)
 
     def location(self, share_id: str) -> str:
+        return self._at(pseudo_path(share_id))
+
+    def snapshot_location(self, target_id: str) -> str:
+        """Where clients mount a snapshot or cgsnapshot member (read-only) once a rule lets them."""
+        return self._at(snapshot_pseudo_path(target_id))
+
+    def _at(self, pseudo: str) -> str:
         host = f"[{self.address}]" if ":" in self.address else self.address
-        return f"{host}:{pseudo_path(share_id)}"
+        return f"{host}:{pseudo}"
 
     def capabilities(self) -> dict[str, object]:
         """What a pool of a backend behind this server says in /scheduler-stats."""
@@ -89,16 +98,39 @@ class NfsExports:
         self.reconcile(backends, {share.id: [rule for rule in rules if rule.id not in refused]})
         return {rule.id: AccessResult(applied=rule.id not in refused, reason=refused.get(rule.id)) for rule in rules}
 
+    def enforce_snapshot(self, backends: Sequence[str], target_id: str,
+                         rules: Sequence[AccessRuleSpec | Grant]) -> dict[str, AccessResult]:
+        """Export a snapshot or cgsnapshot member read-only to exactly `rules`; one result per rule."""
+        available = self.server.availability()
+        if not available.ok:
+            raise DriverError(str(available.reason))
+        with self.db.read() as uow:
+            exportable = target_id in uow.snapshot_access.directories([target_id])
+        if not exportable:
+            return {rule.id: AccessResult(applied=False, reason=NO_SNAPSHOT_DIRECTORY) for rule in rules}
+        refused = export_clients(rules).refused
+        self.reconcile(backends, snapshots={target_id: [rule for rule in rules if rule.id not in refused]})
+        return {rule.id: AccessResult(applied=rule.id not in refused, reason=refused.get(rule.id)) for rule in rules}
+
     def withdraw(self, backends: Sequence[str], share_id: str) -> None:
         """Before a share's storage goes: no export of it remains (nothing to do where no server runs)."""
         if self.server.availability().ok:
             self.reconcile(backends, {share_id: []})
 
-    def reconcile(self, backends: Sequence[str], override: Mapping[str, Sequence[Grant]] | None = None) -> None:
-        """Make the server serve what the database says (with `override`'s rule sets for some shares)."""
+    def refresh(self, backends: Sequence[str]) -> None:
+        """Before a snapshot's or cgsnapshot's storage goes (it is `deleting`, so it is no longer exported):
+        serve the database's exports (nothing to do where no server runs)."""
+        if self.server.availability().ok:
+            self.reconcile(backends)
+
+    def reconcile(self, backends: Sequence[str], override: Mapping[str, Sequence[Grant]] | None = None, *,
+                  snapshots: Mapping[str, Sequence[Grant]] | None = None) -> None:
+        """Make the server serve what the database says (with `override`'s rule sets for some shares and
+        `snapshots`' for some snapshots or members)."""
         with self._lock:
             with self.db.write() as uow:
                 exports = self._exports(uow, backends, override or {})
+                exports += self._snapshot_exports(uow, backends, snapshots or {})
                 uow.commit()  # the export ids allocated
             self.server.apply(exports)
 
@@ -113,6 +145,24 @@ class NfsExports:
             if path is None or not export_clients(grants).clients:
                 continue  # gone or going, nowhere to export from, or nobody to export to: no export
             export = export_for(uow.export_ids.allocate(share_id), path, share_id, grants)
+            if export is not None:
+                exports.append(export)
+        return exports
+
+    @staticmethod
+    def _snapshot_exports(uow: UnitOfWork, backends: Sequence[str],
+                          override: Mapping[str, Sequence[Grant]]) -> list[Export]:
+        """Read-only exports of the snapshots and cgsnapshot members that have rules (their rules are `ro`)."""
+        rules: dict[str, Sequence[Grant]] = dict(uow.snapshot_access.by_target_on(backends, ENFORCED))
+        rules.update(override)
+        directories = uow.snapshot_access.directories(sorted(rules))
+        exports = []
+        for target_id, grants in sorted(rules.items()):
+            path = directories.get(target_id)  # None: gone, being deleted, or nowhere to export from
+            if path is None or not export_clients(grants).clients:
+                continue
+            export = export_for(uow.export_ids.allocate(target_id), path, target_id, grants,
+                                pseudo=snapshot_pseudo_path(target_id))
             if export is not None:
                 exports.append(export)
         return exports

@@ -63,6 +63,9 @@ class Rule(enum.StrEnum):
     SNAPSHOT_GET_ALL = "share_snapshot:get_all_snapshots"
     SNAPSHOT_FORCE_DELETE = "share_snapshot:force_delete"
     SNAPSHOT_RESET_STATUS = "share_snapshot:reset_status"
+    SNAPSHOT_ALLOW_ACCESS = "share_snapshot:allow_access"
+    SNAPSHOT_DENY_ACCESS = "share_snapshot:deny_access"
+    SNAPSHOT_ACCESS_LIST = "share_snapshot:access_list"
 
     TYPE_INDEX = "share_type:index"
     TYPE_SHOW = "share_type:show"

@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
-from lockstep.domain.access import AccessRule
+from lockstep.domain.access import AccessRule, SnapshotAccessRule
 from lockstep.domain.group_types import ShareGroupType
 from lockstep.domain.host_services import HostService
 from lockstep.domain.messages import Message
@@ -236,6 +236,8 @@ class CGSnapshotRepository(Rows, Protocol):
     def members(self, cgsnapshot_id: str, page: Page | None = None) -> list[CGSnapshotMember]:
         """All members in creation order, or one page of them."""
 
+    def member(self, member_id: str) -> CGSnapshotMember | None: ...
+
     def members_of(self, cgsnapshot_ids: Sequence[str]) -> dict[str, list[CGSnapshotMember]]:
         """The members of several cgsnapshots, in creation order (every id is a key)."""
 
@@ -285,6 +287,38 @@ class ExportIdRepository(Protocol):
 
     def all(self) -> dict[str, int]:
         """Every target's export id."""
+
+
+class SnapshotAccessRepository(Protocol):
+    """Access rules of snapshots and cgsnapshot members (2.32), and where those are mounted from."""
+
+    def hold(self, target_id: str, kind: str) -> None:
+        """Until the transaction ends, other transactions that hold the same snapshot or member wait."""
+
+    def get(self, rule_id: str) -> SnapshotAccessRule | None: ...
+
+    def for_target(self, target_id: str) -> list[SnapshotAccessRule]:
+        """The rules of one snapshot or member, in the order they were granted."""
+
+    def by_target_on(self, backends: Sequence[str], states: Iterable[str]) -> dict[str, list[SnapshotAccessRule]]:
+        """The rules in these states of every snapshot and member whose share is on one of these backends."""
+
+    def add(self, rule: SnapshotAccessRule) -> None: ...
+
+    def cas(self, rule_id: str, expected: Iterable[str] | None, **values: Any) -> bool:
+        """Set values if the rule's state is one of `expected` (any if None); True if this caller won."""
+
+    def delete(self, rule_id: str, expected: Iterable[str] | None = None) -> bool: ...
+
+    def delete_for(self, target_ids: Sequence[str]) -> None:
+        """Every rule of these snapshots or members."""
+
+    def member_export_locations(self, member_id: str) -> list[SnapshotExportLocation]: ...
+
+    def replace_member_export_locations(self, member_id: str, locations: Sequence[dict[str, Any]]) -> None: ...
+
+    def directories(self, target_ids: Sequence[str]) -> dict[str, str]:
+        """The local directory of each of these snapshots and members that is `available` to export."""
 
 
 class OperationRepository(Enqueue, Protocol):

@@ -23,6 +23,7 @@ from lockstep.service.share_network_subnets import ShareNetworkSubnetService
 from lockstep.service.share_networks import ShareNetworkService
 from lockstep.service.share_types import ShareTypeService
 from lockstep.service.shares import ShareService
+from lockstep.service.snapshot_access import SnapshotAccessService
 from lockstep.service.snapshots import SnapshotService
 
 
@@ -50,3 +51,4 @@ class Services:
     quotas: QuotaService
     host_services: HostServiceRegistry
     health: HealthService
+    snapshot_access: SnapshotAccessService

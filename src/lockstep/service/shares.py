@@ -419,7 +419,8 @@ def _later_attributes(share_type: ShareType | None, hints: SchedulerHints | None
 
 def _capabilities(share_type: ShareType | None) -> dict[str, bool]:
     """What a new share can do, copied from its type's extra specs when it is created."""
-    keys = ("snapshot_support", "create_share_from_snapshot_support", "revert_to_snapshot_support")
+    keys = ("snapshot_support", "create_share_from_snapshot_support", "revert_to_snapshot_support",
+            "mount_snapshot_support")
     return {key: share_type.spec_bool(key) if share_type else False for key in keys}
 
 

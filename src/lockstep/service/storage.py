@@ -227,6 +227,16 @@ class ShareDriver(abc.ABC):
     @abc.abstractmethod
     def create_share_from_snapshot(self, share: ShareSpec, snapshot: SnapshotSpec) -> ShareResult: ...
 
+    # Mounting snapshots (2.32) ----------------------------------------------
+    def snapshot_directory(self, snapshot: SnapshotSpec) -> str | None:
+        """The directory on this host that holds the snapshot's data (read-only), for an NFS server to
+        export; None where the backend keeps none. Called after the snapshot was created."""
+        return None
+
+    def cgsnapshot_member_directory(self, cgsnapshot_id: str, member: CGSnapshotMemberSpec) -> str | None:
+        """The same for one member of a cgsnapshot: its share's data at the cut."""
+        return None
+
     # Consistency groups -----------------------------------------------------
     @abc.abstractmethod
     def create_group(self, group: GroupSpec) -> None: ...

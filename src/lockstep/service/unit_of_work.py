@@ -26,6 +26,7 @@ from lockstep.service.ports import (
     ShareNetworkSubnetRepository,
     ShareRepository,
     ShareTypeRepository,
+    SnapshotAccessRepository,
     SnapshotRepository,
 )
 
@@ -58,6 +59,9 @@ class UnitOfWork(Protocol):
 
     @property
     def export_ids(self) -> ExportIdRepository: ...
+
+    @property
+    def snapshot_access(self) -> SnapshotAccessRepository: ...
 
     @property
     def operations(self) -> OperationRepository: ...

@@ -536,6 +536,11 @@ class CGSnapshotRepo(_Repo):
                 for r in self.conn.execute(query).mappings()]
 
 
+    def member(self, member_id: str) -> CGSnapshotMember | None:
+        row = self.conn.execute(select(t.cgsnapshot_members).where(t.cgsnapshot_members.c.id == member_id)
+                                ).mappings().first()
+        return CGSnapshotMember(**{k: row[k] for k in CGSnapshotMember.__dataclass_fields__}) if row else None
+
     def members_of(self, cgsnapshot_ids: Sequence[str]) -> dict[str, list[CGSnapshotMember]]:
         found: dict[str, list[CGSnapshotMember]] = {i: [] for i in cgsnapshot_ids}
         members = t.cgsnapshot_members

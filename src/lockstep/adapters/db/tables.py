@@ -179,6 +179,7 @@ shares = Table(
     Column("scheduled_to_be_deleted_at", DateTime),
     Column("snapshot_inherit_share_access_support", Boolean, nullable=False, default=False),  # 2.99
     Column("scheduler_hints", Text),  # 2.65/2.67: JSON, read when the share is placed
+    Column("mount_snapshot_support", Boolean, nullable=False, default=False),  # 2.32: from its type
     Index("ix_shares_project_created", "project_id", "created_at", "id"),
     Index("ix_shares_created", "created_at", "id"),
 )
@@ -386,6 +387,32 @@ snapshot_export_locations = Table(
     Column("snapshot_id", String(36), ForeignKey("snapshots.id", ondelete="CASCADE"), nullable=False, index=True),
     Column("path", String(2000), nullable=False),
     Column("is_admin_only", Boolean, nullable=False, default=False),
+    *_times(),
+)
+
+# Where clients mount a cgsnapshot member read-only (Lockstep's extension of 2.32's snapshot locations).
+cgsnapshot_member_export_locations = Table(
+    "cgsnapshot_member_export_locations",
+    metadata,
+    _id(),
+    Column("member_id", String(36), ForeignKey("cgsnapshot_members.id", ondelete="CASCADE"), nullable=False,
+           index=True),
+    Column("path", String(2000), nullable=False),
+    Column("is_admin_only", Boolean, nullable=False, default=False),
+    *_times(),
+)
+
+# Access rules of a snapshot or of a cgsnapshot member (2.32): always read-only. `target_kind` says
+# which record `target_id` names (no foreign key: it is one or the other); they go with it.
+snapshot_access_rules = Table(
+    "snapshot_access_rules",
+    metadata,
+    _id(),
+    Column("target_id", String(36), nullable=False, index=True),
+    Column("target_kind", String(32), nullable=False),
+    Column("access_type", String(32), nullable=False),
+    Column("access_to", String(255), nullable=False),
+    Column("state", String(32), nullable=False),
     *_times(),
 )
 

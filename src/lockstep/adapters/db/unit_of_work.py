@@ -23,6 +23,7 @@ from lockstep.adapters.db.repository import (
     SnapshotRepo,
 )
 from lockstep.adapters.db.share_group_types import ShareGroupTypeRepo
+from lockstep.adapters.db.snapshot_access import SnapshotAccessRepo
 from lockstep.adapters.db.work import OperationRepo, PoolRepo
 from lockstep.domain.operations import OperationKind, Payload
 
@@ -67,6 +68,7 @@ class SqlAlchemyUnitOfWork:
         self.cgsnapshots = CGSnapshotRepo(conn)
         self.access_rules = AccessRuleRepo(conn)
         self.export_ids = ExportIdRepo(conn)
+        self.snapshot_access = SnapshotAccessRepo(conn)
         self.operations = _WatchedOperationRepo(conn)
         self.pools = PoolRepo(conn)
         self.share_network_subnets = ShareNetworkSubnetRepo(conn)

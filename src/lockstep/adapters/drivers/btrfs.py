@@ -98,6 +98,7 @@ from lockstep.adapters.drivers.layout import CATEGORIES, DirectoryLayout, export
 from lockstep.service.storage import (
     AccessResult,
     AccessRuleSpec,
+    CGSnapshotMemberSpec,
     CGSnapshotResult,
     CGSnapshotSpec,
     CloneSpec,
@@ -465,6 +466,15 @@ class BtrfsDriver(ShareDriver):
         self._ensure_ready()
         self._delete_subvolume(self.layout.snapshot(snapshot.id))
         self._discard_leftovers("snapshot", snapshot.id)
+
+    def snapshot_directory(self, snapshot: SnapshotSpec) -> str | None:
+        path = self.layout.snapshot(snapshot.id)
+        return str(path) if path.is_dir() else None
+
+    def cgsnapshot_member_directory(self, cgsnapshot_id: str, member: CGSnapshotMemberSpec) -> str | None:
+        # The cut is a read-only snapshot of the whole group subvolume: the member is its share's directory.
+        path = self.layout.cgsnapshot(cgsnapshot_id) / check_id(member.share.id, "share")
+        return str(path) if path.is_dir() else None
 
     def create_share_from_snapshot(self, share: ShareSpec, snapshot: SnapshotSpec) -> ShareResult:
         self._ensure_ready()

@@ -57,6 +57,7 @@ from lockstep.adapters.drivers.layout import CATEGORIES, DirectoryLayout, export
 from lockstep.service.storage import (
     AccessResult,
     AccessRuleSpec,
+    CGSnapshotMemberSpec,
     CGSnapshotResult,
     CGSnapshotSpec,
     CloneSpec,
@@ -170,6 +171,14 @@ class PosixDriver(ShareDriver):
 
     def delete_snapshot(self, snapshot: SnapshotSpec) -> None:
         self._discard("snapshot", snapshot.id)
+
+    def snapshot_directory(self, snapshot: SnapshotSpec) -> str | None:
+        path = self.layout.snapshot(snapshot.id)
+        return str(path) if path.is_dir() else None
+
+    def cgsnapshot_member_directory(self, cgsnapshot_id: str, member: CGSnapshotMemberSpec) -> str | None:
+        path = self.layout.cgsnapshot(cgsnapshot_id) / check_id(member.id, "cgsnapshot member")
+        return str(path) if path.is_dir() else None
 
     def create_share_from_snapshot(self, share: ShareSpec, snapshot: SnapshotSpec) -> ShareResult:
         final = self.layout.share(share.id)

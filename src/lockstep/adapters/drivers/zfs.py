@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 from lockstep.adapters.drivers._support import (
     GIB,
@@ -65,6 +66,7 @@ from lockstep.adapters.drivers._support import (
 from lockstep.service.storage import (
     AccessResult,
     AccessRuleSpec,
+    CGSnapshotMemberSpec,
     CGSnapshotResult,
     CGSnapshotSpec,
     CloneSpec,
@@ -344,6 +346,22 @@ class ZfsDriver(ShareDriver):
             full = f"{self._existing_share(snapshot.share)}@{snap_name}"
             _zfs(["snapshot", full], action=f"create snapshot {full}")
         return SnapshotResult(size_gb=snapshot.share.size_gb, provider_location=full)
+
+    def snapshot_directory(self, snapshot: SnapshotSpec) -> str | None:
+        return self._snapdir(snapshot.share, SNAP_PREFIX + check_id(snapshot.id, "snapshot"))
+
+    def cgsnapshot_member_directory(self, cgsnapshot_id: str, member: CGSnapshotMemberSpec) -> str | None:
+        return self._snapdir(member.share, CG_PREFIX + check_id(cgsnapshot_id, "cgsnapshot"))
+
+    def _snapdir(self, share: ShareSpec, snap_name: str) -> str | None:
+        """A snapshot's data under its dataset's `.zfs/snapshot` directory, where the ZFS in use has one
+        (zfs-fuse has none: its snapshots cannot be mounted)."""
+        try:
+            mountpoint = self._get(self._existing_share(share), "mountpoint")
+        except DriverError:
+            return None
+        path = Path(mountpoint) / ".zfs" / "snapshot" / snap_name
+        return str(path) if mountpoint.startswith("/") and path.is_dir() else None
 
     def _destroy_snapshots(self, snap_name: str) -> bool:
         """Destroy every snapshot called `snap_name` that no clone needs. True if none is left."""

@@ -18,6 +18,7 @@ from lockstep.api.routes import (
     share_networks,
     share_types,
     shares,
+    snapshot_access,
     snapshots,
 )
 from lockstep.api.routing import Router
@@ -27,7 +28,7 @@ from lockstep.service.services import Services
 def register_all(router: Router, services: Services) -> None:
     for module in (shares, snapshots, share_types, share_networks, consistency_groups, cgsnapshots,
                    scheduler_stats, access, share_group_types, share_groups, share_group_snapshots, messages,
-                   quota_sets, host_services):
+                   quota_sets, host_services, snapshot_access):
         module.register(router, services)
     for records in (security_services, share_network_subnets):
         records.register(router, services)

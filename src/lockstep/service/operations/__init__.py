@@ -9,7 +9,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from lockstep.domain.operations import TRANSITIONS, WITHOUT_TRANSITION, OperationKind
-from lockstep.service.operations import access, cgsnapshots, groups, housekeeping, shares, snapshots
+from lockstep.service.operations import (
+    access,
+    cgsnapshots,
+    groups,
+    housekeeping,
+    shares,
+    snapshot_access,
+    snapshots,
+)
 from lockstep.service.operations.housekeeping import fail_stranded, give_up, sweep
 from lockstep.service.operations.settle import Context, Handler, Handoff, RetryLater
 
@@ -27,6 +35,7 @@ HANDLERS: Mapping[OperationKind, Handler] = {
     OperationKind.CREATE_GROUP_FROM_CGSNAPSHOT: groups.create_group_from_cgsnapshot,
     OperationKind.RECLAIM: housekeeping.reclaim,
     OperationKind.UPDATE_ACCESS: access.update_access,
+    OperationKind.UPDATE_SNAPSHOT_ACCESS: snapshot_access.update_snapshot_access,
 }
 
 # A kind added without a handler (or, settling a record, without its statuses) would fail only

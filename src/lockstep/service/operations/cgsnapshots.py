@@ -16,6 +16,7 @@ from lockstep.service.storage import (
     GroupSpec,
 )
 from lockstep.service.unit_of_work import UnitOfWork
+from lockstep.service.validation import new_id
 
 
 def cgsnapshot_spec(uow: UnitOfWork, cgsnapshot_id: str, group: ConsistencyGroup | None,
@@ -43,6 +44,8 @@ def create_cgsnapshot(ctx: Context, op: Operation) -> None:
         group = uow.groups.get(cgsnapshot.consistency_group_id)
         host = group.host if group else None
         spec = planned(lambda: cgsnapshot_spec(uow, cgsnapshot.id, group, cgsnapshot.consistency_group_id))
+        mountable = _mountable_members(uow, cgsnapshot.id) if ctx.nfs is not None else set()
+        directories: dict[str, str] = {}
 
         def drive() -> CGSnapshotResult:
             if isinstance(spec, DriverError):
@@ -51,11 +54,21 @@ def create_cgsnapshot(ctx: Context, op: Operation) -> None:
             started = time.perf_counter()
             result = driver.create_cgsnapshot(spec)
             ctx.telemetry.cut(backend_key(host), str(result.method), time.perf_counter() - started)
+            for member in spec.members:
+                directory = driver.cgsnapshot_member_directory(spec.id, member) if member.id in mountable else None
+                if directory is not None:
+                    directories[member.id] = directory
             return result
 
         def recorded(uow: UnitOfWork, _: CGSnapshotResult, won: bool) -> None:
             if won:
                 uow.cgsnapshots.set_members_status(cgsnapshot.id, Status.AVAILABLE)
+                if ctx.nfs is not None:
+                    for member_id, directory in directories.items():
+                        # Lockstep's extension of 2.32: a member is mounted read-only like a snapshot.
+                        uow.snapshot_access.replace_member_export_locations(member_id, [
+                            {"id": new_id(), "path": ctx.nfs.snapshot_location(member_id), "is_admin_only": False},
+                            {"id": new_id(), "path": directory, "is_admin_only": True}])
 
         return Job(cgsnapshot.id, host, drive, recorded=recorded,
                    values=lambda result: {"cut_method": str(result.method), "cut_spread_ms": float(result.spread_ms),
@@ -71,15 +84,29 @@ def delete_cgsnapshot(ctx: Context, op: Operation) -> None:
             return None
         group = uow.groups.get(cgsnapshot.consistency_group_id)
         spec = planned(lambda: cgsnapshot_spec(uow, cgsnapshot.id, group, cgsnapshot.consistency_group_id))
+        member_ids = [member.id for member in uow.cgsnapshots.members(cgsnapshot.id)]
 
         def drive() -> None:
             driver = ctx.driver(op.backend)
+            if ctx.nfs is not None:  # clients lose the members' exports (it is `deleting`) before the data
+                ctx.nfs.refresh(list(ctx.drivers))
             if not isinstance(spec, DriverError):
                 driver.delete_cgsnapshot(spec)
             elif not driver.reclaim(Entity.CGSNAPSHOT, cgsnapshot.id):
                 # A member share is gone, so the cut cannot be described; reclaim removes it by id.
                 raise DriverError("cgsnapshot storage is still needed by clones")
 
-        return Job(cgsnapshot.id, op.backend, drive)
+        def recorded(uow: UnitOfWork, _: None, won: bool) -> None:
+            if won:
+                uow.snapshot_access.delete_for(member_ids)  # the members' rules go with them
+
+        return Job(cgsnapshot.id, op.backend, drive, recorded=recorded)
 
     settle(ctx, op, prepare)
+
+
+def _mountable_members(uow: UnitOfWork, cgsnapshot_id: str) -> set[str]:
+    """The members whose share's type lets its snapshots be mounted (2.32)."""
+    members = uow.cgsnapshots.members(cgsnapshot_id)
+    shares = uow.shares.get_many([m.share_id for m in members])
+    return {m.id for m in members if (share := shares.get(m.share_id)) is not None and share.mount_snapshot_support}

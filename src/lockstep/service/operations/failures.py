@@ -9,7 +9,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from lockstep.domain.access import AccessRule
+from lockstep.domain.access import AccessRule, SnapshotAccessRule
 from lockstep.domain.messages import LEVEL_ERROR, Action, Detail, Message, ResourceType
 from lockstep.domain.model import utcnow
 from lockstep.domain.operations import TRANSITIONS, Entity, OperationKind
@@ -148,7 +148,7 @@ def clone_abandoned(share_id: str, group_id: str) -> Failure:
                    "administrator can force-delete it).")
 
 
-def _rules(rules: Sequence[AccessRule]) -> str:
+def _rules(rules: Sequence[AccessRule] | Sequence[SnapshotAccessRule]) -> str:
     return ", ".join(f"{rule.id} ({rule.access_type} {rule.access_to})" for rule in rules)
 
 
@@ -175,6 +175,19 @@ def unplaced_access(share_id: str, rules: Sequence[AccessRule]) -> Failure:
     return Failure(f"Share {share_id} is on no storage backend (it was never created), so access rules "
                    f"{_rules(rules)} cannot be applied; they are in state 'error'. Delete the share.",
                    action=Action.UPDATE_ACCESS_RULES)
+
+
+def snapshot_access_failed(what: str, rules: Sequence[SnapshotAccessRule], *, refused: bool = False,
+                           gave_up: bool = False) -> Failure:
+    """A snapshot's or cgsnapshot member's read-only export could not carry some rules (or none at all)."""
+    if refused:
+        how = f"The NFS server refused access rules {_rules(rules)} of {what}"
+    elif gave_up:
+        how = f"Lockstep gave up updating the access rules of {what}; rules {_rules(rules)}"
+    else:
+        how = f"The NFS server failed to update the access rules of {what}; rules {_rules(rules)}"
+    return Failure(f"{how} are in state 'error'. Deny them and allow 'ip' rules again; if that fails too, ask an "
+                   "administrator, who can find the cause in the worker's log.", action=Action.UPDATE_ACCESS_RULES)
 
 
 def record(uow: UnitOfWork, *, project_id: str, entity: Entity, target_id: str, action: Action,

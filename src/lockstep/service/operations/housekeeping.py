@@ -6,7 +6,7 @@ import logging
 
 from lockstep.domain.model import Status
 from lockstep.domain.operations import TRANSITIONS, Entity, Operation, OperationKind, Reclaim
-from lockstep.service.operations import access, failures
+from lockstep.service.operations import access, failures, snapshot_access
 from lockstep.service.operations.settle import Context, Handoff, RetryLater, fail, records
 from lockstep.service.unit_of_work import UnitOfWork
 
@@ -96,6 +96,9 @@ def give_up(ctx: Context, op: Operation, error: str) -> None:
     log.error("operation %s %s on %s failed for good: %s", op.id, op.kind, op.target_id, error)
     if op.kind is OperationKind.UPDATE_ACCESS:
         access.give_up(ctx, op)
+        return
+    if op.kind is OperationKind.UPDATE_SNAPSHOT_ACCESS:
+        snapshot_access.give_up(ctx, op)
         return
     if op.kind not in TRANSITIONS:
         return

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from lockstep.domain.operations import Deletion, Entity, Operation
 from lockstep.service.operations.settle import Context, Job, drop_and_reclaim, in_progress, settle, share_spec
-from lockstep.service.storage import DriverError, SnapshotResult, SnapshotSpec
+from lockstep.service.storage import DriverError, ExportLocation, SnapshotResult, SnapshotSpec
 from lockstep.service.unit_of_work import UnitOfWork
 from lockstep.service.validation import new_id
 
@@ -19,7 +21,18 @@ def create_snapshot(ctx: Context, op: Operation) -> None:
         def drive() -> SnapshotResult:
             if share is None:
                 raise DriverError(f"share {snapshot.share_id} is gone")
-            return ctx.driver(share.host).create_snapshot(SnapshotSpec(id=snapshot.id, share=share_spec(share)))
+            driver = ctx.driver(share.host)
+            spec = SnapshotSpec(id=snapshot.id, share=share_spec(share))
+            result = driver.create_snapshot(spec)
+            directory = driver.snapshot_directory(spec) if ctx.nfs is not None and share.mount_snapshot_support \
+                else None
+            if ctx.nfs is None or directory is None:
+                return result
+            # 2.32: mounted read-only from the NFS server once a rule lets a client in; the directory
+            # stays as an admin-only location (operators, and what the NFS server exports).
+            return dataclasses.replace(result, export_locations=[
+                ExportLocation(ctx.nfs.snapshot_location(snapshot.id)),
+                ExportLocation(directory, is_admin_only=True, preferred=False), *result.export_locations])
 
         return Job(snapshot.id, share.host if share else None, drive,
                    values=lambda result: {"progress": "100%", "provider_location": result.provider_location},
@@ -40,12 +53,20 @@ def delete_snapshot(ctx: Context, op: Operation) -> None:
 
         def drive() -> None:
             if share is not None and share.host:
-                ctx.driver(share.host).delete_snapshot(SnapshotSpec(id=snapshot.id, share=share_spec(share)))
+                driver = ctx.driver(share.host)
+                if ctx.nfs is not None:  # clients lose the export (the snapshot is `deleting`) before the data
+                    ctx.nfs.refresh(list(ctx.drivers))
+                driver.delete_snapshot(SnapshotSpec(id=snapshot.id, share=share_spec(share)))
 
         def forget(uow: UnitOfWork) -> None:
+            uow.snapshot_access.delete_for([snapshot.id])
             drop_and_reclaim(uow, Entity.SNAPSHOT, snapshot.id, host)
 
-        return Job(snapshot.id, host, drive, failed=forget if force else None)
+        def recorded(uow: UnitOfWork, _: None, won: bool) -> None:
+            if won:
+                uow.snapshot_access.delete_for([snapshot.id])  # the rules go with their snapshot
+
+        return Job(snapshot.id, host, drive, recorded=recorded, failed=forget if force else None)
 
     settle(ctx, op, prepare)
 
