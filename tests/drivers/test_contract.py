@@ -335,6 +335,57 @@ def test_delete_order_with_clones(backend: Backend) -> None:
     assert driver.inventory().shares == frozenset()
 
 
+def _mountable_here(backend: Backend, share_dir: Path) -> bool:
+    """Whether this backend keeps a snapshot's data in a directory an NFS server can export: posix and btrfs
+    always; ZFS where it has a `.zfs` directory (OpenZFS does, zfs-fuse does not); the fake never."""
+    if backend.name == "zfs":
+        return (share_dir / ".zfs").is_dir()
+    return backend.real_files
+
+
+def test_snapshot_and_member_directories_hold_the_data_at_the_cut(backend: Backend) -> None:
+    """2.32: what an NFS server exports read-only for a snapshot and for each member of a cgsnapshot."""
+    driver = backend.driver
+    spec = share_spec(backend)
+    source = driver.create_share(spec)
+    group = GroupSpec(new_id("g-"), backend.pool)
+    driver.create_group(group)
+    members = [share_spec(backend, 1, group.id) for _ in range(2)]
+    member_dirs = [driver.create_share(m) for m in members]
+    if backend.real_files:
+        write(export_dir(source), "f.txt", "at the snapshot")
+        for n, result in enumerate(member_dirs):
+            write(export_dir(result), "who.txt", f"member {n} at the cut")
+    snap = SnapshotSpec(id=new_id("sn-"), share=spec)
+    driver.create_snapshot(snap)
+    cg = cg_spec(group, members)
+    driver.create_cgsnapshot(cg)
+    if backend.real_files:
+        write(export_dir(source), "f.txt", "after")
+        for result in member_dirs:
+            write(export_dir(result), "who.txt", "after the cut")
+
+    mountable = backend.real_files and _mountable_here(backend, export_dir(source))
+    directory = driver.snapshot_directory(snap)
+    assert (directory is not None) is mountable
+    if directory is not None:
+        assert read(Path(directory), "f.txt") == "at the snapshot"
+    for n, member in enumerate(cg.members):
+        found = driver.cgsnapshot_member_directory(cg.id, member)
+        assert (found is not None) is mountable
+        if found is not None:
+            assert read(Path(found), "who.txt") == f"member {n} at the cut"
+
+    driver.delete_snapshot(snap)
+    driver.delete_cgsnapshot(cg)
+    assert driver.snapshot_directory(snap) is None  # gone with the snapshot
+    assert driver.cgsnapshot_member_directory(cg.id, cg.members[0]) is None
+    for m in members:
+        driver.delete_share(m)
+    driver.delete_group(group)
+    driver.delete_share(spec)
+
+
 # Groups and cgsnapshots ---------------------------------------------------------------
 
 
