@@ -411,8 +411,9 @@ class SnapshotRepo(_Repo):
 
     def export_locations(self, snapshot_id: str) -> list[SnapshotExportLocation]:
         els = t.snapshot_export_locations
+        # Where clients mount it first, admin-only locations after.
         rows = self.conn.execute(select(els).where(els.c.snapshot_id == snapshot_id)
-                                 .order_by(els.c.created_at, els.c.id)).mappings()
+                                 .order_by(els.c.is_admin_only, els.c.created_at, els.c.id)).mappings()
         return [SnapshotExportLocation(**{k: r[k] for k in SnapshotExportLocation.__dataclass_fields__})
                 for r in rows]
 

@@ -84,8 +84,9 @@ class SnapshotAccessRepo:
     # where they are mounted from ---------------------------------------------------------------------
     def member_export_locations(self, member_id: str) -> list[SnapshotExportLocation]:
         els = t.cgsnapshot_member_export_locations
+        # Where clients mount it first, the admin-only directory after.
         rows = self.conn.execute(select(els).where(els.c.member_id == member_id)
-                                 .order_by(els.c.created_at, els.c.id)).mappings()
+                                 .order_by(els.c.is_admin_only, els.c.created_at, els.c.id)).mappings()
         return [SnapshotExportLocation(id=r["id"], snapshot_id=r["member_id"], path=r["path"],
                                        is_admin_only=r["is_admin_only"], created_at=r["created_at"],
                                        updated_at=r["updated_at"]) for r in rows]
