@@ -196,3 +196,32 @@ def test_a_snapshot_is_mounted_read_only_and_its_export_goes_before_it_does(site
     admin.wait_gone(base)
     assert site.export_id(pseudo) is None
     assert refused_mount(site.client.ls(pseudo))
+
+
+def test_a_run_that_died_after_ganesha_served_the_export_is_finished_by_the_next(
+        site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worker dies between Ganesha serving the new export and recording the rule `active` (the
+    operation's lease runs out, another run takes it): the rule is left `applying`, the next run finishes it."""
+    admin = site.server.client(version="2.32")
+    snap = create_snapshot(admin, admin.create_share(share_type=_mountable_type(admin))["id"])
+    assert site.server.worker is not None and site.server.worker.context.nfs is not None
+    nfs = site.server.worker.context.nfs
+    real = nfs.enforce_snapshot
+    calls: list[str] = []
+
+    def dying(*args: Any, **kwargs: Any) -> Any:
+        result = real(*args, **kwargs)
+        calls.append(args[1])
+        if len(calls) == 1:
+            raise RuntimeError("worker killed after Ganesha reloaded its exports")
+        return result
+
+    monkeypatch.setattr(nfs, "enforce_snapshot", dying)
+    base = f"/snapshots/{snap['id']}"
+    resp = admin.post(f"{base}/action", {"allow_access": {"access_type": "ip", "access_to": CLIENT_IP}})
+    assert resp.status_code == 202, resp.text
+    rule = resp.json()["snapshot_access"]["id"]
+    assert _state(admin, base, rule) == "applying"  # taken, not recorded
+    assert site.client.ls(f"/snapshots/{snap['id']}").returncode == 0  # Ganesha serves it already
+    admin.until(lambda: _state(admin, base, rule) == "active", lambda: "the retried run never finished")
+    assert calls == [snap["id"], snap["id"]]

@@ -141,6 +141,7 @@ class CGSnapshotService:
             if cgsnapshot is None:
                 raise SilentNotFound()
             backend = self._backend(uow, cgsnapshot)
+            uow.snapshot_access.delete_for([m.id for m in uow.cgsnapshots.members(cgsnapshot_id)])
             uow.cgsnapshots.delete(cgsnapshot_id)
             if backend:
                 uow.operations.enqueue(OperationKind.RECLAIM, cgsnapshot_id,

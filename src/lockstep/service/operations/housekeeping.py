@@ -17,6 +17,9 @@ def reclaim(ctx: Context, op: Operation) -> None:
     entity = op.payload_as(Reclaim).object_kind
     if op.backend is None or op.backend not in ctx.drivers:
         raise Handoff(op.backend or "")
+    if ctx.nfs is not None and entity in (Entity.SHARE, Entity.SNAPSHOT, Entity.CGSNAPSHOT):
+        # A record force-deleted without the worker: what NFS still exports from it goes before the data.
+        ctx.nfs.refresh(list(ctx.drivers))
     if not ctx.drivers[op.backend].reclaim(entity, op.target_id):
         log.warning("reclaim of %s %s on %s waits: it still holds data that remaining records need",
                     entity, op.target_id, op.backend)
