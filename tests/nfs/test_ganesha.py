@@ -186,3 +186,17 @@ def test_after_ganesha_is_killed_the_exports_come_back_with_the_same_ids(rig: Ri
     read = rig.client.cat("/shares/s1", "hello.txt")
     assert read.returncode == 0 and read.stdout == "hello over NFS\n", read.stderr
     assert refused_write(rig.client.put(rig.local_file("c.txt", b"c"), "/shares/s2", "c.txt"))
+
+
+def test_an_export_ganesha_cannot_serve_is_reported_and_the_others_are_served(rig: Rig) -> None:
+    """No false `active`: Ganesha reads the whole list and refuses an export whose directory it cannot
+    resolve; apply names it, and serves the rest."""
+    exports = rig.exports({"s1": [Rule("r1", CLIENT_IP)]})
+    with rig.db.write() as uow:
+        missing = Export(uow.export_ids.allocate("s-gone"), str(rig.tmp / "no-such-dir"), "/shares/s-gone",
+                         exports[0].clients)
+        uow.commit()
+    assert rig.server.apply([*exports, missing]) == {"/shares/s-gone"}
+    read = rig.client.cat("/shares/s1", "hello.txt")
+    assert read.returncode == 0, read.stderr
+    assert rig.server.apply(exports) == set()

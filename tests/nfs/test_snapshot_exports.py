@@ -1,13 +1,16 @@
 """Snapshots and cgsnapshot members mounted read-only (2.32, `mount_snapshot_support`) through the worker's
-NFS-Ganesha: the real API in-process on SQLite, a posix backend, and a libnfs client in its own network
+NFS-Ganesha: the real API in-process on SQLite, a posix and a btrfs backend, and a libnfs client in its own network
 namespace at 10.231.1.2 (the harness of tests/nfs). A member is a file-by-file copy of its share at the cut,
 so a user can copy one file out of a cut without restoring the whole group."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
+import shutil
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from lockstep.adapters.drivers import loopfs
 from lockstep.adapters.nfs.ganesha import GaneshaServer
 from tests.api.access_helpers import granted
 from tests.api.helpers import create_snapshot, create_type
@@ -55,15 +59,38 @@ class Site:
         return path
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+@contextlib.contextmanager
+def _backend(kind: str) -> Iterator[str]:
+    """The backend's configuration: posix in a directory, or btrfs in a loop-mounted image (what `make run`
+    uses as root: a snapshot is a read-only subvolume, a cut a read-only snapshot of the group's)."""
+    # Outside pytest's temporary directories: pytest prunes old ones and must never walk into a mount.
+    scratch = Path(tempfile.mkdtemp(prefix="lockstep-nfs-snapshots-", dir="/var/tmp"))
+    root = scratch / "storage"
+    try:
+        if kind == "btrfs":
+            ok, reason = loopfs.btrfs_available()
+            if not ok:
+                pytest.skip(f"btrfs unavailable: {reason}")
+            loopfs.ensure_btrfs_image(scratch / "fs.img", root, 4 << 30)
+        yield f'[backend.default]\ndriver = "{kind}"\npath = "{root}"\n'
+    finally:
+        if kind == "btrfs":
+            loopfs.release(root)
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+@pytest.fixture(scope="module", params=["posix", "btrfs"])
+def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     if os.geteuid() != 0:
         pytest.skip("NFS tests need root (network namespaces, Ganesha)")
-    tmp = tmp_path_factory.mktemp("nfs-snapshots")
-    with namespaces() as ns, migrated_database("sqlite", tmp) as url, \
-            in_process_server(tmp / "data", url, LOCKSTEP_BACKEND="posix", LOCKSTEP_NFS="ganesha",
-                              LOCKSTEP_NFS_ADDRESS=SERVER_IP, LOCKSTEP_NFS_WRAP=shlex.join(ns.wrap)) as server:
-        yield Site(server, NfsClient(ns.client_netns), tmp)
+    tmp = tmp_path_factory.mktemp(f"nfs-snapshots-{request.param}")
+    config = tmp / "lockstep.toml"
+    with _backend(str(request.param)) as toml, namespaces() as ns, migrated_database("sqlite", tmp) as url:
+        config.write_text(toml)
+        with in_process_server(tmp / "data", url, LOCKSTEP_CONFIG=str(config), LOCKSTEP_BACKEND=str(request.param),
+                               LOCKSTEP_NFS="ganesha",
+                               LOCKSTEP_NFS_ADDRESS=SERVER_IP, LOCKSTEP_NFS_WRAP=shlex.join(ns.wrap)) as server:
+            yield Site(server, NfsClient(ns.client_netns), tmp)
 
 
 def _mountable_type(admin: Client) -> str:
@@ -192,10 +219,14 @@ def test_a_snapshot_is_mounted_read_only_and_its_export_goes_before_it_does(site
     member.until(lambda: _state(member, base, user_rule) == "error", lambda: "the user rule did not fail")
     assert site.client.cat(pseudo, "notes.txt").returncode == 0
 
+    binds = site.ganesha.settings.state_dir / "binds"  # the bind mounts Lockstep made for Ganesha
+    if site.server.drivers["lockstep@default"].kind == "btrfs":
+        assert snap["id"] in binds.read_text()  # a subvolume: Ganesha sees it through a bind mount
     assert admin.delete(base).status_code == 202
-    admin.wait_gone(base)
+    admin.wait_gone(base)  # the subvolume could be deleted: the bind mount went first
     assert site.export_id(pseudo) is None
     assert refused_mount(site.client.ls(pseudo))
+    assert not binds.exists() or snap["id"] not in binds.read_text()
 
 
 def test_a_run_that_died_after_ganesha_served_the_export_is_finished_by_the_next(

@@ -43,14 +43,24 @@ class Availability(Protocol):
 class NfsServer(Protocol):
     def availability(self) -> Availability: ...
 
-    def apply(self, exports: Sequence[Export]) -> None:
-        """Serve exactly these exports (start the server if it does not run). Raises DriverError."""
+    def apply(self, exports: Sequence[Export]) -> set[str]:
+        """Serve exactly these exports (start the server if it does not run); returns the pseudo paths of
+        the exports it refused to serve. Raises DriverError."""
 
     def ensure_running(self) -> bool:
         """Start the server again if it died; True if it had to."""
 
     def stop(self) -> None:
         """Stop the processes this server started."""
+
+
+@dataclass(frozen=True)
+class Served:
+    """What one reconcile left the NFS server serving: every export but the `refused` pseudo paths."""
+
+    refused: frozenset[str]
+    why: str = ("the NFS server could not export this directory (its log says why: an operator should look); "
+                "deny the rule and allow it again once that is fixed")
 
 
 def local_path(share: Share) -> str | None:
@@ -94,8 +104,10 @@ class NfsExports:
             raise DriverError(str(available.reason))
         if local_path(share) is None:
             return {rule.id: AccessResult(applied=False, reason=NO_DIRECTORY) for rule in rules}
-        refused = export_clients(rules).refused
-        self.reconcile(backends, {share.id: [rule for rule in rules if rule.id not in refused]})
+        refused = dict(export_clients(rules).refused)
+        served = self.reconcile(backends, {share.id: [rule for rule in rules if rule.id not in refused]})
+        if pseudo_path(share.id) in served.refused:
+            refused.update({rule.id: served.why for rule in rules if rule.id not in refused})
         return {rule.id: AccessResult(applied=rule.id not in refused, reason=refused.get(rule.id)) for rule in rules}
 
     def enforce_snapshot(self, backends: Sequence[str], target_id: str,
@@ -108,8 +120,10 @@ class NfsExports:
             exportable = target_id in uow.snapshot_access.directories([target_id])
         if not exportable:
             return {rule.id: AccessResult(applied=False, reason=NO_SNAPSHOT_DIRECTORY) for rule in rules}
-        refused = export_clients(rules).refused
-        self.reconcile(backends, snapshots={target_id: [rule for rule in rules if rule.id not in refused]})
+        refused = dict(export_clients(rules).refused)
+        served = self.reconcile(backends, snapshots={target_id: [rule for rule in rules if rule.id not in refused]})
+        if snapshot_pseudo_path(target_id) in served.refused:
+            refused.update({rule.id: served.why for rule in rules if rule.id not in refused})
         return {rule.id: AccessResult(applied=rule.id not in refused, reason=refused.get(rule.id)) for rule in rules}
 
     def withdraw(self, backends: Sequence[str], share_id: str) -> None:
@@ -124,7 +138,7 @@ class NfsExports:
             self.reconcile(backends)
 
     def reconcile(self, backends: Sequence[str], override: Mapping[str, Sequence[Grant]] | None = None, *,
-                  snapshots: Mapping[str, Sequence[Grant]] | None = None) -> None:
+                  snapshots: Mapping[str, Sequence[Grant]] | None = None) -> Served:
         """Make the server serve what the database says (with `override`'s rule sets for some shares and
         `snapshots`' for some snapshots or members)."""
         with self._lock:
@@ -132,7 +146,10 @@ class NfsExports:
                 exports = self._exports(uow, backends, override or {})
                 exports += self._snapshot_exports(uow, backends, snapshots or {})
                 uow.commit()  # the export ids allocated
-            self.server.apply(exports)
+            refused = self.server.apply(exports)
+        if refused:
+            log.error("the NFS server refused to serve %s; its log says why", ", ".join(sorted(refused)))
+        return Served(frozenset(refused))
 
     @staticmethod
     def _exports(uow: UnitOfWork, backends: Sequence[str], override: Mapping[str, Sequence[Grant]]) -> list[Export]:

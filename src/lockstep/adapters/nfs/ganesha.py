@@ -16,6 +16,7 @@ from __future__ import annotations
 import glob
 import logging
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -32,6 +33,8 @@ log = logging.getLogger("lockstep.nfs")
 
 READY_LINE = "NFS SERVER INITIALIZED"
 RELOADED_LINE = "Reread exports complete"  # logged at NIV_EVENT once a SIGHUP's new export list is served
+#: Logged (CRIT) for each EXPORT block Ganesha read and could not serve, with its pseudo path first.
+REFUSED_EXPORT = re.compile(r"Could not create export for \((?P<pseudo>[^)]*)\)")
 FSAL_VFS_GLOB = "/usr/lib/*/ganesha/libfsalvfs.so"
 PACKAGES = "nfs-ganesha nfs-ganesha-vfs rpcbind"
 
@@ -87,6 +90,7 @@ class GaneshaServer:
     _rpcbind: subprocess.Popen[bytes] | None = field(default=None, init=False)
     restarts: int = field(default=0, init=False)
     _told: bool = field(default=False, init=False)  # this process made the running Ganesha read the file
+    _refused: set[str] = field(default_factory=set, init=False)  # pseudo paths the last reload refused
 
     # What can run ---------------------------------------------------------------------------------
     def availability(self) -> Availability:
@@ -118,17 +122,90 @@ class GaneshaServer:
         os.replace(tmp, path)
         return True
 
-    def apply(self, exports: Iterable[Export]) -> None:
-        """Make the running server serve exactly these exports (starting it if none runs)."""
+    def apply(self, exports: Iterable[Export]) -> set[str]:
+        """Make the running server serve exactly these exports (starting it if none runs). Returns the
+        pseudo paths of the exports Ganesha read and refused to serve (its log says why)."""
+        exports = list(exports)
+        binds = self._bind(exports)
         changed = self.write_config(exports)
+        log_path = self.settings.log_path
+        offset = log_path.stat().st_size if log_path.exists() else 0
         pid = self.pid()
+        told = True
         if pid is None:
             self.start()
         elif changed or not self._told:
             # The first apply of this process signals even an unchanged file: an earlier process may
             # have died between writing it and telling Ganesha.
             self._reload(pid)
+        else:
+            told = False
         self._told = True
+        self._unbind(binds)
+        if not told:
+            return set(self._refused)
+        self._refused = {m.group("pseudo") for m in REFUSED_EXPORT.finditer(_read_from(log_path, offset))}
+        return set(self._refused)
+
+    # btrfs subvolumes -------------------------------------------------------------------------------
+    # Ganesha's VFS FSAL finds the file system of an export path among the mounts it sees; a btrfs
+    # subvolume (a btrfs share, snapshot or cut) is not one, and Debian's Ganesha is built without
+    # libbtrfsutil, which would list them: it refuses such a path ("resolve_posix_filesystem ... No such
+    # file or directory"). A bind mount of the path onto itself, in Ganesha's mount namespace, makes it
+    # one. Lockstep keeps the list of the bind mounts it made (`binds`), makes them before Ganesha reads
+    # an export and removes them once Ganesha no longer serves it (before the storage is deleted).
+    @property
+    def _binds_path(self) -> Path:
+        return self.settings.state_dir / "binds"
+
+    def _recorded_binds(self) -> set[str]:
+        try:
+            return {line for line in self._binds_path.read_text().splitlines() if line}
+        except OSError:
+            return set()
+
+    def _record_binds(self, paths: set[str]) -> None:
+        self.settings.state_dir.mkdir(parents=True, exist_ok=True)
+        tmp = self._binds_path.with_name(f".binds.{os.getpid()}.tmp")
+        tmp.write_text("".join(f"{p}\n" for p in sorted(paths)))
+        os.replace(tmp, self._binds_path)
+
+    def _mount_points(self) -> set[str]:
+        """The mount points Ganesha's mount namespace has."""
+        done = self._run([*self.settings.wrap, "cat", "/proc/self/mounts"], "read the mount table")
+        return {_unescape(line.split()[1]) for line in done.splitlines() if len(line.split()) > 2}
+
+    def _bind(self, exports: list[Export]) -> set[str]:
+        """Bind-mount the btrfs export paths that are not mount points yet; returns the paths now wanted."""
+        wanted = {e.path for e in exports if _fs_type(e.path) == "btrfs"}
+        recorded = self._recorded_binds()
+        if not wanted and not recorded:
+            return wanted
+        mounted = self._mount_points()
+        self._record_binds(recorded | wanted)  # before mounting: a crash leaves no bind unrecorded
+        for path in sorted(wanted - mounted):
+            self._run([*self.settings.wrap, "mount", "--bind", path, path], f"bind-mount {path} for NFS-Ganesha")
+        return wanted
+
+    def _unbind(self, wanted: set[str]) -> None:
+        """Detach the bind mounts of exports Ganesha no longer serves (so that their storage can go)."""
+        stale = self._recorded_binds() - wanted
+        if not stale:
+            return
+        mounted = self._mount_points()
+        for path in sorted(stale & mounted):
+            self._run([*self.settings.wrap, "umount", "-l", path], f"detach the bind mount {path}")
+        self._record_binds(wanted)
+
+    @staticmethod
+    def _run(command: list[str], what: str) -> str:
+        try:
+            done = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise GaneshaError(f"could not {what}: {exc}") from exc
+        if done.returncode != 0:
+            raise GaneshaError(f"could not {what}: {done.stderr.strip() or done.returncode}")
+        return done.stdout
 
     def _reload(self, pid: int) -> None:
         """SIGHUP, then wait until Ganesha says it serves the new export list: a rule is reported active only
@@ -279,6 +356,30 @@ def _live_pid_in(path: Path) -> int | None:
     except (OSError, ValueError):
         return None
     return pid
+
+
+def _unescape(field: str) -> str:
+    """A path as /proc/mounts writes it (space, tab, newline and backslash octal-escaped)."""
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field)
+
+
+def _fs_type(path: str) -> str | None:
+    """The file system type of the mount that holds `path` (in this process's namespace)."""
+    real = os.path.realpath(path)
+    best, found = "", None
+    try:
+        with open("/proc/self/mounts") as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) < 3:
+                    continue
+                point = _unescape(parts[1])
+                inside = real == point or real.startswith(point.rstrip("/") + "/")
+                if inside and len(point) >= len(best):
+                    best, found = point, parts[2]
+    except OSError:
+        return None
+    return found
 
 
 def _read_from(path: Path, offset: int) -> str:
