@@ -184,7 +184,10 @@ class GaneshaServer:
         mounted = self._mount_points()
         self._record_binds(recorded | wanted)  # before mounting: a crash leaves no bind unrecorded
         for path in sorted(wanted - mounted):
-            self._run([*self.settings.wrap, "mount", "--bind", path, path], f"bind-mount {path} for NFS-Ganesha")
+            try:
+                self._run([*self.settings.wrap, "mount", "--bind", path, path], f"bind-mount {path} for NFS-Ganesha")
+            except GaneshaError as exc:  # that export alone fails: Ganesha refuses it, the others are served
+                log.warning("%s", exc)
         return wanted
 
     def _unbind(self, wanted: set[str]) -> None:
@@ -193,9 +196,14 @@ class GaneshaServer:
         if not stale:
             return
         mounted = self._mount_points()
+        kept = set()
         for path in sorted(stale & mounted):
-            self._run([*self.settings.wrap, "umount", "-l", path], f"detach the bind mount {path}")
-        self._record_binds(wanted)
+            try:
+                self._run([*self.settings.wrap, "umount", "-l", path], f"detach the bind mount {path}")
+            except GaneshaError as exc:  # tried again at the next apply; deleting that storage waits
+                log.warning("%s", exc)
+                kept.add(path)
+        self._record_binds(wanted | kept)
 
     @staticmethod
     def _run(command: list[str], what: str) -> str:
