@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from lockstep.domain.errors import Forbidden, Invalid, InvalidState, NotFound, SilentNotFound
 from lockstep.domain.hosts import owning_backend
 from lockstep.domain.model import (
+    MOUNT_SNAPSHOT_SPEC,
     SHARE_DELETABLE,
     SHRINKABLE,
     SNAPSHOT_INHERIT_ACCESS_SPEC,
@@ -420,7 +421,7 @@ def _later_attributes(share_type: ShareType | None, hints: SchedulerHints | None
 def _capabilities(share_type: ShareType | None) -> dict[str, bool]:
     """What a new share can do, copied from its type's extra specs when it is created."""
     keys = ("snapshot_support", "create_share_from_snapshot_support", "revert_to_snapshot_support",
-            "mount_snapshot_support")
+            MOUNT_SNAPSHOT_SPEC)
     return {key: share_type.spec_bool(key) if share_type else False for key in keys}
 
 

@@ -18,6 +18,7 @@ from lockstep.domain.model import (
     MAX_SHARE_SIZE_SPEC,
     MIN_SHARE_SIZE_SPEC,
     MOUNT_POINT_NAME_SPEC,
+    MOUNT_SNAPSHOT_SPEC,
     SNAPSHOT_INHERIT_ACCESS_SPEC,
     ShareType,
     parse_bool,
@@ -77,7 +78,7 @@ def check_standard_specs(specs: dict[str, Any], *, message: str) -> None:
             raise Invalid(message.format(key=key, value=value))
 
 
-_LATER_BOOLEAN_SPECS = ("mount_snapshot_support", MOUNT_POINT_NAME_SPEC, SNAPSHOT_INHERIT_ACCESS_SPEC)
+_LATER_BOOLEAN_SPECS = (MOUNT_SNAPSHOT_SPEC, MOUNT_POINT_NAME_SPEC, SNAPSHOT_INHERIT_ACCESS_SPEC)
 _SIZE_SPECS = (MAX_SHARE_SIZE_SPEC, MIN_SHARE_SIZE_SPEC, MAX_SHARE_EXTEND_SIZE_SPEC)
 
 
