@@ -128,6 +128,8 @@ def test_a_snapshot_that_is_not_available_takes_no_rule(client: Client, c32: Cli
 def test_unknown_foreign_and_earlier_versions(server: Any, c32: Client, snapshot: dict[str, Any]) -> None:
     missing = unknown_id()
     expect_fault(allow(c32, missing), 404, f"Snapshot {missing} could not be found.")
+    expect_fault(allow(c32, missing, "alice", access_type="cephx"), 400,  # the body is checked first
+                 "Only 'ip', 'user' or 'cert' access types are supported.")
     expect_fault(c32.get(f"/snapshots/{missing}/access-list"), 404, f"Snapshot {missing} could not be found.")
     stranger = server.client(user="bob", version="2.32")
     expect_fault(allow(stranger, snapshot["id"]), 404, f"Snapshot {snapshot['id']} could not be found.")

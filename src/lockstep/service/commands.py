@@ -400,7 +400,7 @@ class SnapshotRef:
 @dataclass(frozen=True)
 class GrantSnapshotAccess:
     target: SnapshotRef
-    grantee: Checked[Grantee]  # checked before the snapshot is looked up (Manila's order)
+    grantee: Grantee
 
 
 @dataclass(frozen=True)

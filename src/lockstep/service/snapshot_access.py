@@ -17,7 +17,7 @@ from lockstep.domain.errors import Invalid, NotFound
 from lockstep.domain.hosts import owning_backend
 from lockstep.domain.model import Share, SnapshotExportLocation, Status, utcnow
 from lockstep.domain.operations import OperationKind
-from lockstep.service.commands import DenySnapshotAccess, GrantSnapshotAccess, SnapshotRef, unwrap
+from lockstep.service.commands import DenySnapshotAccess, GrantSnapshotAccess, SnapshotRef
 from lockstep.service.context import RequestContext
 from lockstep.service.policy import Policy, Rule
 from lockstep.service.unit_of_work import Database, UnitOfWork
@@ -86,7 +86,7 @@ class SnapshotAccessService:
 
     # use cases -----------------------------------------------------------------------------------
     def allow(self, ctx: RequestContext, cmd: GrantSnapshotAccess) -> SnapshotAccessRule:
-        grantee = unwrap(cmd.grantee)
+        grantee = cmd.grantee
         with self.db.write() as uow:
             found = self._find(uow, ctx, cmd.target)
             self.policy.authorize(ctx, Rule.SNAPSHOT_ALLOW_ACCESS, found.project_id)

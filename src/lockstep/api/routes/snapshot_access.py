@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 from lockstep.api import views
-from lockstep.api.routes.access import _deferred
 from lockstep.api.routing import ALL_VERSIONS, SHARE_GROUP_SCOPE, ApiRequest, OnTarget, Reply, Router
 from lockstep.domain.access import check_grantee
 from lockstep.domain.errors import Invalid, NotFound
@@ -45,7 +44,7 @@ def _grantee(body: dict[str, Any], req: ApiRequest) -> Grantee:
 def grant_command(req: ApiRequest, ref: SnapshotRef) -> GrantSnapshotAccess:
     body = _arguments(req)
     _required(body, ("access_type", "access_to"))
-    return GrantSnapshotAccess(ref, _deferred(lambda: _grantee(body, req)))
+    return GrantSnapshotAccess(ref, _grantee(body, req))  # checked before the lookup, as Manila does
 
 
 def deny_command(req: ApiRequest, ref: SnapshotRef) -> DenySnapshotAccess:
