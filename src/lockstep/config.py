@@ -12,7 +12,7 @@ Example file::
     admin_users = ["admin"]         # noauth: users that are admins
     default_share_type = "default"
     default_share_group_type = "default"  # stands in for consistency groups; "" for none
-    host = "lockstep"               # this process's share-host name (host@backend#pool)
+    host = "lockstep"               # this share host's name (host@backend#pool); `lockstep worker --host`
     backends = ["default"]          # backends this process's worker owns
 
     [backend.default]
@@ -92,7 +92,8 @@ class Settings:
     keystone: dict[str, str] = field(default_factory=dict)
     quota_defaults: dict[Resource, int] = field(default_factory=lambda: dict(DEFAULT_LIMITS))
     message_ttl: float = 2592000.0  # seconds a user message is kept (Manila's message_ttl: 30 days)
-    service_down_time: float = 60.0  # seconds without a heartbeat before /services says "down"
+    service_down_time: float = 60.0  # seconds without a heartbeat before a share host is down (and takes no work)
+    report_interval: float = 10.0  # seconds between a worker's heartbeats and pool reports
     overcommit: Overcommit = field(default_factory=Overcommit)  # max_over_subscription_ratio, reserved_percentage
     request_timeout: float = 30.0  # seconds a client has to send a whole request (api/limits.py)
     max_connections: int = 1000  # open connections per API process; beyond it requests are answered 503
@@ -323,7 +324,8 @@ def load(config_file: str | os.PathLike[str] | None = None, env: dict[str, str] 
         keystone={k: str(v) for k, v in data.get("keystone_authtoken", {}).items()},
         quota_defaults=_quota_defaults(data, env),
         message_ttl=float(pick("message_ttl", 2592000.0)),
-        service_down_time=float(pick("service_down_time", 60.0)),
+        service_down_time=_positive(pick("service_down_time", 60.0), "service_down_time", float),
+        report_interval=_positive(pick("report_interval", 10.0), "report_interval", float),
         overcommit=_overcommit(pick),
         request_timeout=_positive(pick("request_timeout", 30.0), "request_timeout", float),
         max_connections=int(_positive(pick("max_connections", 1000), "max_connections", int)),
