@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    DateTime,
     Float,
     and_,
     bindparam,
@@ -102,7 +103,7 @@ def _claim_statement(dialect: str, backends: tuple[str, ...] | None, limit: int)
     return (update(t.operations).where(ops.id.in_(picked.scalar_subquery()))
             .values(state=RUNNING, owner=bindparam("owner"), previous_owner=ops.owner,
                     lease_expires_at=now + bindparam("lease", type_=Float), attempts=ops.attempts + 1,
-                    epoch=ops.epoch + 1, updated_at=bindparam("stamp"))
+                    epoch=ops.epoch + 1, updated_at=bindparam("stamp", type_=DateTime))
             .returning(*_RETURNED))
 
 
