@@ -214,7 +214,9 @@ class Scheduler:
             raise NoCapacity(f"No valid host was found: the share needs {size} GiB and the largest free "
                              f"capacity of a matching pool is {best.room_gb:g} GiB "
                              f"({best.refusal(size)}).")
-        return max(fitting, key=lambda c: c.room_gb).pool
+        # Most room first; between pools with equal room (two hosts' identical fresh pools, or a thin
+        # pool's room that is its real free space), the one with less provisioned, so shares spread.
+        return max(fitting, key=lambda c: (c.room_gb, -c.usage.provisioned_gb)).pool
 
 
 class NoCapacity(NoValidHost):
