@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
+from lockstep import config
 from lockstep.adapters.db.engine import make_engine
 from lockstep.adapters.db.unit_of_work import SqlAlchemyDatabase
 from lockstep.adapters.drivers.fake import FakeDriver
@@ -81,3 +82,17 @@ def test_with_every_host_down_a_share_waits_unplaced_until_one_returns(
     assert beta.run_once() == 1  # unplaced work: any worker places it, on a host that is up
     done = client.get(f"/shares/{share['id']}").json()["share"]
     assert (done["status"], done["host"]) == ("available", "beta@default#fake")
+
+
+def test_a_backend_host_makes_one_backend_owned_by_every_host_that_configures_it(tmp_path: Path) -> None:
+    """Manila's backend_host: a backend on storage no single machine owns is `<backend_host>@<name>` on
+    every host, so every such host's worker runs and takes over its operations."""
+    path = tmp_path / "lockstep.toml"
+    path.write_text('[backend.shared]\ndriver = "fake"\nbackend_host = "cluster"\n[backend.local]\ndriver = "fake"\n')
+    for host in ("alpha", "beta"):
+        settings = config.load(path, env={"LOCKSTEP_HOST": host})
+        assert [settings.backend_host(b.name) for b in settings.backends] == ["cluster@shared", f"{host}@local"]
+        assert settings.backends[0].options == {}  # not a driver option
+    path.write_text('[backend.shared]\ndriver = "fake"\nbackend_host = "a@b"\n')
+    with pytest.raises(config.ConfigError, match="backend_host must be a plain host name"):
+        config.load(path, env={})

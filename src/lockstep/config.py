@@ -18,6 +18,7 @@ Example file::
     [backend.default]
     driver = "btrfs"                # auto | btrfs | posix | zfs | fake
     image_size_gb = 20              # btrfs in a loop-mounted image in the data dir
+    # backend_host = "shared"       # owned as shared@default by every worker that says so (shared storage)
 
     max_over_subscription_ratio = 20.0  # thin pools may provision this many times their size
     reserved_percentage = 5         # of each pool's total, never given to new shares
@@ -59,6 +60,11 @@ class BackendConfig:
     name: str
     driver: str
     options: dict[str, str] = field(default_factory=dict)
+    # Manila's backend_host: the host name this backend is owned by instead of this share host's. Every
+    # worker that configures a backend with the same backend_host and name owns the same `host@backend`,
+    # so any of them runs its operations and takes them over from another (storage that no single machine
+    # owns, such as CephFS).
+    backend_host: str | None = None
 
 
 @dataclass(frozen=True)
@@ -122,8 +128,10 @@ class Settings:
         return self.nfs_address or self.listen_host_port[0]
 
     def backend_host(self, backend: str) -> str:
-        """`host@backend`: the key this host's worker owns the backend by."""
-        return PoolRef(self.host, backend).backend_key
+        """`host@backend`: the key this host's worker owns the backend by (the backend's own
+        `backend_host`, when it has one, instead of this share host's name)."""
+        config = next((b for b in self.backends if b.name == backend), None)
+        return PoolRef((config.backend_host if config else None) or self.host, backend).backend_key
 
 
 def _split(value: str) -> tuple[str, ...]:
@@ -189,7 +197,11 @@ def _backends(
         driver = str(section.pop("driver", "auto"))
         if env_driver and name == names[0]:
             driver = env_driver
-        backends.append(BackendConfig(name, driver, {k: str(v) for k, v in section.items()}))
+        backend_host = str(section.pop("backend_host", "") or "") or None
+        if backend_host is not None and any(c in backend_host for c in "@#"):
+            raise ConfigError(f"[backend.{name}] backend_host must be a plain host name (no '@' or '#'), "
+                              f"got {backend_host!r}")
+        backends.append(BackendConfig(name, driver, {k: str(v) for k, v in section.items()}, backend_host))
     return tuple(backends)
 
 

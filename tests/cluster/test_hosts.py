@@ -151,15 +151,16 @@ def test_a_host_killed_mid_cgsnapshot_finishes_it_once_when_it_returns(cluster: 
 
 def test_a_worker_stopped_past_its_lease_commits_nothing_when_it_resumes(
         cluster: LiveServer, tmp_path: Path, record_property: Callable[[str, object], None]) -> None:
-    """Two workers of one host share its posix directory. The first is stopped (SIGSTOP) while it copies
-    a snapshot; the second takes the operation over once the lease runs out and finishes it; the first,
-    resumed, is refused by the fence: one snapshot in the database and on the storage, no leftovers."""
+    """Hosts alpha and beta both serve one posix directory as a shared backend (`backend_host`). Alpha
+    is stopped (SIGSTOP) while it copies a snapshot; beta takes the operation over once the lease runs
+    out and finishes it; alpha, resumed, is refused by the fence: one snapshot in the database and on
+    the storage, no leftovers."""
     root = tmp_path / "storage"
-    env = {"LOCKSTEP_CONFIG": _backend(tmp_path, "posix", f'driver = "posix"\npath = "{root}"\n'),
-           "LOCKSTEP_BACKEND": "posix"}
+    shared = _backend(tmp_path, "shared", f'driver = "posix"\npath = "{root}"\nbackend_host = "shared"\n')
+    env = {"LOCKSTEP_CONFIG": shared, "LOCKSTEP_BACKEND": "posix"}
     first = cluster.start_worker("--host", "alpha", **env)
     client = cluster.client()
-    _until(lambda: _services(client).get("alpha@default") == "up", lambda: cluster.log_text())
+    _until(lambda: _services(client).get("shared@default") == "up", lambda: cluster.log_text())
     share = client.create_share(size=1)
     with open(root / "shares" / share["id"] / "data", "wb") as fh:
         fh.write(b"\0" * (256 << 20))  # long enough a copy to stop the worker in the middle of it
@@ -171,7 +172,7 @@ def test_a_worker_stopped_past_its_lease_commits_nothing_when_it_resumes(
     _signal(first, signal.SIGSTOP)
     stopped = time.perf_counter()
     try:
-        second = cluster.start_worker("--host", "alpha", **env)
+        second = cluster.start_worker("--host", "beta", **env)
         done = client.wait(f"/snapshots/{snapshot}", "snapshot", timeout=60)
         assert done["status"] == "available", cluster.log_text()
         record_property("driver_measurement", f"cluster: worker stopped mid-snapshot (256 MiB, posix), lease 3 s: "
