@@ -96,3 +96,22 @@ def test_a_backend_host_makes_one_backend_owned_by_every_host_that_configures_it
     path.write_text('[backend.shared]\ndriver = "fake"\nbackend_host = "a@b"\n')
     with pytest.raises(config.ConfigError, match="backend_host must be a plain host name"):
         config.load(path, env={})
+
+
+def test_a_shared_backend_stays_up_while_one_of_its_hosts_still_serves_it(
+        site: tuple[InProcessServer, Worker, Engine]) -> None:
+    server, _, engine = site
+    admin = server.client(version="2.83")
+
+    def state() -> str:
+        found = admin.get("/services", params={"host": "cluster@shared", "binary": "manila-share"}).json()
+        return str(found["services"][0]["state"])
+
+    alpha, beta = (Worker(SqlAlchemyDatabase(engine), {"cluster@shared": FakeDriver()}, availability_zone="nova")
+                   for _ in range(2))
+    alpha.report_pools()
+    beta.report_pools()
+    alpha.stop()  # beta's heartbeat is the later one: the backend is still served
+    assert state() == "up"
+    beta.stop()
+    assert state() == "stopped"

@@ -377,10 +377,12 @@ class HostServiceRepository(Protocol):
     def clock(self) -> dt.datetime:
         """Now (naive UTC) by the database's clock, which heartbeats are written and judged by."""
 
-    def heartbeat(self, host: str, binary: str, availability_zone: str) -> None:
-        """Record that the service is alive now (creating its row the first time)."""
+    def heartbeat(self, host: str, binary: str, availability_zone: str) -> dt.datetime:
+        """Record that the service is alive now (creating its row the first time); returns the time written."""
 
-    def stop(self, host: str, binary: str) -> None: ...
+    def stop(self, host: str, binary: str, last_beat: dt.datetime | None = None) -> None:
+        """Mark the service stopped; with `last_beat`, only if no other worker of the same backend has
+        written a heartbeat since this one's last (a backend several hosts serve stays up)."""
 
     def all(self) -> list[HostService]: ...
 

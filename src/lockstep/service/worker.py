@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import datetime as dt
 import logging
 import os
 import socket
@@ -104,6 +105,7 @@ class Worker:
         self._running: dict[int, int] = {}  # claimed operations (id: epoch), whose leases are renewed
         self._in_flight: set[int] = set()  # those the dispatcher handed to a thread
         self._lost: set[int] = set()  # claimed operations whose lease another worker took over
+        self._beats: dict[tuple[str, str], dt.datetime] = {}  # (host, binary): the last heartbeat written
         self._running_lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._last_report = 0.0
@@ -137,7 +139,7 @@ class Worker:
                 uow.pools.upsert(record)
             # The heartbeats of /services, and housekeeping that needs no schedule of its own.
             for host, binary in self.services():
-                uow.services.heartbeat(host, binary, self.availability_zone)
+                self._beats[(host, binary)] = uow.services.heartbeat(host, binary, self.availability_zone)
             uow.messages.delete_expired(utcnow())
             uow.commit()
         self._last_report = time.monotonic()
@@ -358,7 +360,7 @@ class Worker:
         try:
             with self.db.write() as uow:
                 for host, binary in self.services():
-                    uow.services.stop(host, binary)
+                    uow.services.stop(host, binary, self._beats.get((host, binary)))
                 uow.commit()
         except Exception:  # noqa: BLE001 - a stopping worker whose database is gone shows as down instead
             log.exception("could not record that the worker stopped")

@@ -68,7 +68,7 @@ class HostServiceRepo:
             return moment
         return utcnow()
 
-    def heartbeat(self, host: str, binary: str, availability_zone: str) -> None:
+    def heartbeat(self, host: str, binary: str, availability_zone: str) -> dt.datetime:
         now = self.clock()
         beat = update(t.services).where(t.services.c.host == host, t.services.c.binary == binary).values(
             availability_zone=availability_zone, stopped=False, report_count=t.services.c.report_count + 1,
@@ -77,10 +77,13 @@ class HostServiceRepo:
             self.conn.execute(insert(t.services), {
                 "host": host, "binary": binary, "availability_zone": availability_zone, "disabled": False,
                 "disabled_reason": None, "stopped": False, "report_count": 1, "created_at": now, "updated_at": now})
+        return now
 
-    def stop(self, host: str, binary: str) -> None:
-        self.conn.execute(update(t.services).where(t.services.c.host == host, t.services.c.binary == binary)
-                          .values(stopped=True, updated_at=utcnow()))
+    def stop(self, host: str, binary: str, last_beat: dt.datetime | None = None) -> None:
+        which = [t.services.c.host == host, t.services.c.binary == binary]
+        if last_beat is not None:
+            which.append(t.services.c.updated_at == last_beat)
+        self.conn.execute(update(t.services).where(*which).values(stopped=True, updated_at=self.clock()))
 
     def all(self) -> list[HostService]:
         rows = self.conn.execute(select(t.services).order_by(t.services.c.id)).mappings()
