@@ -10,6 +10,8 @@ the operation any more.
 from __future__ import annotations
 
 import concurrent.futures
+import socket
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +24,7 @@ from lockstep.adapters.db.engine import make_engine
 from lockstep.adapters.db.unit_of_work import SqlAlchemyDatabase
 from lockstep.domain.operations import Entity, Operation, OperationKind, Reclaim
 from lockstep.service.fencing import Fence, FencedDatabase, LostLease
+from lockstep.service.worker import Worker
 from tests.support import migrated_database
 
 RECLAIM = Reclaim(Entity.SHARE)
@@ -160,3 +163,20 @@ def test_racing_claims_of_one_target_run_one_operation(engine: Engine) -> None:
         assert running == 1
     with pytest.raises(IntegrityError), engine.begin() as conn:
         conn.execute(text("UPDATE operations SET state = 'running' WHERE id != :id"), {"id": second.id})
+
+
+def test_a_restarted_worker_takes_back_the_leases_of_dead_workers_of_its_machine(engine: Engine) -> None:
+    """A worker killed and started again need not wait for its predecessor's leases to run out."""
+    db = SqlAlchemyDatabase(engine)
+    machine = socket.gethostname()
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    _enqueue(db, "of-the-dead", "of-the-living")
+    [dead] = _claim(db, f"{machine}:{gone.pid}:old", limit=1)
+    [alive] = _claim(db, f"{machine}:1:init", limit=1)  # pid 1 is alive
+    worker = Worker(db, {}, availability_zone="nova")
+    assert worker.claim(2) == []  # both leased
+    assert worker.expire_dead_leases() == 1
+    [again] = worker.claim(2)
+    assert (again.id, again.taken_over, again.epoch) == (dead.id, True, 2)
+    assert alive.target_id == "of-the-living"

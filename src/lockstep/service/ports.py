@@ -301,6 +301,11 @@ class OperationRepository(Enqueue, Protocol):
     def renew(self, held: Mapping[int, int], owner: str, lease: float) -> set[int]:
         """Extend the leases held ({id: epoch}); returns the ids no longer held."""
 
+    def running_owners(self) -> set[str]: ...
+
+    def expire_leases(self, owner: str) -> int:
+        """End the leases of an owner known to be dead; returns how many."""
+
     def finish(self, op_id: int, owner: str, epoch: int, *, error: str | None = None) -> bool: ...
 
     def release(self, op_id: int, owner: str, epoch: int, *, backend: str | None = None, delay: float = 0.0,

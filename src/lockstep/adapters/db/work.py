@@ -189,6 +189,16 @@ class OperationRepo(Enqueue):
                                         .values(lease_expires_at=self._now() + lease).returning(ops.id)).scalars())
         return set(held) - renewed
 
+    def running_owners(self) -> set[str]:
+        """The owners of running operations."""
+        return set(self.conn.execute(select(t.operations.c.owner).distinct().where(
+            t.operations.c.state == RUNNING, t.operations.c.owner.is_not(None))).scalars())
+
+    def expire_leases(self, owner: str) -> int:
+        """End the leases `owner` holds now (it is known to be dead): its operations are claimable at once."""
+        return int(self.conn.execute(update(t.operations).where(
+            t.operations.c.owner == owner, t.operations.c.state == RUNNING).values(lease_expires_at=0.0)).rowcount)
+
     def finish(self, op_id: int, owner: str, epoch: int, *, error: str | None = None) -> bool:
         """Done operations are deleted: the table holds only work still to do (and failures). False if
         `owner` no longer holds it at `epoch` (nothing is written)."""
