@@ -24,8 +24,8 @@ DATABASES = ["sqlite", "postgresql"]
 # (xdist's own `xdist_group` marks do not take effect with this pytest, whose node ids ignore the
 # suffix xdist adds: hence a scheduler keyed on the node id alone.)
 REAL_STORAGE = ("drivers", "storage")
-LIVE = ("durability", "e2e", "ops")
-ORDER = {"drivers": 0, "storage": 0, "durability": 1, "e2e": 1, "ops": 1}
+LIVE = ("durability", "e2e", "ops", "cluster")
+ORDER = {"drivers": 0, "storage": 0, "durability": 1, "e2e": 1, "ops": 1, "cluster": 1}
 _ON_REAL_STORAGE = re.compile(r"\[(btrfs|zfs)\b")
 
 

@@ -361,9 +361,10 @@ class LiveServer:
             time.sleep(0.05)
         raise RuntimeError(f"lockstep serve did not answer within 60 s: {self.log_text()}")
 
-    def start_worker(self, **env: str) -> subprocess.Popen[bytes]:
+    def start_worker(self, *args: str, **env: str) -> subprocess.Popen[bytes]:
+        """A `lockstep worker` process (`args`: its options, e.g. `--host`) in its own process group."""
         log = open(self.data_dir / f"worker-{len(self.procs)}.log", "ab")
-        proc = subprocess.Popen([sys.executable, "-m", "lockstep.cli", "worker"], env={**self.env, **env},
+        proc = subprocess.Popen([sys.executable, "-m", "lockstep.cli", "worker", *args], env={**self.env, **env},
                                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         self.procs.append(proc)
         return proc
@@ -398,8 +399,8 @@ def server_env(data_dir: Path, database_url: str, port: int, **overrides: str) -
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOCKSTEP_")}
     # One API process (plus the worker process): what these tests prove does not need one per core, and
     # the machine running them is shared. tests/e2e/test_supervisor.py covers the default.
-    env.update(settings_env(data_dir, database_url, LOCKSTEP_LISTEN=f"127.0.0.1:{port}", LOCKSTEP_PROCESSES="1",
-                            **overrides))
+    env.update(settings_env(data_dir, database_url, **{"LOCKSTEP_LISTEN": f"127.0.0.1:{port}",
+                                                       "LOCKSTEP_PROCESSES": "1", **overrides}))
     return env
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 
 from lockstep.adapters.db.engine import make_engine
 from lockstep.adapters.db.health import SqlDatabaseProbe
+from lockstep.adapters.db.notify import WakeListener
 from lockstep.adapters.db.unit_of_work import SqlAlchemyDatabase
 from lockstep.adapters.drivers import registry as drivers_registry
 from lockstep.adapters.nfs.ganesha import GaneshaServer, GaneshaSettings
@@ -58,7 +59,7 @@ def build_services(settings: Settings, engine: Engine, *,
     """on_enqueued: called after each commit that recorded work (wakes an in-process worker)."""
     db = SqlAlchemyDatabase(engine, on_enqueued=on_enqueued)
     policy = Policy(settings.policy_file)
-    scheduler = Scheduler()
+    scheduler = Scheduler(settings.service_down_time)
     types = ShareTypeService(db, settings.default_share_type)
     group_types = ShareGroupTypeService(db, settings.default_share_group_type)
     zone = Zone(settings.availability_zone,
@@ -137,8 +138,17 @@ def build_worker(settings: Settings, engine: Engine, drivers: dict[str, ShareDri
                   lease_seconds=settings.lease_seconds, poll_interval=settings.poll_interval,
                   max_attempts=settings.max_attempts, sweep_interval=settings.reclaim_interval,
                   recycle_bin_interval=settings.recycle_bin_interval, message_ttl=settings.message_ttl,
-                  telemetry=PrometheusTelemetry(),
+                  telemetry=PrometheusTelemetry(), report_interval=settings.report_interval,
+                  service_down_time=settings.service_down_time,
                   overcommit=settings.overcommit, nfs=build_nfs(settings, db))
+
+
+def build_wake_listener(engine: Engine, worker: Worker) -> WakeListener | None:
+    """On PostgreSQL, the worker LISTENs for work recorded anywhere (adapters/db/notify.py); on SQLite (one
+    machine) `lockstep serve`'s datagram channel does that (child.py), and polling covers the rest."""
+    if engine.dialect.name != "postgresql":
+        return None
+    return WakeListener(engine, worker.wake, worker.drivers)
 
 
 def close_drivers(drivers: dict[str, ShareDriver]) -> None:

@@ -134,7 +134,7 @@ def run_api(settings: Settings, listener: socket.socket, wake: socket.socket | N
 def run_worker(settings: Settings, *, wake: socket.socket | None = None, ready: int | None = None,
                announce: bool = True) -> None:
     """Set up the drivers, settle operations until SIGTERM/SIGINT, then release what the drivers hold."""
-    from lockstep.bootstrap import build_drivers, build_worker, close_drivers, engine_for
+    from lockstep.bootstrap import build_drivers, build_wake_listener, build_worker, close_drivers, engine_for
 
     stop = threading.Event()
 
@@ -149,6 +149,9 @@ def run_worker(settings: Settings, *, wake: socket.socket | None = None, ready: 
         worker = build_worker(settings, engine, drivers)
         if wake is not None:
             listen_for_wakes(wake, worker.wake)
+        listener = build_wake_listener(engine, worker)
+        if listener is not None:
+            listener.start()
         worker.start()
         for name, driver in drivers.items():
             for pool in driver.pools():
@@ -161,6 +164,8 @@ def run_worker(settings: Settings, *, wake: socket.socket | None = None, ready: 
         stop.wait()
         # A stop that takes longer than the supervisor's patience shows where it hangs (in the log).
         faulthandler.dump_traceback_later(20, exit=False)
+        if listener is not None:
+            listener.stop()
         worker.stop()
         faulthandler.cancel_dump_traceback_later()
     finally:

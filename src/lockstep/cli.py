@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 from importlib import metadata
@@ -72,6 +73,8 @@ def cmd_db_check(args: argparse.Namespace) -> None:
 
 def cmd_worker(args: argparse.Namespace) -> None:
     settings = _settings(args)
+    if args.host:
+        settings = dataclasses.replace(settings, host=args.host)
     check_data_dir(settings)  # the metrics directory is made in it
     _metrics_dir(settings, "worker")
     configure_logging(settings)
@@ -128,6 +131,9 @@ def main(argv: list[str] | None = None) -> None:
     worker = sub.add_parser("worker", parents=[common], help="run a share-host worker for the configured backends",
                             description="Claim recorded operations for this host's backends and settle them "
                             "through the storage drivers. Run one per share host; many may share a database.")
+    worker.add_argument("--host", default=None,
+                        help="this share host's name: its backends are <host>@<backend> and their pools "
+                        "<host>@<backend>#<pool> (default: host / LOCKSTEP_HOST, else 'lockstep')")
     worker.set_defaults(func=cmd_worker)
     doctor = sub.add_parser("doctor", parents=[common], help="check this host and configuration before running "
                             "Lockstep", description="One line per check, with what to do when it fails; exit "

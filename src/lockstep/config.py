@@ -12,12 +12,13 @@ Example file::
     admin_users = ["admin"]         # noauth: users that are admins
     default_share_type = "default"
     default_share_group_type = "default"  # stands in for consistency groups; "" for none
-    host = "lockstep"               # this process's share-host name (host@backend#pool)
+    host = "lockstep"               # this share host's name (host@backend#pool); `lockstep worker --host`
     backends = ["default"]          # backends this process's worker owns
 
     [backend.default]
     driver = "btrfs"                # auto | btrfs | posix | zfs | fake
     image_size_gb = 20              # btrfs in a loop-mounted image in the data dir
+    # backend_host = "shared"       # owned as shared@default by every worker that says so (shared storage)
 
     max_over_subscription_ratio = 20.0  # thin pools may provision this many times their size
     reserved_percentage = 5         # of each pool's total, never given to new shares
@@ -59,6 +60,11 @@ class BackendConfig:
     name: str
     driver: str
     options: dict[str, str] = field(default_factory=dict)
+    # Manila's backend_host: the host name this backend is owned by instead of this share host's. Every
+    # worker that configures a backend with the same backend_host and name owns the same `host@backend`,
+    # so any of them runs its operations and takes them over from another (storage that no single machine
+    # owns, such as CephFS).
+    backend_host: str | None = None
 
 
 @dataclass(frozen=True)
@@ -92,7 +98,8 @@ class Settings:
     keystone: dict[str, str] = field(default_factory=dict)
     quota_defaults: dict[Resource, int] = field(default_factory=lambda: dict(DEFAULT_LIMITS))
     message_ttl: float = 2592000.0  # seconds a user message is kept (Manila's message_ttl: 30 days)
-    service_down_time: float = 60.0  # seconds without a heartbeat before /services says "down"
+    service_down_time: float = 60.0  # seconds without a heartbeat before a share host is down (and takes no work)
+    report_interval: float = 10.0  # seconds between a worker's heartbeats and pool reports
     overcommit: Overcommit = field(default_factory=Overcommit)  # max_over_subscription_ratio, reserved_percentage
     request_timeout: float = 30.0  # seconds a client has to send a whole request (api/limits.py)
     max_connections: int = 1000  # open connections per API process; beyond it requests are answered 503
@@ -121,8 +128,10 @@ class Settings:
         return self.nfs_address or self.listen_host_port[0]
 
     def backend_host(self, backend: str) -> str:
-        """`host@backend`: the key this host's worker owns the backend by."""
-        return PoolRef(self.host, backend).backend_key
+        """`host@backend`: the key this host's worker owns the backend by (the backend's own
+        `backend_host`, when it has one, instead of this share host's name)."""
+        config = next((b for b in self.backends if b.name == backend), None)
+        return PoolRef((config.backend_host if config else None) or self.host, backend).backend_key
 
 
 def _split(value: str) -> tuple[str, ...]:
@@ -188,7 +197,11 @@ def _backends(
         driver = str(section.pop("driver", "auto"))
         if env_driver and name == names[0]:
             driver = env_driver
-        backends.append(BackendConfig(name, driver, {k: str(v) for k, v in section.items()}))
+        backend_host = str(section.pop("backend_host", "") or "") or None
+        if backend_host is not None and any(c in backend_host for c in "@#"):
+            raise ConfigError(f"[backend.{name}] backend_host must be a plain host name (no '@' or '#'), "
+                              f"got {backend_host!r}")
+        backends.append(BackendConfig(name, driver, {k: str(v) for k, v in section.items()}, backend_host))
     return tuple(backends)
 
 
@@ -323,7 +336,8 @@ def load(config_file: str | os.PathLike[str] | None = None, env: dict[str, str] 
         keystone={k: str(v) for k, v in data.get("keystone_authtoken", {}).items()},
         quota_defaults=_quota_defaults(data, env),
         message_ttl=float(pick("message_ttl", 2592000.0)),
-        service_down_time=float(pick("service_down_time", 60.0)),
+        service_down_time=_positive(pick("service_down_time", 60.0), "service_down_time", float),
+        report_interval=_positive(pick("report_interval", 10.0), "report_interval", float),
         overcommit=_overcommit(pick),
         request_timeout=_positive(pick("request_timeout", 30.0), "request_timeout", float),
         max_connections=int(_positive(pick("max_connections", 1000), "max_connections", int)),

@@ -168,6 +168,8 @@ class Operation:
     payload: Payload | None = None
     request_id: str | None = None  # the API request that asked for it (None for the worker's own work)
     taken_over: bool = False  # claimed after its previous owner's lease ran out
+    epoch: int = 0  # which claim of the row this is: the owner's writes are conditioned on it (fencing)
+    previous_owner: str | None = None  # whose lease ran out, when taken over
 
     def payload_as(self, payload_type: type[P]) -> P:
         if not isinstance(self.payload, payload_type):

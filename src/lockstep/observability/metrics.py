@@ -40,7 +40,8 @@ REQUESTS = Counter("lockstep_http_requests", "HTTP requests answered, by route t
 REQUEST_SECONDS = Histogram("lockstep_http_request_duration_seconds", "Time to answer an HTTP request",
                             ["method", "route", "status"], buckets=_LATENCY, registry=OWN)
 OPERATION_RUNS = Counter("lockstep_operation_runs", "Runs of recorded operations by kind and outcome "
-                         "(succeeded, retried, failed = gave up, handed_off)", ["kind", "outcome"], registry=OWN)
+                         "(succeeded, retried, failed = gave up, handed_off, lost_lease)", ["kind", "outcome"],
+                         registry=OWN)
 OPERATION_SECONDS = Histogram("lockstep_operation_duration_seconds", "Time a worker spent on one run of an operation",
                               ["kind", "outcome"], buckets=_STORAGE, registry=OWN)
 TAKEOVERS = Counter("lockstep_lease_takeovers", "Operations claimed after their previous owner's lease ran out",

@@ -11,7 +11,6 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from lockstep.domain.model import utcnow
 from lockstep.domain.operations import QueueStat
 from lockstep.domain.pools import PoolRecord, PoolUsage
 from lockstep.service.unit_of_work import Database
@@ -64,8 +63,8 @@ class HealthService:
         problem = self.problem()
         if problem is not None:
             return {"status": "unavailable", "reasons": [problem.summary], "detail": problem.detail}
-        now = utcnow()
         with self.db.read() as uow:
+            now = uow.services.clock()
             pools = uow.pools.all()
             usage = uow.pools.usage(pools)
             services = uow.services.all()

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 from lockstep.domain.errors import Invalid, NotFound
 from lockstep.domain.host_services import Binary, HostService, ServiceQuery, State
-from lockstep.domain.model import utcnow
 from lockstep.service.commands import ChangeService
 from lockstep.service.unit_of_work import Database
 
@@ -32,7 +31,7 @@ class HostServiceRegistry:
     def list_all(self, query: ServiceQuery) -> list[ServiceStatus]:
         with self.db.read() as uow:
             services = uow.services.all()
-        now = utcnow()
+            now = uow.services.clock()
         found = [ServiceStatus(s, s.state(now, self.down_after)) for s in services]
         return [f for f in found if query.matches(f.service, f.state)]
 

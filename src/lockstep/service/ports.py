@@ -325,17 +325,25 @@ class OperationRepository(Enqueue, Protocol):
     """The durable work queue: operations recorded with the status change that asks for them
     (`enqueue`, typed per kind, comes from `Enqueue`)."""
 
-    def claimable(self, backends: list[str] | None, now: float, limit: int = 8) -> list[int]: ...
+    def claim_ready(self, backends: list[str] | None, owner: str, lease: float, limit: int = 1) -> list[Operation]:
+        """Claim up to `limit` ready operations of these backends (and unplaced ones; None: any) with a
+        lease of `lease` seconds by the database's clock; each claim raises the row's epoch."""
 
-    def claim(self, op_id: int, owner: str, now: float, lease: float) -> Operation | None:
-        """Compare-and-set claim: exactly one worker wins a given operation."""
+    def hold(self, op_id: int, owner: str, epoch: int) -> bool:
+        """True, with the row locked until the transaction ends, if `owner` still holds it at `epoch`."""
 
-    def renew(self, op_ids: list[int], owner: str, until: float) -> None: ...
+    def renew(self, held: Mapping[int, int], owner: str, lease: float) -> set[int]:
+        """Extend the leases held ({id: epoch}); returns the ids no longer held."""
 
-    def finish(self, op_id: int, owner: str, *, error: str | None = None) -> None: ...
+    def running_owners(self) -> set[str]: ...
 
-    def release(self, op_id: int, owner: str, *, backend: str | None = None, delay: float = 0.0,
-                error: str | None = None) -> None: ...
+    def expire_leases(self, owner: str) -> int:
+        """End the leases of an owner known to be dead; returns how many."""
+
+    def finish(self, op_id: int, owner: str, epoch: int, *, error: str | None = None) -> bool: ...
+
+    def release(self, op_id: int, owner: str, epoch: int, *, backend: str | None = None, delay: float = 0.0,
+                error: str | None = None) -> bool: ...
 
     def expedite(self, target_id: str, kind: OperationKind) -> None: ...
 
@@ -405,10 +413,15 @@ class MessageRepository(Protocol):
 class HostServiceRepository(Protocol):
     """The services table: Lockstep's workers as manila-share and manila-scheduler services."""
 
-    def heartbeat(self, host: str, binary: str, availability_zone: str) -> None:
-        """Record that the service is alive now (creating its row the first time)."""
+    def clock(self) -> dt.datetime:
+        """Now (naive UTC) by the database's clock, which heartbeats are written and judged by."""
 
-    def stop(self, host: str, binary: str) -> None: ...
+    def heartbeat(self, host: str, binary: str, availability_zone: str) -> dt.datetime:
+        """Record that the service is alive now (creating its row the first time); returns the time written."""
+
+    def stop(self, host: str, binary: str, last_beat: dt.datetime | None = None) -> None:
+        """Mark the service stopped; with `last_beat`, only if no other worker of the same backend has
+        written a heartbeat since this one's last (a backend several hosts serve stays up)."""
 
     def all(self) -> list[HostService]: ...
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from lockstep.domain.errors import Invalid, NoValidHost
 from lockstep.domain.group_types import CONSISTENT_SNAPSHOT_SPEC
-from lockstep.domain.host_services import Binary
+from lockstep.domain.host_services import Binary, State
 from lockstep.domain.hosts import backend_key
 from lockstep.domain.model import (
     ATOMIC_CGSNAPSHOT_SPEC,
@@ -21,12 +21,11 @@ from lockstep.domain.model import (
     SchedulerHints,
     ShareType,
     spec_value_true,
-    utcnow,
 )
 from lockstep.domain.pools import Capacity, PoolRecord
+from lockstep.service.host_services import DEFAULT_DOWN_AFTER
 from lockstep.service.unit_of_work import UnitOfWork
 
-STALE_AFTER = dt.timedelta(seconds=120)
 _NOT_CAPABILITIES = {DHSS, ATOMIC_CGSNAPSHOT_SPEC, "replication_type"}
 
 
@@ -70,7 +69,9 @@ class Scheduler:
     # the table afresh.
     CHECK_CACHE_SECONDS = 1.0
 
-    def __init__(self) -> None:
+    def __init__(self, down_after: float = DEFAULT_DOWN_AFTER) -> None:
+        """down_after: seconds without a heartbeat before a share host is down (service_down_time)."""
+        self.down_after = dt.timedelta(seconds=down_after)
         self._cached: tuple[float, list[PoolRecord]] | None = None
 
     def _pools_for_check(self, uow: UnitOfWork) -> list[PoolRecord]:
@@ -80,10 +81,17 @@ class Scheduler:
         return self._cached[1]
 
     def live_pools(self, uow: UnitOfWork) -> list[PoolRecord]:
-        """Pools reported lately by backends whose manila-share service an admin has not disabled."""
-        cutoff = utcnow() - STALE_AFTER
-        disabled = uow.services.disabled_hosts(Binary.SHARE)
-        return [p for p in uow.pools.all() if p.updated_at >= cutoff and backend_key(p.name) not in disabled]
+        """Pools of the backends whose share host is alive (its manila-share service is up: a heartbeat
+        within `down_after` by the database's clock, not stopped) and that an admin has not disabled.
+        A host that is down takes no new work; what was placed on it waits for it (docs/architecture.md)."""
+        alive = self.alive_backends(uow)
+        return [p for p in uow.pools.all() if backend_key(p.name) in alive]
+
+    def alive_backends(self, uow: UnitOfWork) -> set[str]:
+        """The `host@backend` keys whose manila-share service is up and enabled."""
+        now = uow.services.clock()
+        return {s.host for s in uow.services.all()
+                if s.binary == Binary.SHARE and not s.disabled and s.state(now, self.down_after) is State.UP}
 
     def group_pools(self, pools: Iterable[PoolRecord], share_types: list[ShareType], atomic: bool,
                     consistent: str | None = None) -> list[PoolRecord]:
@@ -206,7 +214,9 @@ class Scheduler:
             raise NoCapacity(f"No valid host was found: the share needs {size} GiB and the largest free "
                              f"capacity of a matching pool is {best.room_gb:g} GiB "
                              f"({best.refusal(size)}).")
-        return max(fitting, key=lambda c: c.room_gb).pool
+        # Most room first; between pools with equal room (two hosts' identical fresh pools, or a thin
+        # pool's room that is its real free space), the one with less provisioned, so shares spread.
+        return max(fitting, key=lambda c: (c.room_gb, -c.usage.provisioned_gb)).pool
 
 
 class NoCapacity(NoValidHost):

@@ -12,7 +12,8 @@ from typing import Protocol
 class Telemetry(Protocol):
     def operation_finished(self, kind: str, outcome: str, seconds: float) -> None:
         """One run of an operation ended: `succeeded`, `retried` (RetryLater or an error that will be
-        retried), `failed` (gave up), or `handed_off` (to another backend's worker)."""
+        retried), `failed` (gave up), `handed_off` (to another backend's worker), or `lost_lease` (taken over
+        by another worker meanwhile: this one wrote nothing)."""
         ...
 
     def lease_taken_over(self, kind: str) -> None:

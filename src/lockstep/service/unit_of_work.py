@@ -6,6 +6,7 @@ them, and `lockstep.bootstrap` picks the implementation.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import Protocol
 
@@ -98,9 +99,10 @@ class UnitOfWork(Protocol):
 
 
 class Database(Protocol):
-    """Hands out units of work; the only object the service layer holds of the database."""
+    """Hands out units of work (`with db.write() as uow:`); the only object the service layer holds of
+    the database."""
 
-    def read(self) -> UnitOfWork: ...
+    def read(self) -> AbstractContextManager[UnitOfWork]: ...
 
-    def write(self) -> UnitOfWork:
+    def write(self) -> AbstractContextManager[UnitOfWork]:
         """A unit of work that will write: on SQLite it takes the write lock up front."""

@@ -10,6 +10,9 @@ anyone.
 
 from __future__ import annotations
 
+import concurrent.futures
+import dataclasses
+import datetime as dt
 import logging
 import os
 import socket
@@ -25,6 +28,8 @@ from lockstep.domain.operations import Operation
 from lockstep.domain.pools import COW_CLONES, Overcommit, PoolRecord
 from lockstep.service.context import working_on
 from lockstep.service.exports import NfsExports
+from lockstep.service.fencing import Fence, FencedDatabase, LostLease
+from lockstep.service.host_services import DEFAULT_DOWN_AFTER
 from lockstep.service.operations import HANDLERS, Context, Handoff, RetryLater, fail_stranded, give_up, sweep
 from lockstep.service.operations.failures import DEFAULT_TTL
 from lockstep.service.recycle_bin import purge_expired
@@ -83,12 +88,13 @@ class Worker:
                  threads: int = 2, sweep_interval: float = 600.0, recycle_bin_interval: float = 3600.0,
                  message_ttl: float = DEFAULT_TTL, telemetry: Telemetry | None = None,
                  overcommit: Overcommit | None = None, report_interval: float = POOL_REPORT_INTERVAL,
-                 nfs: NfsExports | None = None) -> None:
+                 nfs: NfsExports | None = None, service_down_time: float = DEFAULT_DOWN_AFTER) -> None:
         self.db = db
         self.drivers = dict(drivers)
         self.availability_zone = availability_zone
         self.telemetry = telemetry or NoTelemetry()
-        self.context = Context(db, self.drivers, Scheduler(), availability_zone, message_ttl, self.telemetry, nfs)
+        self.context = Context(db, self.drivers, Scheduler(service_down_time), availability_zone, message_ttl,
+                               self.telemetry, nfs)
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.lease = lease_seconds
         self.poll_interval = poll_interval
@@ -96,7 +102,10 @@ class Worker:
         self.threads = threads
         self._stop = threading.Event()
         self._wake = threading.Event()
-        self._running: set[int] = set()
+        self._running: dict[int, int] = {}  # claimed operations (id: epoch), whose leases are renewed
+        self._in_flight: set[int] = set()  # those the dispatcher handed to a thread
+        self._lost: set[int] = set()  # claimed operations whose lease another worker took over
+        self._beats: dict[tuple[str, str], dt.datetime] = {}  # (host, binary): the last heartbeat written
         self._running_lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._last_report = 0.0
@@ -130,7 +139,7 @@ class Worker:
                 uow.pools.upsert(record)
             # The heartbeats of /services, and housekeeping that needs no schedule of its own.
             for host, binary in self.services():
-                uow.services.heartbeat(host, binary, self.availability_zone)
+                self._beats[(host, binary)] = uow.services.heartbeat(host, binary, self.availability_zone)
             uow.messages.delete_expired(utcnow())
             uow.commit()
         self._last_report = time.monotonic()
@@ -164,75 +173,93 @@ class Worker:
     def wake(self) -> None:
         self._wake.set()
 
+    def claim(self, limit: int) -> list[Operation]:
+        """Claim up to `limit` ready operations of this worker's backends (and unplaced ones); their leases
+        are renewed until each has run."""
+        with self.db.write() as uow:
+            ops = uow.operations.claim_ready(list(self.drivers), self.owner, self.lease, limit)
+            uow.commit()
+        with self._running_lock:
+            self._running.update({op.id: op.epoch for op in ops})
+        return ops
+
     def run_once(self) -> int:
-        """Claim and run every operation that is ready now; returns how many ran."""
+        """Claim and run, one at a time in this thread, every operation that is ready now; returns how many
+        ran (the in-process tests' deterministic worker; `start` runs them on threads)."""
         self._maybe_purge_recycle_bin()
+        if time.monotonic() - self._last_report >= self.report_interval:
+            self.report_pools()  # the heartbeat, as the report thread of a started worker keeps it
         ran = 0
         while not self._stop.is_set():
-            now = time.time()
-            with self.db.read() as uow:
-                candidates = uow.operations.claimable(list(self.drivers), now)
-            op = None
-            for op_id in candidates:
-                with self.db.write() as uow:
-                    op = uow.operations.claim(op_id, self.owner, now, self.lease)
-                    uow.commit()
-                if op is not None:
-                    break
-            if op is None:
+            ops = self.claim(1)
+            if not ops:
                 return ran
-            self._run(op)
+            self.run(ops[0])
             ran += 1
         return ran
 
-    def _run(self, op: Operation) -> None:
-        """One run of a claimed operation; its log lines carry its id and the request that asked for it."""
+    def run(self, op: Operation) -> str:
+        """One run of a claimed operation; returns its outcome (see `_settle`). Its log lines carry its id
+        and the request that asked for it."""
         with working_on(op.id, op.request_id):
             if op.taken_over:
-                log.warning("took over operation %s %s on %s: its previous owner's lease ran out",
-                            op.id, op.kind, op.target_id)
+                log.warning("took over operation %s %s on %s (epoch %s): the lease of %s ran out",
+                            op.id, op.kind, op.target_id, op.epoch, op.previous_owner)
                 self.telemetry.lease_taken_over(str(op.kind))
             started = time.perf_counter()
-            outcome = self._settle(op)
+            try:
+                outcome = self._settle(op)
+            finally:
+                with self._running_lock:
+                    self._running.pop(op.id, None)
+                    self._lost.discard(op.id)
             self.telemetry.operation_finished(str(op.kind), outcome, time.perf_counter() - started)
+            return outcome
 
     def _settle(self, op: Operation) -> str:
         """Runs the handler and records the outcome in the queue; returns it (succeeded, retried, failed,
-        handed_off)."""
-        with self._running_lock:
-            self._running.add(op.id)
+        handed_off, lost_lease). Every write goes through the fence: once another worker has taken the
+        operation over, this one writes nothing more."""
+        fence = Fence(op.id, self.owner, op.epoch)
+        fenced = FencedDatabase(self.db, fence)
+        context = dataclasses.replace(self.context, db=fenced)
         try:
-            HANDLERS[op.kind](self.context, op)
-        except Handoff as handoff:
-            with self.db.write() as uow:
-                uow.operations.release(op.id, self.owner, backend=handoff.backend)
-                uow.commit()
-            return "handed_off"
-        except RetryLater as later:
-            delay = min(2.0 ** min(op.attempts, 10), MAX_RETRY_DELAY)
-            with self.db.write() as uow:
-                uow.operations.release(op.id, self.owner, delay=delay, error=str(later))
-                uow.commit()
-            return "retried"
-        except Exception as exc:  # noqa: BLE001 - any failure is recorded; the loop must survive
-            log.exception("operation %s %s on %s raised", op.id, op.kind, op.target_id)
-            if op.attempts >= self.max_attempts:
-                give_up(self.context, op, repr(exc))
-                with self.db.write() as uow:
-                    uow.operations.finish(op.id, self.owner, error=repr(exc))
+            try:
+                HANDLERS[op.kind](context, op)
+            except Handoff as handoff:
+                with fenced.write() as uow:
+                    uow.operations.release(op.id, self.owner, op.epoch, backend=handoff.backend)
                     uow.commit()
-                return "failed"
-            with self.db.write() as uow:
-                uow.operations.release(op.id, self.owner, delay=min(2.0 ** op.attempts, 60), error=repr(exc))
-                uow.commit()
-            return "retried"
-        finally:
-            with self._running_lock:
-                self._running.discard(op.id)
-        with self.db.write() as uow:
-            uow.operations.finish(op.id, self.owner)
-            uow.commit()
-        return "succeeded"
+                return "handed_off"
+            except RetryLater as later:
+                delay = min(2.0 ** min(op.attempts, 10), MAX_RETRY_DELAY)
+                with fenced.write() as uow:
+                    uow.operations.release(op.id, self.owner, op.epoch, delay=delay, error=str(later))
+                    uow.commit()
+                return "retried"
+            except LostLease:
+                raise
+            except Exception as exc:  # noqa: BLE001 - any failure is recorded; the loop must survive
+                log.exception("operation %s %s on %s raised", op.id, op.kind, op.target_id)
+                if op.attempts >= self.max_attempts:
+                    give_up(context, op, repr(exc))
+                    with fenced.write() as uow:
+                        uow.operations.finish(op.id, self.owner, op.epoch, error=repr(exc))
+                        uow.commit()
+                    return "failed"
+                with fenced.write() as uow:
+                    uow.operations.release(op.id, self.owner, op.epoch, delay=min(2.0 ** op.attempts, 60),
+                                           error=repr(exc))
+                    uow.commit()
+                return "retried"
+            if not fence.completed:
+                with fenced.write() as uow:
+                    uow.operations.finish(op.id, self.owner, op.epoch)
+                    uow.commit()
+            return "succeeded"
+        except LostLease as lost:
+            log.warning("%s; this worker wrote nothing for it and leaves it to its new owner", lost)
+            return "lost_lease"
 
     def _maybe_purge_recycle_bin(self) -> None:
         """Begin deleting the shares whose time in the recycle bin is up (any worker may; the
@@ -259,35 +286,87 @@ class Worker:
     def _renew_leases(self) -> None:
         while not self._stop.wait(self.lease / 3):
             with self._running_lock:
-                running = list(self._running)
-            if running:
+                held = dict(self._running)
+            if held:
                 try:
                     with self.db.write() as uow:
-                        uow.operations.renew(running, self.owner, time.time() + self.lease)
+                        lost = uow.operations.renew(held, self.owner, self.lease)
                         uow.commit()
                 except Exception:  # noqa: BLE001
                     log.exception("could not renew leases")
+                    continue
+                for op_id in (lost & set(self._running)) - self._lost:
+                    # Its writes will be refused by the fence; say so now rather than at the end.
+                    self._lost.add(op_id)
+                    log.warning("lease on operation %s lost (epoch %s): another worker took it over after "
+                                "this one stopped renewing", op_id, held[op_id])
 
-    def _loop(self) -> None:
+    def _housekeeping(self) -> None:
+        """Sweeps, the recycle bin and the NFS server, on a thread of their own so that claims never
+        wait for an inventory of storage."""
         while not self._stop.is_set():
             try:
                 self._maybe_sweep()
+                self._maybe_purge_recycle_bin()
                 if self.context.nfs is not None:
                     self.context.nfs.supervise()
-                self.run_once()
-            except Exception:  # noqa: BLE001 - keep the loop alive through database hiccups
-                log.exception("worker loop error; retrying")
-                self._stop.wait(1.0)
-            self._wake.wait(self.poll_interval)
-            self._wake.clear()
+            except Exception:  # noqa: BLE001 - retried at the next pass; the loop must survive
+                log.exception("worker housekeeping error; retrying")
+            self._stop.wait(max(self.poll_interval, 1.0))
+
+    def _loop(self) -> None:
+        """The dispatcher: claims as many ready operations as it has idle threads, in one statement, and
+        hands them to the threads. Woken by an enqueue (NOTIFY, or the supervisor's datagram) or a
+        finished operation; polls every `poll_interval` in any case."""
+        with concurrent.futures.ThreadPoolExecutor(self.threads, thread_name_prefix="lockstep-op") as pool:
+            while not self._stop.is_set():
+                self._wake.clear()
+                try:
+                    idle = self.threads - len(self._in_flight)
+                    for op in self.claim(idle) if idle > 0 else []:
+                        self._in_flight.add(op.id)
+                        pool.submit(self._run_in_pool, op)
+                except Exception:  # noqa: BLE001 - keep the loop alive through database hiccups
+                    log.exception("worker loop error; retrying")
+                    self._stop.wait(1.0)
+                self._wake.wait(self.poll_interval)
+
+    def _run_in_pool(self, op: Operation) -> None:
+        try:
+            self.run(op)
+        except Exception:  # noqa: BLE001 - a thread of the pool must not die silently
+            log.exception("operation %s %s on %s: the worker could not record its outcome", op.id, op.kind,
+                          op.target_id)
+        finally:
+            self._in_flight.discard(op.id)
+            self._wake.set()  # a thread is free: claim more at once
+
+    def expire_dead_leases(self) -> int:
+        """End the leases of workers of this machine whose process is gone (a worker killed and started
+        again), so that their operations are taken over now rather than when the leases run out.
+        Only this machine's: a process elsewhere cannot be seen. A pid reused since is taken for alive
+        (its leases run out as usual); the fence covers anything else."""
+        machine = socket.gethostname()
+        with self.db.write() as uow:
+            dead = [owner for owner in uow.operations.running_owners() if _dead_here(owner, machine)]
+            expired = sum(uow.operations.expire_leases(owner) for owner in dead)
+            uow.commit()
+        if expired:
+            log.warning("took back %s operation(s) from %s: their process on this machine is gone", expired,
+                        ", ".join(sorted(dead)))
+        return expired
 
     def start(self) -> None:
         self.report_pools()
         self.restore_exports()
+        try:
+            self.expire_dead_leases()
+        except Exception:  # noqa: BLE001 - an optimisation: the leases run out by themselves
+            log.exception("could not look for leases of dead workers on this machine")
         self._threads = [threading.Thread(target=self._renew_leases, name="lockstep-lease", daemon=True),
-                         threading.Thread(target=self._report_loop, name="lockstep-pool-report", daemon=True)]
-        for i in range(self.threads):
-            self._threads.append(threading.Thread(target=self._loop, name=f"lockstep-worker-{i}", daemon=True))
+                         threading.Thread(target=self._report_loop, name="lockstep-pool-report", daemon=True),
+                         threading.Thread(target=self._housekeeping, name="lockstep-housekeeping", daemon=True),
+                         threading.Thread(target=self._loop, name="lockstep-dispatch", daemon=True)]
         for thread in self._threads:
             thread.start()
         log.info("worker %s started for backends %s", self.owner, ", ".join(self.drivers) or "(none)")
@@ -300,7 +379,21 @@ class Worker:
         try:
             with self.db.write() as uow:
                 for host, binary in self.services():
-                    uow.services.stop(host, binary)
+                    uow.services.stop(host, binary, self._beats.get((host, binary)))
                 uow.commit()
         except Exception:  # noqa: BLE001 - a stopping worker whose database is gone shows as down instead
             log.exception("could not record that the worker stopped")
+
+
+def _dead_here(owner: str, machine: str) -> bool:
+    """Whether `owner` (`<machine>:<pid>:<nonce>`, as Worker.owner) is a process of this machine that is gone."""
+    name, _, rest = owner.rpartition(":")[0].rpartition(":")
+    if name != machine or not rest.isdigit() or int(rest) == os.getpid():
+        return False
+    try:
+        os.kill(int(rest), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # not ours to signal (PermissionError): alive
+        return False
+    return False

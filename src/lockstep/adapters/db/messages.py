@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import fields
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Connection, RowMapping
 
 from lockstep.adapters.db import filters
@@ -59,8 +59,17 @@ class HostServiceRepo:
                            disabled_reason=row["disabled_reason"], stopped=row["stopped"],
                            updated_at=row["updated_at"] or row["created_at"])
 
-    def heartbeat(self, host: str, binary: str, availability_zone: str) -> None:
-        now = utcnow()
+    def clock(self) -> dt.datetime:
+        """Now (naive UTC) by the database's clock: heartbeats are written and judged by it, so share
+        hosts and API processes on machines whose clocks disagree still agree on who is alive. SQLite is
+        one machine's file: that machine's clock."""
+        if self.conn.dialect.name == "postgresql":
+            moment: dt.datetime = self.conn.execute(select(func.timezone("UTC", func.clock_timestamp()))).scalar_one()
+            return moment
+        return utcnow()
+
+    def heartbeat(self, host: str, binary: str, availability_zone: str) -> dt.datetime:
+        now = self.clock()
         beat = update(t.services).where(t.services.c.host == host, t.services.c.binary == binary).values(
             availability_zone=availability_zone, stopped=False, report_count=t.services.c.report_count + 1,
             updated_at=now)
@@ -68,10 +77,13 @@ class HostServiceRepo:
             self.conn.execute(insert(t.services), {
                 "host": host, "binary": binary, "availability_zone": availability_zone, "disabled": False,
                 "disabled_reason": None, "stopped": False, "report_count": 1, "created_at": now, "updated_at": now})
+        return now
 
-    def stop(self, host: str, binary: str) -> None:
-        self.conn.execute(update(t.services).where(t.services.c.host == host, t.services.c.binary == binary)
-                          .values(stopped=True, updated_at=utcnow()))
+    def stop(self, host: str, binary: str, last_beat: dt.datetime | None = None) -> None:
+        which = [t.services.c.host == host, t.services.c.binary == binary]
+        if last_beat is not None:
+            which.append(t.services.c.updated_at == last_beat)
+        self.conn.execute(update(t.services).where(*which).values(stopped=True, updated_at=self.clock()))
 
     def all(self) -> list[HostService]:
         rows = self.conn.execute(select(t.services).order_by(t.services.c.id)).mappings()

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData(
@@ -287,8 +288,9 @@ access_rule_metadata = Table(
 )
 
 # Durable work: every asynchronous step is a row here, written in the same transaction as the
-# status change that asks for it. Workers claim rows with a lease; a lease that runs out (the
-# worker died) lets another worker claim the row again, and drivers are idempotent.
+# status change that asks for it. Workers claim rows with a lease judged by the database's clock; a
+# lease that runs out (the worker died or stopped) lets another worker claim the row again, and drivers
+# are idempotent. `epoch` counts the claims: a worker writes only while the row still holds its epoch.
 operations = Table(
     "operations",
     metadata,
@@ -305,6 +307,11 @@ operations = Table(
     Column("last_error", Text),
     *_times(),
     Column("request_id", String(255)),  # the request that asked for the work (user messages name it)
+    Column("epoch", Integer, nullable=False, default=0, server_default="0"),  # claims so far: the fence
+    Column("previous_owner", String(255)),  # who held it before the last claim (set: that claim took it over)
+    # At most one running operation per share/group/snapshot, whatever the claims race.
+    Index("uq_operations_running_target", "target_id", unique=True,
+          sqlite_where=text("state = 'running'"), postgresql_where=text("state = 'running'")),
 )
 
 pools = Table(

@@ -6,14 +6,29 @@ import functools
 import hashlib
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, and_, bindparam, delete, exists, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Float,
+    and_,
+    bindparam,
+    cast,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
-from sqlalchemy.sql import Select
+from sqlalchemy.exc import IntegrityError
 
 from lockstep.adapters.db import tables as t
 from lockstep.domain.model import utcnow
@@ -34,74 +49,104 @@ from lockstep.service.context import current_request_id
 PENDING, RUNNING, FAILED = "pending", "running", "failed"
 # pg_advisory_xact_lock key of placement (a constant: every placement counts every pool it may choose).
 PLACEMENT_LOCK = int.from_bytes(hashlib.sha256(b"lockstep-placement").digest()[:8], "big", signed=True)
+#: The PostgreSQL channel an enqueue notifies (payload: the `host@backend` that must run it, "" for any).
+WAKE_CHANNEL = "lockstep_work"
+
+# The database's clock, in seconds since the epoch: leases and due times are judged by it, so workers on
+# machines whose clocks disagree still agree on whose lease ran out. SQLite is one machine's file: its
+# writers share that machine's clock, which the statements receive as the bound `now`.
+_PG_NOW = cast(func.extract("epoch", func.clock_timestamp()), Float)
+_NOW = bindparam("now", type_=Float)
 
 
-def _clauses() -> tuple[ColumnElement[bool], ColumnElement[bool], ColumnElement[bool]]:
-    """(due, abandoned, not busy) at `:now`.
+def _clock(dialect: str) -> ColumnElement[float]:
+    return _PG_NOW if dialect == "postgresql" else _NOW
 
-    Built once with `now` as a bound parameter: a fresh alias per call would give every claim query a new
-    cache key, and SQLAlchemy would compile the statement again on every pass of every worker.
-    """
-    now = bindparam("now", type_=Float)
+
+def _clock_params(dialect: str) -> dict[str, float]:
+    return {} if dialect == "postgresql" else {"now": time.time()}
+
+
+def _ready(ops: Any, now: ColumnElement[float]) -> ColumnElement[bool]:
+    """Operations of `ops` (the table or an alias) a worker may claim at `now`: pending and due, or
+    running with a lease run out (its owner died or stopped: a takeover); and nothing else on the same
+    target is running, nor due before it (one operation per share/group at a time, in order)."""
     other = t.operations.alias("other")
-    not_busy = ~exists(select(other.c.id).where(
-        other.c.target_id == t.operations.c.target_id, other.c.id != t.operations.c.id,
-        other.c.state == RUNNING, other.c.lease_expires_at >= now,
-    ))
-    due = and_(t.operations.c.state == PENDING, t.operations.c.not_before <= now)
-    # Running, but its owner stopped renewing the lease (a takeover when claimed).
-    abandoned = and_(t.operations.c.state == RUNNING, t.operations.c.lease_expires_at < now)
-    return due, abandoned, not_busy
+    due = and_(ops.c.state == PENDING, ops.c.not_before <= now)
+    abandoned = and_(ops.c.state == RUNNING, ops.c.lease_expires_at < now)
+    busy = exists(select(other.c.id).where(
+        other.c.target_id == ops.c.target_id, other.c.id != ops.c.id, other.c.state == RUNNING))
+    earlier = exists(select(other.c.id).where(
+        other.c.target_id == ops.c.target_id, other.c.id < ops.c.id, other.c.state == PENDING,
+        other.c.not_before <= now))
+    return and_(or_(due, abandoned), ~busy, ~earlier)
 
 
-_DUE, _ABANDONED, _NOT_BUSY = _clauses()
-# Due and unowned (or owned by a worker whose lease ran out), and its target is not busy.
-_READY = and_(or_(_DUE, _ABANDONED), _NOT_BUSY)
+_RETURNED = (t.operations.c.id, t.operations.c.kind, t.operations.c.target_id, t.operations.c.backend,
+             t.operations.c.attempts, t.operations.c.payload, t.operations.c.request_id, t.operations.c.epoch,
+             t.operations.c.previous_owner)
 
 
 @functools.lru_cache(maxsize=64)
-def _claimable_query(backends: tuple[str, ...] | None, limit: int) -> Select[Any]:
-    """The claim query of a worker (its backends never change), built once."""
-    query = select(t.operations.c.id).where(_READY, t.operations.c.kind.in_([str(k) for k in OperationKind]))
+def _claim_statement(dialect: str, backends: tuple[str, ...] | None, limit: int) -> Any:
+    """One statement claims up to `limit` ready operations: the rows are chosen and locked by a subquery
+    that skips rows another worker is claiming (PostgreSQL's FOR UPDATE SKIP LOCKED; SQLite has one
+    writer at a time), and each claim raises the row's epoch. Built once per worker (its backends never
+    change): a fresh statement per pass would be compiled again on every pass of every worker."""
+    now = _clock(dialect)
+    cand = t.operations.alias("cand")
+    picked = select(cand.c.id).where(_ready(cand, now), cand.c.kind.in_([str(k) for k in OperationKind]))
     if backends is not None:
-        query = query.where(or_(t.operations.c.backend.is_(None), t.operations.c.backend.in_(backends)))
-    return query.order_by(t.operations.c.id).limit(limit)
+        picked = picked.where(or_(cand.c.backend.is_(None), cand.c.backend.in_(backends)))
+    picked = picked.order_by(cand.c.id).limit(limit).with_for_update(skip_locked=True)
+    ops = t.operations.c
+    return (update(t.operations).where(ops.id.in_(picked.scalar_subquery()))
+            .values(state=RUNNING, owner=bindparam("owner"), previous_owner=ops.owner,
+                    lease_expires_at=now + bindparam("lease", type_=Float), attempts=ops.attempts + 1,
+                    epoch=ops.epoch + 1, updated_at=bindparam("stamp", type_=DateTime))
+            .returning(*_RETURNED))
 
 
 class OperationRepo(Enqueue):
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        self.dialect = conn.dialect.name
+
+    def _now(self) -> ColumnElement[float]:
+        return _PG_NOW if self.dialect == "postgresql" else literal(time.time(), Float)
+
+    def _notify(self, backend: str | None) -> None:
+        """Wake the workers LISTENing (PostgreSQL delivers it at commit, and not at all on rollback)."""
+        if self.dialect == "postgresql":
+            self.conn.execute(select(func.pg_notify(WAKE_CHANNEL, backend or "")))
 
     def record(self, kind: OperationKind, target_id: str, *, backend: str | None, payload: Payload | None) -> None:
         now = utcnow()
-        self.conn.execute(insert(t.operations), {
-            "kind": str(kind), "target_id": target_id, "backend": backend, "state": PENDING, "attempts": 0,
-            "not_before": time.time(), "payload": json.dumps(dump_payload(payload)), "created_at": now,
-            "updated_at": now, "request_id": current_request_id(),
-        })
+        self.conn.execute(insert(t.operations).values(
+            kind=str(kind), target_id=target_id, backend=backend, state=PENDING, attempts=0, epoch=0,
+            not_before=self._now(), payload=json.dumps(dump_payload(payload)), created_at=now,
+            updated_at=now, request_id=current_request_id()))
+        self._notify(backend)
 
-    def claimable(self, backends: list[str] | None, now: float, limit: int = 8) -> list[int]:
-        """Ids of operations this worker may try to claim (pending and due, or lease run out).
+    def claim_ready(self, backends: list[str] | None, owner: str, lease: float, limit: int = 1) -> list[Operation]:
+        """Claim up to `limit` ready operations for `owner` (its backends, and unplaced work); each claim
+        raises the row's epoch, which the owner's later writes are conditioned on (`hold`).
 
         A kind this code does not know (a row written by a newer version) is left to a worker that does.
+        Two workers that claim different operations of one target at the same instant meet the unique
+        index on running targets: the loser claims nothing this time and tries again.
         """
-        query = _claimable_query(None if backends is None else tuple(backends), limit)
-        return list(self.conn.execute(query, {"now": now}).scalars())
+        stmt = _claim_statement(self.dialect, None if backends is None else tuple(backends), limit)
+        params = {"owner": owner, "lease": lease, "stamp": utcnow(), **_clock_params(self.dialect)}
+        try:
+            with self.conn.begin_nested():
+                rows = self.conn.execute(stmt, params).mappings().all()
+        except IntegrityError:
+            return []
+        return sorted((self._operation(row) for row in rows), key=lambda op: op.id)
 
-    def claim(self, op_id: int, owner: str, now: float, lease: float) -> Operation | None:
-        """Compare-and-set claim: exactly one worker wins a given operation.
-
-        Two statements, each a compare-and-set, so that the winner knows whether it took the row over
-        from a worker whose lease ran out (the operator's lease-takeover count) without reading first.
-        """
-        taken_over = False
-        won = self._claim_where(op_id, owner, now, lease, _DUE)
-        if not won:
-            won = self._claim_where(op_id, owner, now, lease, _ABANDONED)
-            taken_over = bool(won)
-        if not won:
-            return None
-        row = self.conn.execute(select(t.operations).where(t.operations.c.id == op_id)).mappings().one()
+    @staticmethod
+    def _operation(row: Any) -> Operation:
         kind = OperationKind(row["kind"])
         try:
             payload = load_payload(kind, json.loads(row["payload"]))
@@ -111,15 +156,19 @@ class OperationRepo(Enqueue):
             payload = None
         return Operation(id=row["id"], kind=kind, target_id=row["target_id"], backend=row["backend"],
                          attempts=row["attempts"], payload=payload, request_id=row["request_id"],
-                         taken_over=taken_over)
+                         taken_over=row["previous_owner"] is not None, epoch=row["epoch"],
+                         previous_owner=row["previous_owner"])
 
-    def _claim_where(self, op_id: int, owner: str, now: float, lease: float, state: ColumnElement[bool]) -> int:
-        return self.conn.execute(
-            update(t.operations).where(t.operations.c.id == op_id, state, _NOT_BUSY).values(
-                state=RUNNING, owner=owner, lease_expires_at=now + lease,
-                attempts=t.operations.c.attempts + 1, updated_at=utcnow(),
-            ), {"now": now}
-        ).rowcount
+    def _held(self, op_id: int, owner: str, epoch: int) -> ColumnElement[bool]:
+        ops = t.operations.c
+        return and_(ops.id == op_id, ops.owner == owner, ops.epoch == epoch, ops.state == RUNNING)
+
+    def hold(self, op_id: int, owner: str, epoch: int) -> bool:
+        """True, and the row locked until the transaction ends, if `owner` still holds the operation at
+        `epoch`: no other worker has claimed it since, and none can while this transaction lasts (its
+        claims skip locked rows). The fence every write of a running operation goes through."""
+        query = select(t.operations.c.id).where(self._held(op_id, owner, epoch)).with_for_update()
+        return self.conn.execute(query).first() is not None
 
     def summary(self) -> list[QueueStat]:
         ops = t.operations
@@ -129,32 +178,51 @@ class OperationRepo(Enqueue):
         return [QueueStat(kind=kind, state=state, count=count, oldest_created_at=oldest)
                 for kind, state, count, oldest in rows]
 
-    def renew(self, op_ids: list[int], owner: str, until: float) -> None:
-        if op_ids:
-            self.conn.execute(update(t.operations).where(
-                t.operations.c.id.in_(op_ids), t.operations.c.owner == owner, t.operations.c.state == RUNNING
-            ).values(lease_expires_at=until))
+    def renew(self, held: Mapping[int, int], owner: str, lease: float) -> set[int]:
+        """Extend the leases `owner` holds ({id: epoch}) to `lease` seconds from the database's now;
+        returns the ids it no longer holds (taken over after its lease ran out, or finished)."""
+        if not held:
+            return set()
+        ops = t.operations.c
+        which = or_(*(and_(ops.id == op_id, ops.epoch == epoch) for op_id, epoch in held.items()))
+        renewed = set(self.conn.execute(update(t.operations).where(which, ops.owner == owner, ops.state == RUNNING)
+                                        .values(lease_expires_at=self._now() + lease).returning(ops.id)).scalars())
+        return set(held) - renewed
 
-    def finish(self, op_id: int, owner: str, *, error: str | None = None) -> None:
-        """Done operations are deleted: the table holds only work still to do (and failures)."""
+    def running_owners(self) -> set[str]:
+        """The owners of running operations."""
+        return set(self.conn.execute(select(t.operations.c.owner).distinct().where(
+            t.operations.c.state == RUNNING, t.operations.c.owner.is_not(None))).scalars())
+
+    def expire_leases(self, owner: str) -> int:
+        """End the leases `owner` holds now (it is known to be dead): its operations are claimable at once."""
+        return int(self.conn.execute(update(t.operations).where(
+            t.operations.c.owner == owner, t.operations.c.state == RUNNING).values(lease_expires_at=0.0)).rowcount)
+
+    def finish(self, op_id: int, owner: str, epoch: int, *, error: str | None = None) -> bool:
+        """Done operations are deleted: the table holds only work still to do (and failures). False if
+        `owner` no longer holds it at `epoch` (nothing is written)."""
         if error is None:
-            self.conn.execute(delete(t.operations).where(t.operations.c.id == op_id, t.operations.c.owner == owner))
-        else:
-            self.conn.execute(update(t.operations).where(t.operations.c.id == op_id, t.operations.c.owner == owner)
-                              .values(state=FAILED, last_error=error[:4000], updated_at=utcnow()))
+            return self.conn.execute(delete(t.operations).where(self._held(op_id, owner, epoch))).rowcount > 0
+        return self.conn.execute(update(t.operations).where(self._held(op_id, owner, epoch)).values(
+            state=FAILED, last_error=error[:4000], updated_at=utcnow())).rowcount > 0
 
-    def release(self, op_id: int, owner: str, *, backend: str | None = None, delay: float = 0.0,
-                error: str | None = None) -> None:
-        """Hand the operation back (to another backend's worker, or to retry later)."""
+    def release(self, op_id: int, owner: str, epoch: int, *, backend: str | None = None, delay: float = 0.0,
+                error: str | None = None) -> bool:
+        """Hand the operation back (to another backend's worker, or to retry later); False if `owner` no
+        longer holds it at `epoch`."""
         values: dict[str, Any] = {"state": PENDING, "owner": None, "lease_expires_at": None,
-                                  "not_before": time.time() + delay, "updated_at": utcnow()}
+                                  "not_before": self._now() + delay, "updated_at": utcnow()}
         if backend is not None:
             values["backend"] = backend
             values["attempts"] = 0
         if error is not None:
             values["last_error"] = error[:4000]
-        self.conn.execute(update(t.operations).where(t.operations.c.id == op_id, t.operations.c.owner == owner)
-                          .values(**values))
+        released = self.conn.execute(update(t.operations).where(self._held(op_id, owner, epoch))
+                                     .values(**values)).rowcount > 0
+        if released and backend is not None:
+            self._notify(backend)
+        return released
 
     def expedite(self, target_id: str, kind: OperationKind) -> None:
         """Make pending work on a target due now (a reclaim that waited for something that just went)."""
@@ -171,9 +239,12 @@ class OperationRepo(Enqueue):
         # An UPDATE, not a read: on PostgreSQL it waits for a claim of the same row in progress and
         # then sees the row running, so the caller records new work instead of relying on a run
         # that may already have read the records.
-        return self.conn.execute(update(t.operations).where(
+        hurried = self.conn.execute(update(t.operations).where(
             t.operations.c.target_id == target_id, t.operations.c.kind == str(kind), t.operations.c.state == PENDING,
-        ).values(not_before=0.0)).rowcount > 0
+        ).values(not_before=0.0).returning(t.operations.c.backend)).scalars().all()
+        for backend in set(hurried):
+            self._notify(backend)
+        return bool(hurried)
 
     def unfinished(self, target_ids: list[str]) -> list[tuple[int, OperationKind, str]]:
         """(id, kind, target) of the pending or running operations on the targets (kinds this code knows)."""

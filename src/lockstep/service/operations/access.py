@@ -60,11 +60,13 @@ def update_access(ctx: Context, op: Operation) -> None:
             failed = [rule for rule in plan.rules if rule.state in IN_FLIGHT
                       and uow.access_rules.cas(rule.id, [rule.state], state=AccessState.ERROR)]
             _tell(ctx, uow, op, plan.share, failed, failures.access_failed)
+            ctx.complete(uow)
             uow.commit()
         return
     with ctx.db.write() as uow:
         refused = _record(uow, plan, results)
         _tell(ctx, uow, op, plan.share, refused, failures.access_refused)
+        ctx.complete(uow)
         uow.commit()
 
 

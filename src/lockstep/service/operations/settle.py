@@ -16,6 +16,7 @@ from lockstep.domain.hosts import backend_key, pool_of
 from lockstep.domain.model import Share, Status
 from lockstep.domain.operations import TRANSITIONS, Entity, Operation, OperationKind, Reclaim
 from lockstep.service.exports import NfsExports
+from lockstep.service.fencing import FencedDatabase
 from lockstep.service.operations import failures
 from lockstep.service.operations.failures import Failure
 from lockstep.service.scheduler import Scheduler
@@ -59,13 +60,11 @@ class Context:
             raise Handoff(backend)
         return self.drivers[backend]
 
-    def enqueue_reclaim(self, entity: Entity, object_id: str, host: str | None) -> None:
-        if not host:
-            return
-        with self.db.write() as uow:
-            uow.operations.enqueue(OperationKind.RECLAIM, object_id, backend=backend_key(host),
-                                   payload=Reclaim(entity))
-            uow.commit()
+    def complete(self, uow: UnitOfWork) -> None:
+        """End the operation in the transaction that settles it (the worker's handlers run on a
+        `FencedDatabase`; elsewhere, as in the tests' direct calls, there is no row to end)."""
+        if isinstance(self.db, FencedDatabase):
+            self.db.complete(uow)
 
 
 Handler = Callable[[Context, Operation], None]
@@ -182,6 +181,7 @@ def settle(ctx: Context, op: Operation, prepare: Callable[[UnitOfWork], Job[R] |
             else:
                 why = job.explain(exc) if job.explain else failures.driver_failed(op.kind, job.target_id, exc)
                 fail(uow, op.kind, job.target_id, why, request_id=op.request_id, message_ttl=ctx.message_ttl)
+            ctx.complete(uow)
             uow.commit()
         return
     with ctx.db.write() as uow:
@@ -193,11 +193,12 @@ def settle(ctx: Context, op: Operation, prepare: Callable[[UnitOfWork], Job[R] |
                            **job.values(result))
         if job.recorded is not None:
             job.recorded(uow, result, won)
-        gone = transition.makes_storage and not won and not repo.exists(job.target_id)
+        if transition.makes_storage and not won and not repo.exists(job.target_id) and job.host:
+            # Deleted while the driver worked: the storage just made has no record to delete it.
+            uow.operations.enqueue(OperationKind.RECLAIM, job.target_id, backend=backend_key(job.host),
+                                   payload=Reclaim(transition.entity))
+        ctx.complete(uow)
         uow.commit()
-    if gone:
-        # Deleted while the driver worked: the storage just made has no record to delete it.
-        ctx.enqueue_reclaim(transition.entity, job.target_id, job.host)
 
 
 def share_spec(share: Share) -> ShareSpec:
