@@ -16,7 +16,7 @@ Example file::
     backends = ["default"]          # backends this process's worker owns
 
     [backend.default]
-    driver = "btrfs"                # auto | btrfs | posix | zfs | fake
+    driver = "btrfs"                # auto | btrfs | posix | zfs | cephfs | fake
     image_size_gb = 20              # btrfs in a loop-mounted image in the data dir
 
     max_over_subscription_ratio = 20.0  # thin pools may provision this many times their size
