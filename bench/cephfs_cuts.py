@@ -108,7 +108,9 @@ def main() -> None:
     args = parser.parse_args()
     directory = Path(tempfile.mkdtemp(prefix="lockstep-cephbench-", dir="/var/tmp"))
     started = time.monotonic()
-    subprocess.run(["bash", str(SCRIPT), "up", str(directory)], check=True, capture_output=True)
+    # A sparse OSD big enough to restore the largest group (each share is 1 GiB of quota; capacity checks count it).
+    env = {**os.environ, "CEPH_OSD_BYTES": str(64 * 1024**3)}
+    subprocess.run(["bash", str(SCRIPT), "up", str(directory)], check=True, capture_output=True, env=env)
     print(f"cephfs cluster boot (scripts/ceph-cluster.sh up): {time.monotonic() - started:.1f} s", flush=True)
     driver = CephfsDriver({"conf": str(directory / "ceph.conf"), "path": str(directory / "lockstep")})
     try:
