@@ -91,7 +91,7 @@ def bench(driver: CephfsDriver, sizes: list[int], repeat: int, mib: int) -> None
             took = time.perf_counter() - started
             driver.create_share_from_snapshot(copy, snap)
             clone_s = time.perf_counter() - started - took
-            print(f"cephfs share snapshot (mgr) {_ms(took)}; share from it (mgr clone of {mib} MiB) {clone_s:.2f} s",
+            print(f"cephfs share snapshot (mgr) {_ms(took)}; share from it (a copy of {mib} MiB) {clone_s:.2f} s",
                   flush=True)
             driver.delete_share(copy)
             driver.delete_snapshot(snap)
