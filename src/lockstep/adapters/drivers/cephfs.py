@@ -114,10 +114,17 @@ class CephfsDriver(ShareDriver):
         for stale in self.mountpoint.parent.glob(f".{self.mountpoint.name}.reader-*"):
             detach(stale)  # a reader mount of a process killed mid-restore
             stale.rmdir()
+        self._volumes()
+        self._mgr("fs subvolumegroup create", group_name=self.prefix, action="create the default group")
+
+    def _volumes(self) -> Path:
+        """`/volumes` on this process's mount, mounted again first if it is gone: its ceph-fuse died
+        (ENOTCONN), or another worker process of this host that shared the mount point unmounted it
+        when it stopped. Never a plain directory where the volume should be."""
         if not mounted(self.mountpoint):
             self.ceph.mount(self.mountpoint, self.fs_name)
             self._mounted_here = True
-        self._mgr("fs subvolumegroup create", group_name=self.prefix, action="create the default group")
+        return self.mountpoint / "volumes"
 
     def close(self) -> None:
         self.ceph.close()
@@ -134,11 +141,11 @@ class CephfsDriver(ShareDriver):
         return self.prefix if group_id is None else f"{self.prefix}-{check_id(group_id, 'group')}"
 
     def _group_dir(self, group_id: str | None) -> Path:
-        return self.mountpoint / "volumes" / self._group_name(group_id)
+        return self._volumes() / self._group_name(group_id)
 
     def _our_groups(self) -> Iterator[tuple[str | None, Path]]:
         """(group id, directory) of every subvolume group this backend owns; None is the default group."""
-        volumes = self.mountpoint / "volumes"
+        volumes = self._volumes()
         try:
             names = os.listdir(volumes)
         except FileNotFoundError:
@@ -559,7 +566,7 @@ class CephfsDriver(ShareDriver):
     def _revoke_all(self, share_id: str, group: str) -> None:
         # mgr/volumes keeps a subvolume's grants in `/volumes/_<group>:<subvolume>.meta` from its first
         # `authorize` on: without that file there is nothing to revoke (and no mgr call to make).
-        if not (self.mountpoint / "volumes" / f"_{group}:{share_id}.meta").exists():
+        if not (self._volumes() / f"_{group}:{share_id}.meta").exists():
             return
         for auth_id in self._granted(share_id, group):
             self._revoke(share_id, group, auth_id)
