@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests.ceph_cluster import CephCluster, session_cluster
 from tests.support import Client, InProcessServer, in_process_server, migrated_database
 
 DATABASES = ["sqlite", "postgresql"]
@@ -21,12 +22,15 @@ DATABASES = ["sqlite", "postgresql"]
 #   runs first. Live-process tests parametrized on btrfs or zfs join it.
 # - each in-process test module: its module-scoped servers are built once.
 # - each live-process test on its own: it starts its own servers, and there are few but long ones.
+# - every test on Ceph (tests/ceph/, and the driver tests parametrized on cephfs), together: they share
+#   one cluster per session (booting one costs ~12 s and 0.5 GB), which lives in one worker process.
 # (xdist's own `xdist_group` marks do not take effect with this pytest, whose node ids ignore the
 # suffix xdist adds: hence a scheduler keyed on the node id alone.)
 REAL_STORAGE = ("drivers", "storage")
 LIVE = ("durability", "e2e", "ops", "cluster")
-ORDER = {"drivers": 0, "storage": 0, "durability": 1, "e2e": 1, "ops": 1, "cluster": 1}
+ORDER = {"drivers": 0, "storage": 0, "ceph": 0, "durability": 1, "e2e": 1, "ops": 1, "cluster": 1}
 _ON_REAL_STORAGE = re.compile(r"\[(btrfs|zfs)\b")
+_ON_CEPH = re.compile(r"\[cephfs\b")
 
 
 def _tier_of(path: str) -> str:
@@ -38,6 +42,8 @@ def work_unit(nodeid: str) -> str:
     """The unit of work (see above) a test belongs to, from its node id."""
     path = nodeid.split("::", 1)[0]
     tier = _tier_of(path)
+    if tier == "ceph" or _ON_CEPH.search(nodeid):
+        return "ceph"
     if tier in REAL_STORAGE or (tier in LIVE and _ON_REAL_STORAGE.search(nodeid)):
         return "real-storage"
     return nodeid if tier in LIVE else path
@@ -56,7 +62,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Real storage first, then the live-process tests, then the in-process modules."""
-    items.sort(key=lambda item: (work_unit(item.nodeid) != "real-storage",
+    items.sort(key=lambda item: (work_unit(item.nodeid) not in ("real-storage", "ceph"),
                                  ORDER.get(_tier_of(item.nodeid.split("::", 1)[0]), 2)))
 
 
@@ -74,6 +80,13 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.section("driver measurements")
         for line in MEASUREMENTS:
             terminalreporter.write_line(line)
+
+
+@pytest.fixture(scope="session")
+def ceph_cluster() -> Iterator[CephCluster]:
+    """One Ceph cluster for the session (tests/ceph_cluster.py), torn down at exit."""
+    with session_cluster() as cluster:
+        yield cluster
 
 
 @pytest.fixture(scope="module", params=DATABASES)

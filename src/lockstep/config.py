@@ -16,7 +16,7 @@ Example file::
     backends = ["default"]          # backends this process's worker owns
 
     [backend.default]
-    driver = "btrfs"                # auto | btrfs | posix | zfs | fake
+    driver = "btrfs"                # auto | btrfs | posix | zfs | cephfs | fake
     image_size_gb = 20              # btrfs in a loop-mounted image in the data dir
     # backend_host = "shared"       # owned as shared@default by every worker that says so (shared storage)
 

@@ -101,6 +101,8 @@ def check_backends(settings: Settings) -> Iterator[Result]:
             yield Result("btrfs", True, "not root: the auto backend will use posix (no atomic cgsnapshots)")
     if "zfs" in drivers:
         yield _tools("zfs", ("zfs", "zpool"), "zfsutils-linux (contrib)")
+    if "cephfs" in drivers:
+        yield _tools("cephfs", ("ceph", "ceph-fuse"), "ceph-common ceph-fuse")
     if drivers - {"fake"}:
         yield from check_nfs()
 

@@ -1,8 +1,9 @@
 """Fixtures running one contract suite over every driver.
 
 `backend` is parametrized over every driver in the registry (`storage_drivers()`: fake, posix in a
-temp dir, btrfs in a loop-mounted sparse image, zfs in a file-backed pool on zfs-fuse or OpenZFS),
-each built by the registry's factory as a configured backend would be. A driver registered
+temp dir, btrfs in a loop-mounted sparse image, zfs in a file-backed pool on zfs-fuse or OpenZFS,
+cephfs on the session's one-node Ceph cluster), each built by the registry's factory as a configured
+backend would be. A driver registered
 without a way to give it storage here fails the suite. Real backends get fresh storage per test and
 tear it down even when the test fails; afterwards the fixture checks that no mount, loop device,
 subvolume, pool or dataset it created is left, and (when the test passed) that the test deleted
@@ -22,8 +23,10 @@ from pathlib import Path
 
 import pytest
 
-from lockstep.adapters.drivers import loopfs, registry, zfspool
+from lockstep.adapters.drivers import cephclient, loopfs, registry, zfspool
+from lockstep.adapters.drivers.cephfs import CephfsDriver
 from lockstep.service.storage import Inventory, ShareDriver
+from tests.ceph_cluster import CephCluster
 
 GIB = 1024**3
 BTRFS_IMAGE_BYTES = 10 * GIB
@@ -209,12 +212,44 @@ def _zfs(request: pytest.FixtureRequest) -> Backend:
     return backend
 
 
+def _cephfs(request: pytest.FixtureRequest) -> Backend:
+    """The session's Ceph cluster (tests/ceph_cluster.py); each test owns the names under a prefix of its
+    own, and its driver mounts the volume with ceph-fuse in the test's storage directory."""
+    cluster: CephCluster = request.getfixturevalue("ceph_cluster")
+    storage: Path = request.getfixturevalue("storage_dir")
+    prefix = f"t{uuid.uuid4().hex[:10]}"
+    driver = _driver("cephfs", storage, conf=str(cluster.conf), prefix=prefix, path=str(storage))
+    assert isinstance(driver, CephfsDriver)
+    backend = Backend("cephfs", driver, "cephfs", True, True, True, False, True, access_enforced=True)
+    volumes = driver.mountpoint / "volumes"
+
+    def ours() -> list[str]:
+        """Groups under the prefix besides the default one, and anything left in the default one."""
+        found = [n for n in os.listdir(volumes) if n.startswith(f"{prefix}-")] if volumes.is_dir() else []
+        default = volumes / prefix
+        return found + ([f"{prefix}/{n}" for n in os.listdir(default)] if default.is_dir() else [])
+
+    def teardown() -> None:
+        try:
+            subprocess.run(["ceph", "-c", str(cluster.conf), "fs", "subvolumegroup", "rm", "cephfs", prefix,
+                            "--force"], capture_output=True, check=False)
+        finally:
+            driver.close()
+            driver.close()  # idempotent
+        assert not cephclient.mounted(driver.mountpoint), f"{driver.mountpoint} is still mounted"
+
+    backend.extra_leftovers.append(ours)
+    request.addfinalizer(teardown)
+    return backend
+
+
 #: How the suite gives each registered driver storage, and what the contract may expect of it.
 PROVISIONERS: dict[str, Callable[[pytest.FixtureRequest], Backend]] = {
     "fake": _fake,
     "posix": _posix,
     "btrfs": _btrfs,
     "zfs": _zfs,
+    "cephfs": _cephfs,
 }
 
 

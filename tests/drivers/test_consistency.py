@@ -78,7 +78,7 @@ def _read_counter(path: Path) -> int:
     return int((path / COUNTER).read_text(encoding="ascii").strip() or "0")
 
 
-@pytest.mark.parametrize("backend", ["posix", "btrfs", "zfs"], indirect=True)
+@pytest.mark.parametrize("backend", ["posix", "btrfs", "zfs", "cephfs"], indirect=True)
 def test_cgsnapshot_cuts_are_consistent(backend: Backend, record_property: Callable[[str, object], None]) -> None:
     driver = backend.driver
     group = GroupSpec(new_id("g-"), backend.pool)

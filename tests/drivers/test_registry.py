@@ -23,7 +23,7 @@ from .conftest import ON_DISK_CATEGORIES, PROVISIONERS
 REPO = Path(__file__).resolve().parents[2]
 
 #: Options that let every registered storage driver be constructed (not set up) without storage.
-CONSTRUCTIBLE = {"zfs": {"dataset": "tank/lockstep"}}
+CONSTRUCTIBLE = {"zfs": {"dataset": "tank/lockstep"}, "cephfs": {"conf": "/etc/ceph/ceph.conf"}}
 
 
 def test_an_unknown_driver_name_lists_the_registered_ones(tmp_path: Path) -> None:
@@ -31,7 +31,7 @@ def test_an_unknown_driver_name_lists_the_registered_ones(tmp_path: Path) -> Non
     with pytest.raises(ValueError) as caught:
         make_driver(settings, BackendConfig("primary", "ext4"))
     message = str(caught.value)
-    assert message == "backend primary: unknown driver 'ext4' (auto, btrfs, posix, zfs, fake)"
+    assert message == "backend primary: unknown driver 'ext4' (auto, btrfs, posix, zfs, cephfs, fake)"
     assert all(name in message for name in registry.DRIVERS)
 
 

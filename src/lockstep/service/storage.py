@@ -189,6 +189,9 @@ class ShareDriver(abc.ABC):
     #: The name the driver is registered under in `registry.DRIVERS`; shown as `lockstep:driver`.
     kind: str = "abstract"
     driver_handles_share_servers: bool = False
+    #: Clients reach the backend by its own protocol and it enforces access rules itself (cephfs: cephx
+    #: caps): no NFS server is put in front of its shares, and `update_access`'s results are final.
+    native_access: bool = False
     vendor_name: str = "Lockstep"
     driver_version: str = "1.0"
 

@@ -127,7 +127,7 @@ class Worker:
             for pool in driver.pools():
                 ref = PoolRef.of_backend(backend, pool.name)
                 caps = capabilities(driver, backend, pool, self.overcommit)
-                if self.context.nfs is not None:
+                if self.context.nfs is not None and not driver.native_access:
                     caps.update(self.context.nfs.capabilities())
                 caps["timestamp"] = time.strftime("%Y-%m-%dT%H:%M:%S.000000", time.gmtime())
                 records.append(PoolRecord(

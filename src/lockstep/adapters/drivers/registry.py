@@ -69,6 +69,12 @@ def _zfs(site: BackendSite) -> ShareDriver:
     return ZfsDriver(site.options)
 
 
+def _cephfs(site: BackendSite) -> ShareDriver:
+    from lockstep.adapters.drivers.cephfs import CephfsDriver
+
+    return CephfsDriver(site.options_with_root())
+
+
 def _fake(site: BackendSite) -> ShareDriver:
     from lockstep.adapters.drivers.fake import FakeDriver
 
@@ -77,7 +83,7 @@ def _fake(site: BackendSite) -> ShareDriver:
 
 #: Every driver name a backend may be configured with, in the order help texts list them.
 DRIVERS: Mapping[str, DriverFactory] = MappingProxyType(
-    {"auto": _auto, "btrfs": _btrfs, "posix": _posix, "zfs": _zfs, "fake": _fake}
+    {"auto": _auto, "btrfs": _btrfs, "posix": _posix, "zfs": _zfs, "cephfs": _cephfs, "fake": _fake}
 )
 
 #: Names that choose another registered driver at start-up rather than being one (`auto` serves

@@ -51,7 +51,8 @@ def update_access(ctx: Context, op: Operation) -> None:
         return
     try:
         results = plan.driver.update_access(share_spec(plan.share), plan.desired)
-        if ctx.nfs is not None:  # the backend made its records; the NFS server enforces what it applied
+        if ctx.nfs is not None and not plan.driver.native_access:
+            # the backend made its records; the NFS server enforces what it applied
             applied = [spec for spec in plan.desired if results.get(spec.id, _NO_RESULT).applied]
             results = {**results, **ctx.nfs.enforce(list(ctx.drivers), plan.share, applied)}
     except DriverError as exc:

@@ -212,7 +212,8 @@ def locations(result: ShareResult, share_id: str, nfs: NfsExports | None = None)
     found: list[dict[str, object]] = [
         {"id": new_id(), "path": loc.path, "is_admin_only": loc.is_admin_only, "preferred": loc.preferred}
         for loc in result.export_locations]
-    if nfs is None or not any(str(loc["path"]).startswith("/") for loc in found):
+    # Only a directory the backend offers clients is exported (cephfs offers its mount to operators only).
+    if nfs is None or not any(str(loc["path"]).startswith("/") and not loc["is_admin_only"] for loc in found):
         return found
     for loc in found:
         if str(loc["path"]).startswith("/"):
