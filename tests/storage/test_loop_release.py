@@ -113,6 +113,14 @@ def test_stop_with_nfs_stops_ganesha_detaches_its_binds_and_releases_the_image(s
                 ganesha = int((nfs_state / "ganesha.pid").read_text())
                 assert _netns_pids(ns.server_netns) >= {ganesha}  # Ganesha, and the rpcbind it needed
 
+                # kill -9 leaves Ganesha serving (clients keep their mounts), with its binds and the image.
+                server.kill(signal.SIGKILL)
+                read = NfsClient(ns.client_netns).cat(f"/shares/{share['id']}", "hello.txt")
+                assert read.returncode == 0 and read.stdout == "hello\n", read.stderr
+                assert {str(root), path} <= mounted_for_ganesha() and len(loop_devices(image)) == 1
+                # The next start adopts that Ganesha; its clean stop releases what both processes left.
+                server.start()
+                assert int((nfs_state / "ganesha.pid").read_text()) == ganesha
                 proc = server.procs.pop()
                 proc.send_signal(signal.SIGTERM)
                 assert proc.wait(60) == 0, server.log_text()
