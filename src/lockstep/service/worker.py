@@ -376,6 +376,9 @@ class Worker:
         self._wake.set()
         for thread in self._threads:
             thread.join(timeout)
+        if self.context.nfs is not None:
+            # Before the drivers close: a bind mount of an exported subvolume would keep its file system mounted.
+            self.context.nfs.close()
         try:
             with self.db.write() as uow:
                 for host, binary in self.services():
