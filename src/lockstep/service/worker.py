@@ -93,6 +93,7 @@ class Worker:
         self.telemetry = telemetry or NoTelemetry()
         self.context = Context(db, self.drivers, Scheduler(), availability_zone, message_ttl, self.telemetry, nfs)
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.context.owner = self.owner
         self.lease = lease_seconds
         self.poll_interval = poll_interval
         self.max_attempts = max_attempts
@@ -232,6 +233,10 @@ class Worker:
         finally:
             with self._running_lock:
                 self._running.discard(op.id)
+            finished = op.id in self.context.finished
+            self.context.finished.discard(op.id)
+        if finished:  # deleted in the transaction that settled its record (`Context.finish_in`)
+            return "succeeded"
         with self.db.write() as uow:
             uow.operations.finish(op.id, self.owner)
             uow.commit()

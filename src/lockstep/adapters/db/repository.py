@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Connection, RowMapping
 
 from lockstep.adapters.db import filters
@@ -431,6 +431,17 @@ class SnapshotRepo(_Repo):
 
 
 _GROUP_FIELDS = tuple(f for f in ConsistencyGroup.__dataclass_fields__ if f != "share_types")
+# One statement: the group's row once per share type (LEFT JOIN keeps a group without any). Built once: a
+# group show runs it, and building it per call cost more than SQLAlchemy's cached compilation.
+_GROUP_GET = (
+    select(t.consistency_groups, t.consistency_group_share_types.c.share_type_id.label("mapped_share_type_id"))
+    .select_from(t.consistency_groups.outerjoin(
+        t.consistency_group_share_types,
+        t.consistency_group_share_types.c.consistency_group_id == t.consistency_groups.c.id))
+    .where(t.consistency_groups.c.id == bindparam("group_id"))
+    .order_by(t.consistency_group_share_types.c.id)
+)
+_GROUP_GET_IN = _GROUP_GET.where(t.consistency_groups.c.project_id == bindparam("project_id"))
 
 
 class GroupRepo(_Repo):
@@ -455,18 +466,10 @@ class GroupRepo(_Repo):
         return groups
 
     def get(self, group_id: str, project_id: str | None = None) -> ConsistencyGroup | None:
-        # One statement: the group's row once per share type (LEFT JOIN keeps a group without any).
-        mapping = t.consistency_group_share_types
-        query = (
-            select(t.consistency_groups, mapping.c.share_type_id.label("mapped_share_type_id"))
-            .select_from(t.consistency_groups.outerjoin(
-                mapping, mapping.c.consistency_group_id == t.consistency_groups.c.id))
-            .where(t.consistency_groups.c.id == group_id)
-            .order_by(mapping.c.id)
-        )
-        if project_id is not None:
-            query = query.where(t.consistency_groups.c.project_id == project_id)
-        rows = self.conn.execute(query).mappings().all()
+        if project_id is None:
+            rows = self.conn.execute(_GROUP_GET, {"group_id": group_id}).mappings().all()
+        else:
+            rows = self.conn.execute(_GROUP_GET_IN, {"group_id": group_id, "project_id": project_id}).mappings().all()
         if not rows:
             return None
         group = ConsistencyGroup(**{f: rows[0][f] for f in _GROUP_FIELDS})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from types import TracebackType
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
@@ -54,8 +55,14 @@ class SqlAlchemyUnitOfWork:
 
     def __enter__(self) -> SqlAlchemyUnitOfWork:
         conn = self._engine.connect()
+        self._autocommit: Any = None
         if self._write:
             conn = conn.execution_options(**WRITE)
+        elif self._engine.dialect.name == "postgresql":
+            # Reads in autocommit (engine.py, READ_PG): set on the driver's connection directly and set back
+            # before it returns to the pool (SQLAlchemy's isolation-level option resets it with more work).
+            self._autocommit = conn.connection.dbapi_connection
+            self._autocommit.autocommit = True
         self.conn = conn
         self._txn = conn.begin()
         self.share_types = ShareTypeRepo(conn)
@@ -90,6 +97,8 @@ class SqlAlchemyUnitOfWork:
         try:
             if not self._committed and self._txn.is_active:
                 self._txn.rollback()
+            if self._autocommit is not None and not self._autocommit.closed:
+                self._autocommit.autocommit = False
         finally:
             self.conn.close()
 

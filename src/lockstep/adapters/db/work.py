@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Float, and_, bindparam, delete, exists, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.sql import Select
 
 from lockstep.adapters.db import tables as t
@@ -59,6 +59,19 @@ _DUE, _ABANDONED, _NOT_BUSY = _clauses()
 _READY = and_(or_(_DUE, _ABANDONED), _NOT_BUSY)
 
 
+def _claim_statement(state: ColumnElement[bool]) -> Any:
+    """One compare-and-set claim that returns the row it took (built once, parameters bound per call)."""
+    ops = t.operations
+    return (update(ops).where(ops.c.id == bindparam("op_id"), state, _NOT_BUSY)
+            .values(state=RUNNING, owner=bindparam("new_owner"), lease_expires_at=bindparam("new_lease", type_=Float),
+                    attempts=ops.c.attempts + 1, updated_at=bindparam("now_dt"))
+            .returning(ops.c.id, ops.c.kind, ops.c.target_id, ops.c.backend, ops.c.attempts, ops.c.payload,
+                       ops.c.request_id))
+
+
+_CLAIM_DUE, _CLAIM_ABANDONED = _claim_statement(_DUE), _claim_statement(_ABANDONED)
+
+
 @functools.lru_cache(maxsize=64)
 def _claimable_query(backends: tuple[str, ...] | None, limit: int) -> Select[Any]:
     """The claim query of a worker (its backends never change), built once."""
@@ -95,13 +108,12 @@ class OperationRepo(Enqueue):
         from a worker whose lease ran out (the operator's lease-takeover count) without reading first.
         """
         taken_over = False
-        won = self._claim_where(op_id, owner, now, lease, _DUE)
-        if not won:
-            won = self._claim_where(op_id, owner, now, lease, _ABANDONED)
-            taken_over = bool(won)
-        if not won:
+        row = self._claim_where(op_id, owner, now, lease, _CLAIM_DUE)
+        if row is None:
+            row = self._claim_where(op_id, owner, now, lease, _CLAIM_ABANDONED)
+            taken_over = row is not None
+        if row is None:
             return None
-        row = self.conn.execute(select(t.operations).where(t.operations.c.id == op_id)).mappings().one()
         kind = OperationKind(row["kind"])
         try:
             payload = load_payload(kind, json.loads(row["payload"]))
@@ -113,13 +125,10 @@ class OperationRepo(Enqueue):
                          attempts=row["attempts"], payload=payload, request_id=row["request_id"],
                          taken_over=taken_over)
 
-    def _claim_where(self, op_id: int, owner: str, now: float, lease: float, state: ColumnElement[bool]) -> int:
-        return self.conn.execute(
-            update(t.operations).where(t.operations.c.id == op_id, state, _NOT_BUSY).values(
-                state=RUNNING, owner=owner, lease_expires_at=now + lease,
-                attempts=t.operations.c.attempts + 1, updated_at=utcnow(),
-            ), {"now": now}
-        ).rowcount
+    def _claim_where(self, op_id: int, owner: str, now: float, lease: float, claim: Any) -> RowMapping | None:
+        """The claimed row (as it is after the claim), or None if the compare-and-set lost."""
+        return self.conn.execute(claim, {"now": now, "op_id": op_id, "new_owner": owner,
+                                         "new_lease": now + lease, "now_dt": utcnow()}).mappings().first()
 
     def summary(self) -> list[QueueStat]:
         ops = t.operations

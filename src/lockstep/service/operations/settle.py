@@ -52,6 +52,19 @@ class Context:
     message_ttl: float = failures.DEFAULT_TTL  # seconds the user messages of failures are kept
     telemetry: Telemetry = field(default_factory=NoTelemetry)
     nfs: NfsExports | None = None  # the NFS server that enforces access rules, where one is configured
+    # The worker that claimed the operations run with this context: `settle` deletes an operation in the
+    # transaction that settles its record (one write transaction fewer per operation, and no window in
+    # which the record is settled but its operation is still queued), and says so in `finished`.
+    owner: str | None = None
+    finished: set[int] = field(default_factory=set)
+
+    def finish_in(self, uow: UnitOfWork, op: Operation) -> None:
+        """Finish `op` (claimed by this context's worker) in the caller's transaction: it is done once that
+        transaction commits. The worker then does not finish it again."""
+        if self.owner is None:
+            return
+        uow.operations.finish(op.id, self.owner)
+        self.finished.add(op.id)
 
     def driver(self, host: str | None) -> ShareDriver:
         backend = backend_key(host)
@@ -182,6 +195,7 @@ def settle(ctx: Context, op: Operation, prepare: Callable[[UnitOfWork], Job[R] |
             else:
                 why = job.explain(exc) if job.explain else failures.driver_failed(op.kind, job.target_id, exc)
                 fail(uow, op.kind, job.target_id, why, request_id=op.request_id, message_ttl=ctx.message_ttl)
+            ctx.finish_in(uow, op)
             uow.commit()
         return
     with ctx.db.write() as uow:
@@ -194,6 +208,8 @@ def settle(ctx: Context, op: Operation, prepare: Callable[[UnitOfWork], Job[R] |
         if job.recorded is not None:
             job.recorded(uow, result, won)
         gone = transition.makes_storage and not won and not repo.exists(job.target_id)
+        if not gone:
+            ctx.finish_in(uow, op)
         uow.commit()
     if gone:
         # Deleted while the driver worked: the storage just made has no record to delete it.
