@@ -300,9 +300,10 @@ class ConsistencyGroupService:
                 return
             if group.status not in GROUP_DELETABLE:
                 raise Conflict(terms.group_status)
-            if uow.groups.count_cgsnapshots(group_id):
+            cgsnapshots, shares = uow.groups.dependents(group_id)
+            if cgsnapshots:
                 raise Conflict(terms.group_has_snapshots)
-            if uow.groups.count_shares(group_id):
+            if shares:
                 raise Conflict(terms.group_has_shares)
             if not uow.groups.cas(group_id, GROUP_DELETABLE, status=Status.DELETING):
                 raise Conflict(terms.group_status)

@@ -70,6 +70,17 @@ class _Repo:
         return [(row.id, row.status) for row in rows]
 
 
+def _type_with_specs(where: Any) -> Any:
+    specs = t.share_type_extra_specs
+    return (select(t.share_types, specs.c.key.label("spec_key"), specs.c.value.label("spec_value"))
+            .select_from(t.share_types.outerjoin(specs, specs.c.share_type_id == t.share_types.c.id))
+            .where(where))
+
+
+_TYPE_BY_ID = _type_with_specs(t.share_types.c.id == bindparam("key"))
+_TYPE_BY_NAME = _type_with_specs(t.share_types.c.name == bindparam("key"))
+
+
 class ShareTypeRepo(_Repo):
     table = t.share_types
 
@@ -88,12 +99,20 @@ class ShareTypeRepo(_Repo):
         ]
 
     def get(self, type_id: str) -> ShareType | None:
-        rows = self.conn.execute(select(t.share_types).where(t.share_types.c.id == type_id)).mappings().all()
-        return self._load(rows)[0] if rows else None
+        return self._one(_TYPE_BY_ID, type_id)
 
     def get_by_name(self, name: str) -> ShareType | None:
-        rows = self.conn.execute(select(t.share_types).where(t.share_types.c.name == name)).mappings().all()
-        return self._load(rows)[0] if rows else None
+        return self._one(_TYPE_BY_NAME, name)
+
+    def _one(self, statement: Any, key: str) -> ShareType | None:
+        """One type and its extra specs, in one statement (a row per spec; a type without any has one)."""
+        rows = self.conn.execute(statement, {"key": key}).mappings().all()
+        if not rows:
+            return None
+        r = rows[0]
+        specs = {row["spec_key"]: row["spec_value"] for row in rows if row["spec_key"] is not None}
+        return ShareType(id=r["id"], name=r["name"], is_public=r["is_public"], extra_specs=specs,
+                         created_at=r["created_at"], description=r["description"])
 
     def get_many(self, ids: Iterable[str]) -> dict[str, ShareType]:
         ids = list(set(ids))
@@ -441,6 +460,12 @@ _GROUP_GET = (
     .where(t.consistency_groups.c.id == bindparam("group_id"))
     .order_by(t.consistency_group_share_types.c.id)
 )
+_GROUP_DEPENDENTS = select(
+    select(func.count()).select_from(t.cgsnapshots)
+    .where(t.cgsnapshots.c.consistency_group_id == bindparam("group_id")).scalar_subquery(),
+    select(func.count()).select_from(t.shares)
+    .where(t.shares.c.consistency_group_id == bindparam("group_id")).scalar_subquery(),
+)
 _GROUP_GET_IN = _GROUP_GET.where(t.consistency_groups.c.project_id == bindparam("project_id"))
 
 
@@ -500,6 +525,10 @@ class GroupRepo(_Repo):
         return int(self.conn.execute(
             select(func.count()).select_from(t.shares).where(t.shares.c.consistency_group_id == group_id)
         ).scalar_one())
+
+    def dependents(self, group_id: str) -> tuple[int, int]:
+        cgsnapshots, shares = self.conn.execute(_GROUP_DEPENDENTS, {"group_id": group_id}).one()
+        return int(cgsnapshots), int(shares)
 
     def untyped(self) -> list[ConsistencyGroup]:
         rows = self.conn.execute(select(t.consistency_groups).where(
