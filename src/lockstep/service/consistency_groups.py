@@ -109,10 +109,9 @@ class ConsistencyGroupService:
             self._check_network(uow, ctx, list(plan.share_types), plan.network_id, from_source=plan.source is not None)
             plan.group_type = self._group_type(uow, ctx, cmd, plan, type_ref)
             group = self._record(uow, ctx, cmd, plan)
-            created = uow.groups.get(group.id)
             uow.commit()
-        assert created is not None
-        return created
+        # What was just written, field for field (GroupRepo.create writes every field): not read back.
+        return group
 
     def _record(self, uow: UnitOfWork, ctx: RequestContext, cmd: CreateConsistencyGroup,
                 plan: _Plan) -> ConsistencyGroup:

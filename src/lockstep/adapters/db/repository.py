@@ -79,6 +79,7 @@ def _type_with_specs(where: Any) -> Any:
 
 _TYPE_BY_ID = _type_with_specs(t.share_types.c.id == bindparam("key"))
 _TYPE_BY_NAME = _type_with_specs(t.share_types.c.name == bindparam("key"))
+_TYPES_BY_IDS = _type_with_specs(t.share_types.c.id.in_(bindparam("keys", expanding=True)))
 
 
 class ShareTypeRepo(_Repo):
@@ -115,11 +116,17 @@ class ShareTypeRepo(_Repo):
                          created_at=r["created_at"], description=r["description"])
 
     def get_many(self, ids: Iterable[str]) -> dict[str, ShareType]:
-        ids = list(set(ids))
-        rows: list[RowMapping] = []
-        for part in chunks(ids):
-            rows.extend(self.conn.execute(select(t.share_types).where(t.share_types.c.id.in_(part))).mappings())
-        return {st.id: st for st in self._load(rows)}
+        found: dict[str, ShareType] = {}
+        for part in chunks(list(set(ids))):
+            for r in self.conn.execute(_TYPES_BY_IDS, {"keys": list(part)}).mappings():
+                share_type = found.get(r["id"])
+                if share_type is None:
+                    share_type = found[r["id"]] = ShareType(
+                        id=r["id"], name=r["name"], is_public=r["is_public"], extra_specs={},
+                        created_at=r["created_at"], description=r["description"])
+                if r["spec_key"] is not None:
+                    share_type.extra_specs[r["spec_key"]] = r["spec_value"]
+        return found
 
     def find(self, *, public: bool | None, project_id: str | None) -> list[ShareType]:
         """public None: every type; True: public + granted to project; False: private only."""
