@@ -106,9 +106,10 @@ class LockstepApp:
                 status, out, payload = self._answer(method, path, raw_query, headers, body, origin, peer, request_id)
                 elapsed = time.perf_counter() - started
                 template = _ROUTE.get()
-                access_log.info("%s %s %d %.1fms", method, template, status, elapsed * 1000,
-                                extra={"fields": {"method": method, "route": template, "status": status,
-                                                  "duration_ms": round(elapsed * 1000, 3)}})
+                if access_log.isEnabledFor(logging.INFO):
+                    access_log.info("%s %s %d %.1fms", method, template, status, elapsed * 1000,
+                                    extra={"fields": {"method": method, "route": template, "status": status,
+                                                      "duration_ms": round(elapsed * 1000, 3)}})
         finally:
             _ROUTE.reset(route)
         if self.ops is not None and self.ops.metrics is not None:
