@@ -117,27 +117,6 @@ def uvicorn_config(app: Any, settings: Settings) -> Any:
                           http=protocol_factory(ConnectionLimits(settings.request_timeout, settings.max_connections)))
 
 
-class SharedListener(socket.socket):
-    """The listening socket every API process accepts from, as this process's event loop sees it.
-
-    asyncio accepts, per wake-up of the loop, as many connections as the `backlog` given to it, and calls
-    `listen(backlog)` first. A burst of new connections (clients opening their pool of keep-alive
-    connections at once) then went to whichever API process woke first, often most of them to one, and
-    that process's single core served them while the other's idled (8 connections: 7 and 1, measured).
-    Given a backlog of ACCEPTS_PER_WAKEUP, each process takes one at a time and a busy one takes fewer;
-    `listen` is left alone, so the queue keeps the length the supervisor gave it."""
-
-    def listen(self, _backlog: int = 0) -> None:
-        return None
-
-
-ACCEPTS_PER_WAKEUP = 1
-
-
-def shared_listener(listener: socket.socket) -> SharedListener:
-    return SharedListener(listener.family, listener.type, listener.proto, fileno=os.dup(listener.fileno()))
-
-
 # PostgreSQL connections an API process opens before it serves: a new one costs a few milliseconds (a
 # backend process is forked), and the first burst of concurrent requests paid that on its critical path.
 WARM_CONNECTIONS = 4
@@ -164,14 +143,10 @@ def run_api(settings: Settings, listener: socket.socket, wake: socket.socket | N
     engine = engine_for(settings)
     app = build_app(settings, build_services(settings, engine, on_enqueued=wake_sender(wake) if wake else None))
     warm_pool(engine, WARM_CONNECTIONS)
-    config = uvicorn_config(app, settings)
-    config.backlog = ACCEPTS_PER_WAKEUP
-    server = uvicorn.Server(config)
-    shared = shared_listener(listener)
-    listener.close()
+    server = uvicorn.Server(uvicorn_config(app, settings))
     _ready(ready)
     try:
-        server.run(sockets=[shared])
+        server.run(sockets=[listener])
     finally:
         engine.dispose()
 
