@@ -4,6 +4,7 @@
 Sections (see docs/performance.md for what each table means):
 
 1. api        API latency/throughput on the fake backend: SQLite and PostgreSQL, 1 and 2 API processes
+              (and 4 on PostgreSQL)
 2. scale      list/detail/filter/page on 10,000 groups / 100,000 shares / 20,000 cgsnapshots vs almost empty
 3. snapshots  cgsnapshot and restore time on btrfs, posix and zfs; writer stalls
 4. peer       OpenStack Manila (bench/manila_peer) vs Lockstep under the same bench/loadgen.py workload
