@@ -215,6 +215,14 @@ def mount_tag(mountpoint: Path) -> str | None:
     return next((arg[len(flag):].decode() for arg in argv if arg.startswith(flag)), None)
 
 
+def evicted(mountpoint: Path) -> bool:
+    """Whether the mount at `mountpoint` was evicted by the MDS: still mounted, its ceph-fuse alive, and
+    every lookup answering an error (a blocklisted client). Not the same as a ceph-fuse that died (its
+    process is gone) or a mount point another process unmounted (not in the mount table)."""
+    pid = _pid_of(mountpoint)
+    return _in_mount_table(mountpoint) and not mounted(mountpoint) and pid is not None and _alive(pid)
+
+
 def _in_mount_table(mountpoint: Path) -> bool:
     target = str(mountpoint)
     with open("/proc/self/mounts", encoding="utf-8") as fh:

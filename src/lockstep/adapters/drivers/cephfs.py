@@ -62,6 +62,7 @@ from lockstep.adapters.drivers.cephclient import (
     CephClient,
     CephCommandError,
     detach,
+    evicted,
     mount_tag,
     mounted,
 )
@@ -120,6 +121,7 @@ class CephfsDriver(ShareDriver):
             raise DriverError("the cephfs backend needs the option 'mount' or 'path' (where to mount the volume)")
         self.mountpoint = Path(mount).absolute()
         self._mounted_here = False
+        self._fenced = False
         self._data_pool: str | None = None
         self._monitors = ""
 
@@ -135,6 +137,13 @@ class CephfsDriver(ShareDriver):
         """`/volumes` on this process's mount, mounted again first if it is gone: its ceph-fuse died
         (ENOTCONN), or another worker process of this host that shared the mount point unmounted it
         when it stopped. Never a plain directory where the volume should be."""
+        if self._fenced or (evicted(self.mountpoint) and mount_tag(self.mountpoint) == self.ceph.tag):
+            # Another worker fenced this process (its lease ran out: it was paused, or cut off): mounting
+            # again would give it a new, unblocklisted address and let it carry on with work now owned
+            # by another worker. It does no more Ceph work until it is restarted.
+            self._fenced = True
+            raise DriverError(f"this worker process ({self.ceph.tag}) was fenced: another worker evicted its "
+                              "Ceph clients after its leases ran out; restart it (`lockstep worker`)")
         if mounted(self.mountpoint) and mount_tag(self.mountpoint) != self.ceph.tag:
             self._take_mount_point()
         if not mounted(self.mountpoint):
