@@ -37,7 +37,8 @@ def api(tmp_path: Path) -> Iterator[LiveServer]:
     """An API process on PostgreSQL with no worker of its own; the test starts the share hosts."""
     with migrated_database("postgresql", tmp_path) as url, live_server(
             tmp_path / "data", url, LOCKSTEP_WORKER="false", LOCKSTEP_REPORT_INTERVAL="0.5",
-            LOCKSTEP_SERVICE_DOWN_TIME="3", LOCKSTEP_BACKEND="cephfs") as server:
+            LOCKSTEP_SERVICE_DOWN_TIME="3", LOCKSTEP_BACKEND="cephfs",
+            LOCKSTEP_ENABLED_SHARE_PROTOCOLS="CEPHFS") as server:
         yield server
 
 
@@ -81,7 +82,8 @@ def test_a_killed_cephfs_worker_is_fenced_before_its_cgsnapshot_is_taken_over(
                            for s in client.get("/services").json()["services"]), api.log_text)
         group = client.create_group(name="orders")
         assert group["status"] == "available", api.log_text()
-        shares = [client.create_share(consistency_group_id=group["id"], name=n) for n in ("tables", "logs")]
+        shares = [client.create_share(consistency_group_id=group["id"], name=n, proto="CEPHFS")
+                  for n in ("tables", "logs")]
         assert [s["status"] for s in shares] == ["available", "available"], api.log_text()
 
         resp = client.post("/cgsnapshots", {"cgsnapshot": {"consistency_group_id": group["id"]}})

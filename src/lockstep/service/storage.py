@@ -192,6 +192,9 @@ class ShareDriver(abc.ABC):
     #: Clients reach the backend by its own protocol and it enforces access rules itself (cephfs: cephx
     #: caps): no NFS server is put in front of its shares, and `update_access`'s results are final.
     native_access: bool = False
+    #: The protocols clients reach its shares by, in Manila's `storage_protocol` spelling; the scheduler
+    #: places a share only on a pool whose backend serves the share's protocol.
+    storage_protocol: str = "NFS_CIFS"
     vendor_name: str = "Lockstep"
     driver_version: str = "1.0"
 

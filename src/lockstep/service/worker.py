@@ -58,7 +58,7 @@ def capabilities(driver: ShareDriver, backend: str, pool: PoolInfo, overcommit: 
         COW_CLONES: pool.copy_on_write_clones,
         "qos": False,
         "share_backend_name": PoolRef.parse(backend).backend,
-        "storage_protocol": "NFS_CIFS",
+        "storage_protocol": driver.storage_protocol,
         "vendor_name": driver.vendor_name,
         "driver_version": driver.driver_version,
         "timestamp": None,

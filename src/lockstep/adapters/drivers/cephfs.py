@@ -106,6 +106,7 @@ class _Unreadable(DriverError):
 class CephfsDriver(ShareDriver):
     kind = "cephfs"
     native_access = True  # CephFS clients, cephx caps: no NFS server in front
+    storage_protocol = "CEPHFS"  # CEPHFS shares only: NFS and CIFS shares are placed elsewhere
 
     def __init__(self, options: Mapping[str, str]) -> None:
         conf = (options.get("conf") or "").strip()
