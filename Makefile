@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export LOCKSTEP_DATA_DIR ?= $(CURDIR)/data
 
-.PHONY: run test lint typecheck check bench bench-quick install system-deps clean
+.PHONY: run test lint typecheck check bench bench-quick install system-deps clean cluster cluster-stop cluster-status
 
 $(STAMP): pyproject.toml
 	@echo "==> creating the virtualenv $(VENV) and installing Lockstep with its test tools"
@@ -41,6 +41,18 @@ lint: install
 
 typecheck: install
 	@$(PY) -m mypy src tests
+
+## Many hosts on this one machine: PostgreSQL, a one-node Ceph (CephFS), two share hosts each with its
+## own btrfs pool and both serving CephFS, two API processes (root). Prints the URL.
+cluster: install system-deps
+	@bash scripts/cluster.sh up
+
+## Stop `make cluster` and remove everything it made (processes, mounts, loop devices, Ceph, database).
+cluster-stop:
+	@bash scripts/cluster.sh down
+
+cluster-status:
+	@bash scripts/cluster.sh status
 
 bench-quick: install system-deps
 	@$(PY) bench/run.py --quick

@@ -300,7 +300,7 @@ def in_process_server(data_dir: Path, database_url: str, *, settle_after_request
         finally:
             server.close()
             if worker.context.nfs is not None:
-                worker.context.nfs.server.stop()
+                worker.context.nfs.close()  # as a clean stop of the worker does
     finally:
         engine.dispose()
 

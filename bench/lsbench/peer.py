@@ -17,6 +17,7 @@ CACHE = Path(os.environ.get("LOCKSTEP_BENCH_CACHE", str(Path.home() / ".cache" /
 VENV = Path(os.environ.get("MANILA_VENV", str(CACHE / "manila-venv")))
 RUN = Path(os.environ.get("MANILA_RUN_DIR", str(CACHE / "manila-run")))
 PEER = BENCH / "manila_peer"
+PEER_BACKEND = '[backend.default]\ndriver = "fake"\ncapacity_gb = "10000000"\n'
 SHARED_OPS = ["group-show", "group-list-detail-100", "group-list-detail-1000", "group-create", "group-delete",
               "share-create", "share-delete"]
 
@@ -113,7 +114,10 @@ def run(workdir: Path, quick: bool) -> dict[str, Any]:
     # Lockstep under the same workload: PostgreSQL (as Manila), fake backend, served as `make run` serves
     # (one API process per core and a worker process).
     with pg_database("peer") as db_url:
-        server = LockstepServer(workdir / "lockstep", db_url, backend="fake", processes=None)
+        # A pool that never fills, as Manila's DummyDriver's: the fake backend's default 1,000 GiB (thick) ran
+        # out during share-create at 8 clients once Lockstep created more than 1,000 shares in a phase.
+        server = LockstepServer(workdir / "lockstep", db_url, backend="fake", processes=None,
+                                config_text=PEER_BACKEND)
         server.upgrade()
         with running(server):
             log(f"peer: Lockstep on {server.url} (PostgreSQL, fake backend, default processes)")

@@ -42,6 +42,8 @@ KEEP_ALIVE_SECONDS = 75
 # scheduler preferred other processes, and API writes waited for it (share-create p50 5.8 -> 13.9 ms
 # on a loaded 2-core machine).
 
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
+
 _PR_SET_PDEATHSIG = 1
 _PR_SET_NAME = 15
 
@@ -115,6 +117,24 @@ def uvicorn_config(app: Any, settings: Settings) -> Any:
                           http=protocol_factory(ConnectionLimits(settings.request_timeout, settings.max_connections)))
 
 
+# PostgreSQL connections an API process opens before it serves: a new one costs a few milliseconds (a
+# backend process is forked), and the first burst of concurrent requests paid that on its critical path.
+WARM_CONNECTIONS = 4
+
+
+def warm_pool(engine: Any, count: int) -> None:
+    """Open `count` pooled connections now (PostgreSQL; SQLite's cost nothing to open) and keep them pooled."""
+    if engine.dialect.name != "postgresql":
+        return
+    opened = []
+    try:
+        for _ in range(count):
+            opened.append(engine.connect())
+    finally:
+        for conn in opened:
+            conn.close()
+
+
 def run_api(settings: Settings, listener: socket.socket, wake: socket.socket | None, ready: int | None) -> None:
     import uvicorn
 
@@ -122,6 +142,7 @@ def run_api(settings: Settings, listener: socket.socket, wake: socket.socket | N
 
     engine = engine_for(settings)
     app = build_app(settings, build_services(settings, engine, on_enqueued=wake_sender(wake) if wake else None))
+    warm_pool(engine, WARM_CONNECTIONS)
     server = uvicorn.Server(uvicorn_config(app, settings))
     _ready(ready)
     try:
@@ -136,12 +157,8 @@ def run_worker(settings: Settings, *, wake: socket.socket | None = None, ready: 
     """Set up the drivers, settle operations until SIGTERM/SIGINT, then release what the drivers hold."""
     from lockstep.bootstrap import build_drivers, build_wake_listener, build_worker, close_drivers, engine_for
 
-    stop = threading.Event()
-
-    def handler(_signum: int, _frame: Any) -> None:
-        stop.set()
-    signal.signal(signal.SIGTERM, handler)
-    signal.signal(signal.SIGINT, handler)
+    stop = StopSignal()
+    abandoned: list[int] = []
     check_database(settings)  # before the drivers: a backend may mount storage as it is built
     engine = engine_for(settings)
     drivers = build_drivers(settings)
@@ -166,11 +183,48 @@ def run_worker(settings: Settings, *, wake: socket.socket | None = None, ready: 
         faulthandler.dump_traceback_later(20, exit=False)
         if listener is not None:
             listener.stop()
-        worker.stop()
-        faulthandler.cancel_dump_traceback_later()
+        abandoned = worker.stop()
     finally:
-        close_drivers(drivers)
-        engine.dispose()
+        try:
+            close_drivers(drivers)
+            engine.dispose()
+        finally:
+            faulthandler.cancel_dump_traceback_later()
+            stop.close()
+    if abandoned:
+        # Their threads are still in storage calls, and the interpreter would wait for them at exit (the
+        # operation threads are a pool's, which Python joins): leave now; their leases say what to redo.
+        logging.shutdown()
+        os._exit(0)
+
+
+class StopSignal:
+    """SIGTERM/SIGINT as something the main thread waits for, installed at once.
+
+    The handler takes no lock: it writes a byte to a pipe. (A handler that sets a `threading.Event` takes
+    the event's lock, which the main thread may hold at the moment the signal is handled, or which a
+    second signal's handler, run inside the first's, finds taken: the process then never stops.)"""
+
+    def __init__(self) -> None:
+        self._read, self._write = os.pipe()
+        os.set_blocking(self._write, False)
+        self.received = False
+        signal.signal(signal.SIGTERM, self._handle)
+        signal.signal(signal.SIGINT, self._handle)
+
+    def _handle(self, _signum: int, _frame: Any) -> None:
+        self.received = True
+        with contextlib.suppress(OSError):  # a full pipe already holds a byte: enough
+            os.write(self._write, b"s")
+
+    def wait(self) -> None:
+        while not self.received:
+            os.read(self._read, 64)  # interrupted by the signal (the handler runs), then reads its byte
+
+    def close(self) -> None:
+        for fd in (self._read, self._write):
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
 
 # in the forked child --------------------------------------------------------------------------------
@@ -181,6 +235,10 @@ def run_child(role: str, settings: Settings, parent: int, listener: socket.socke
     _prctl(_PR_SET_NAME, f"lockstep-{role}".encode())
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, signal.SIG_DFL)  # the supervisor's handlers are not ours
+    # The supervisor forks with SIGTERM and SIGINT blocked (`supervisor.STOP_SIGNALS`): one that came since
+    # the fork waited, and is delivered now, to the default action, instead of to the supervisor's handler
+    # in this process (which would have swallowed it: the child then served on, until killed 30 s later).
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
     try:
         if role == "api":
             run_api(settings, listener, wake, ready)

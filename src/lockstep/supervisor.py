@@ -35,14 +35,13 @@ import select
 import signal
 import socket
 import sys
-import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-from lockstep.child import run_child
+from lockstep.child import STOP_SIGNALS, run_child
 from lockstep.config import Settings
 from lockstep.startup import StartupError, bind_error, close_quietly, preflight, redact
 
@@ -110,7 +109,7 @@ class Supervisor:
     children: list[Child] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self._stop = threading.Event()
+        self._stop = _StopFlag()
         self._listener: socket.socket | None = None
         self._wake: tuple[socket.socket, socket.socket] | None = None
         self._fork = multiprocessing.get_context("fork")
@@ -199,9 +198,13 @@ class Supervisor:
             target=_child_main, name=f"lockstep-{child.role}", daemon=False,
             args=(child.role, self.settings, os.getpid(), self._listener, wake, self._wake,
                   write_fd if ready else None, read_fd))
+        # Forked with the stop signals blocked: until the child has its own handlers (`child.run_child`
+        # unblocks them), a SIGTERM to it would run this process's handler there and be lost.
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
         try:
             child.proc.start()
         finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
             if write_fd >= 0:
                 os.close(write_fd)  # the child's now: its exit closes the last copy, which the parent sees
         child.started = time.monotonic()
@@ -247,6 +250,26 @@ class Supervisor:
                       file=sys.stderr, flush=True)
                 proc.kill()
                 proc.join()
+
+
+class _StopFlag:
+    """Set by the signal handler. Not a `threading.Event`: its handler would take the event's lock, which the
+    main thread may hold when the signal is handled (the supervisor then never stops)."""
+
+    def __init__(self) -> None:
+        self._set = False
+
+    def set(self) -> None:
+        self._set = True
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def wait(self, timeout: float) -> bool:
+        """Sleep `timeout` seconds unless set (a signal's handler runs during the sleep); True if set."""
+        if not self._set:
+            time.sleep(timeout)
+        return self._set
 
 
 def _child_main(role: str, settings: Settings, parent: int, listener: socket.socket, wake: socket.socket | None,

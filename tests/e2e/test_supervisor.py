@@ -122,3 +122,32 @@ def test_children_die_with_a_killed_supervisor(server: LiveServer) -> None:
     os.kill(proc.pid, signal.SIGKILL)  # the supervisor only, not its process group
     proc.wait(30)
     wait_for("the children to exit", lambda: not [pid for pid in pids if alive(pid)], timeout=60)
+
+
+def test_sigterm_stops_promptly_with_storage_calls_in_flight(tmp_path: Path) -> None:
+    """Two operations whose storage calls take 60 s are running when SIGTERM comes: the worker does not wait
+    for them (it waited up to 10 s per thread, and the supervisor's 30 s ran out); they are left to their
+    leases, and a worker started later settles them."""
+    config = tmp_path / "lockstep.toml"
+    calls = tmp_path / "calls.log"
+    config.write_text(f'[backend.default]\ndriver = "fake"\ndelay = "60"\ncall_log = "{calls}"\n')
+    with live_server(tmp_path / "data", f"sqlite:///{tmp_path / 'lockstep.sqlite'}",
+                     LOCKSTEP_CONFIG=str(config)) as server:
+        client = server.client()
+        shares = [client.post("/shares", {"share": {"size": 1, "share_proto": "NFS"}}).json()["share"]
+                  for _ in range(2)]  # the worker runs two operations at once
+        wait_for("both storage calls", lambda: calls.exists() and all(
+            f"create_share {s['id']}" in calls.read_text() for s in shares))
+        proc = server.procs[0]
+        started = time.monotonic()
+        os.killpg(proc.pid, signal.SIGTERM)
+        assert proc.wait(60) == 0, server.log_text()
+        took = time.monotonic() - started
+        assert took < 10, f"stopping took {took:.1f} s: {server.log_text()}"
+        assert "left to their leases" in server.log_text()
+        server.procs.clear()
+
+        config.write_text(f'[backend.default]\ndriver = "fake"\ncall_log = "{calls}"\n')
+        server.start()
+        for share in shares:  # taken over once the lease (3 s in tests) runs out
+            assert client.wait(f"/shares/{share['id']}", "share", timeout=60)["status"] == "available"

@@ -46,7 +46,9 @@ class Namespaces:
 
 
 @contextmanager
-def namespaces() -> Iterator[Namespaces]:
+def namespaces(propagation: str = "private") -> Iterator[Namespaces]:
+    """`propagation="slave"`: mounts made later under a shared mount of this host (a loop image the server
+    mounts at start) reach the server's mount namespace, and their unmounts too; its own mounts stay its own."""
     tag = f"{os.getpid()}{next(_SERIAL)}"  # unique per call (interface names: at most 15 characters)
     server, client = f"lsnfs-s{tag}", f"lsnfs-c{tag}"
     veth_server, veth_client = f"lsv{tag}s", f"lsv{tag}c"
@@ -64,7 +66,7 @@ def namespaces() -> Iterator[Namespaces]:
         _run("ip", "-n", server, "link", "set", veth_server, "up")
         _run("ip", "-n", client, "link", "set", veth_client, "up")
         holder = subprocess.Popen(
-            ["unshare", "-m", "--propagation", "private", "--", "sh", "-c",
+            ["unshare", "-m", "--propagation", propagation, "--", "sh", "-c",
              "mount -t tmpfs lockstep-nfs-run /run && echo ready && exec sleep infinity"],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
         assert holder.stdout is not None

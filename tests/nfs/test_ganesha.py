@@ -9,11 +9,12 @@ The tests of this module run in order on one server, as one story.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -200,3 +201,29 @@ def test_an_export_ganesha_cannot_serve_is_reported_and_the_others_are_served(ri
     read = rig.client.cat("/shares/s1", "hello.txt")
     assert read.returncode == 0, read.stderr
     assert rig.server.apply(exports) == set()
+
+
+def test_a_clean_stop_leaves_an_operators_ganesha_serving_and_says_what_stays_mounted(
+        rig: Rig, caplog: pytest.LogCaptureFixture) -> None:
+    """With `nfs_ganesha_pidfile` the Ganesha is the operator's: a clean stop of Lockstep neither stops it
+    nor takes the bind mounts it serves from, and one log line says what that keeps mounted."""
+    rig.apply({"s1": [Rule("r1", CLIENT_IP)]})
+    pid = rig.server.pid()
+    binds = rig.server.settings.state_dir / "binds"
+    before = binds.read_text() if binds.exists() else None
+    binds.write_text(f"{rig.share_dir('s1')}\n")  # as a btrfs share's export would have recorded
+    try:
+        operators = GaneshaServer(replace(rig.server.settings, attach_pidfile=rig.server.settings.pid_path))
+        with caplog.at_level(logging.WARNING, logger="lockstep.nfs"):
+            operators.close()
+        assert rig.server.pid() == pid and operators.pid() == pid
+        read = rig.client.cat("/shares/s1", "hello.txt")
+        assert read.returncode == 0, read.stderr
+        assert binds.read_text() == f"{rig.share_dir('s1')}\n"
+        (line,) = [r.getMessage() for r in caplog.records if r.name == "lockstep.nfs"]
+        assert str(rig.server.settings.pid_path) in line and str(binds) in line and "stays mounted" in line, line
+    finally:
+        if before is None:
+            binds.unlink()
+        else:
+            binds.write_text(before)

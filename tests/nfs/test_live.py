@@ -3,7 +3,8 @@
 Ganesha runs in the harness's server namespace (`nfs_wrap`), the API on this host's loopback, the
 client in its own namespace. Killing Lockstep with SIGKILL leaves Ganesha serving (clients keep their
 mounts); the next Lockstep adopts it (same pid, reloaded on the next change); a Ganesha killed with
-SIGKILL is started again by the worker's supervision with the exports of the database.
+SIGKILL is started again by the worker's supervision with the exports of the database; a clean stop
+(SIGTERM) stops Ganesha and rpcbind, even the rpcbind a killed Lockstep started.
 """
 
 from __future__ import annotations
@@ -98,6 +99,11 @@ def test_ganesha_outlives_a_killed_lockstep_and_comes_back_when_killed_itself(ns
         for rule in (ro, rw):
             assert deny(client, share["id"], rule["id"]).status_code == 202
         client.until(lambda: refused_mount(nfs.ls(pseudo)), lambda: "the export outlived its last rule")
+
+        # A clean stop of this second process stops the Ganesha it runs and the rpcbind the killed one started.
+        server.kill(signal.SIGTERM)
+    left = subprocess.run(["ip", "netns", "pids", ns.server_netns], capture_output=True, text=True, check=True)
+    assert left.stdout.split() == [], server.log_text()
 
 
 def test_measured_allow_to_active_to_first_access_and_throughput(

@@ -10,7 +10,6 @@ from contextvars import ContextVar
 from typing import Any
 from urllib.parse import parse_qsl, quote
 
-import anyio
 import orjson
 
 from lockstep.api import openapi, ops, versions
@@ -27,6 +26,7 @@ from lockstep.api.microversions import (
     negotiate,
 )
 from lockstep.api.routing import ApiRequest, Reply, Route, Router
+from lockstep.api.threads import HandlerThreads
 from lockstep.domain.errors import LockstepError, QuotaExceeded
 from lockstep.service.context import RequestContext, serving
 
@@ -54,7 +54,7 @@ class LockstepApp:
         self.auth = auth
         self.max_limit = max_limit
         self.base_url = base_url.rstrip("/") if base_url else None
-        self.limiter = anyio.CapacityLimiter(64)
+        self.threads = HandlerThreads(64)
         self._openapi: dict[str, Any] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -64,6 +64,7 @@ class LockstepApp:
                 if message["type"] == "lifespan.startup":
                     await send({"type": "lifespan.startup.complete"})
                 elif message["type"] == "lifespan.shutdown":
+                    self.threads.close()
                     await send({"type": "lifespan.shutdown.complete"})
                     return
         if scope["type"] != "http":
@@ -75,9 +76,9 @@ class LockstepApp:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         client = scope.get("client")
         try:
-            status, out_headers, payload = await anyio.to_thread.run_sync(
+            status, out_headers, payload = await self.threads.run(
                 self._handle_from, scope["method"], scope["path"], scope.get("query_string", b"").decode("latin-1"),
-                headers, body, _origin(scope, headers), client[0] if client else None, limiter=self.limiter,
+                headers, body, _origin(scope, headers), client[0] if client else None,
             )
         except Exception:  # noqa: BLE001 - outside the route's own wrapper (auth, negotiation): still a fault body
             log.exception("%s %s failed", scope["method"], scope["path"])
@@ -105,9 +106,10 @@ class LockstepApp:
                 status, out, payload = self._answer(method, path, raw_query, headers, body, origin, peer, request_id)
                 elapsed = time.perf_counter() - started
                 template = _ROUTE.get()
-                access_log.info("%s %s %d %.1fms", method, template, status, elapsed * 1000,
-                                extra={"fields": {"method": method, "route": template, "status": status,
-                                                  "duration_ms": round(elapsed * 1000, 3)}})
+                if access_log.isEnabledFor(logging.INFO):
+                    access_log.info("%s %s %d %.1fms", method, template, status, elapsed * 1000,
+                                    extra={"fields": {"method": method, "route": template, "status": status,
+                                                      "duration_ms": round(elapsed * 1000, 3)}})
         finally:
             _ROUTE.reset(route)
         if self.ops is not None and self.ops.metrics is not None:

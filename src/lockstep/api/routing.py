@@ -174,15 +174,40 @@ def _compile(template: str) -> re.Pattern[str]:
     return re.compile(f"^{regex}$")
 
 
+def _first_segment(path: str) -> str:
+    return path[1:].partition("/")[0] if path.startswith("/") else path.partition("/")[0]
+
+
 class Router:
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
         self.routes: list[Route] = []
+        # The routes by the literal first segment of their template ("" for one that starts with a
+        # parameter: tried for every path), in table order; and the routes of each template and method.
+        # Built at the first match (the table is complete by then): a match tried every regex of the table.
+        self._by_segment: dict[str, list[Route]] | None = None
+        self._open: list[Route] = []
+        self._same: dict[tuple[str, str], list[Route]] = {}
 
     def add(self, method: str, template: str, handler: Handler, *, rule: Guard, scope: VersionScope = ALL_VERSIONS,
             action: str | None = None, envelope: Envelope | None = None, paged: bool = False) -> None:
         self.routes.append(Route(method, _compile(template), template, handler, rule, scope, action, envelope,
                                  paged))
+        self._by_segment = None
+
+    def _index(self) -> dict[str, list[Route]]:
+        by_segment: dict[str, list[Route]] = {}
+        self._open = [r for r in self.routes if "{" in _first_segment(r.template)]
+        for route in self.routes:
+            first = _first_segment(route.template)
+            if "{" not in first:
+                by_segment.setdefault(first, []).append(route)
+        order = {id(route): i for i, route in enumerate(self.routes)}
+        for segment, routes in by_segment.items():  # a parameter-first route keeps its place in the table
+            by_segment[segment] = sorted(routes + self._open, key=lambda r: order[id(r)])
+        self._same = {}
+        self._by_segment = by_segment
+        return by_segment
 
     def add_admin_action(self, template: str, name: str, handler: Handler, *, rule: Guard,
                          scope: VersionScope = ALL_VERSIONS, method: str = "POST") -> None:
@@ -192,13 +217,17 @@ class Router:
 
     def match(self, method: str, path: str) -> tuple[list[Route], dict[str, str]]:
         """All routes of the first template that matches path and method."""
-        for route in self.routes:
+        by_segment = self._by_segment if self._by_segment is not None else self._index()
+        for route in by_segment.get(_first_segment(path), self._open):
             if route.method not in ("*", method):
                 continue
             found = route.pattern.match(path)
             if found:
-                same = [r for r in self.routes if r.template == route.template and r.method in ("*", method)]
-                return same, found.groupdict()
+                same = self._same.get((route.template, method))
+                if same is None:
+                    same = self._same[(route.template, method)] = [
+                        r for r in self.routes if r.template == route.template and r.method in ("*", method)]
+                return list(same), found.groupdict()
         return [], {}
 
     def knows(self, path: str) -> bool:

@@ -13,6 +13,7 @@ import logging
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, start_http_server
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -145,10 +146,18 @@ class PrometheusExporter:
         root = multiproc.active_root()
         self.registry.register(_HostFiles(root) if root is not None else OWN)
         self.registry.register(DatabaseCollector(health))
+        # (method, route, status) -> the request counter's and the duration histogram's child. Routes are
+        # templates and statuses few, so this stays small.
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
-        REQUESTS.labels(method, route, str(status)).inc()
-        REQUEST_SECONDS.labels(method, route, str(status)).observe(seconds)
+        key = (method, route, status)
+        children = self._children.get(key)
+        if children is None:  # labels() validates and locks on every call: once per label set is enough
+            labels = (method, route, str(status))
+            children = self._children[key] = (REQUESTS.labels(*labels), REQUEST_SECONDS.labels(*labels))
+        children[0].inc()
+        children[1].observe(seconds)
 
     def render(self) -> tuple[str, bytes]:
         return CONTENT_TYPE_LATEST, generate_latest(self.registry)

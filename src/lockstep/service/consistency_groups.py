@@ -109,10 +109,9 @@ class ConsistencyGroupService:
             self._check_network(uow, ctx, list(plan.share_types), plan.network_id, from_source=plan.source is not None)
             plan.group_type = self._group_type(uow, ctx, cmd, plan, type_ref)
             group = self._record(uow, ctx, cmd, plan)
-            created = uow.groups.get(group.id)
             uow.commit()
-        assert created is not None
-        return created
+        # What was just written, field for field (GroupRepo.create writes every field): not read back.
+        return group
 
     def _record(self, uow: UnitOfWork, ctx: RequestContext, cmd: CreateConsistencyGroup,
                 plan: _Plan) -> ConsistencyGroup:
@@ -301,9 +300,10 @@ class ConsistencyGroupService:
                 return
             if group.status not in GROUP_DELETABLE:
                 raise Conflict(terms.group_status)
-            if uow.groups.count_cgsnapshots(group_id):
+            cgsnapshots, shares = uow.groups.dependents(group_id)
+            if cgsnapshots:
                 raise Conflict(terms.group_has_snapshots)
-            if uow.groups.count_shares(group_id):
+            if shares:
                 raise Conflict(terms.group_has_shares)
             if not uow.groups.cas(group_id, GROUP_DELETABLE, status=Status.DELETING):
                 raise Conflict(terms.group_status)

@@ -53,6 +53,10 @@ class NfsServer(Protocol):
     def stop(self) -> None:
         """Stop the processes this server started."""
 
+    def close(self) -> None:
+        """A clean stop of the worker: stop what Lockstep runs and release what holds the exported file
+        systems (an operator's server is left serving). Raises nothing: it logs what it leaves."""
+
 
 @dataclass(frozen=True)
 class Served:
@@ -183,6 +187,14 @@ class NfsExports:
             if export is not None:
                 exports.append(export)
         return exports
+
+    def close(self) -> None:
+        """At the worker's clean stop (after its threads): the server stops, so the storage can be released."""
+        with self._lock:
+            try:
+                self.server.close()
+            except (DriverError, OSError) as exc:  # stopping goes on; the drivers' release says what stays
+                log.warning("could not stop the NFS server cleanly: %s", exc)
 
     def supervise(self) -> None:
         """At most every few seconds: start the server again if it died (from the configuration on disk)."""

@@ -224,6 +224,10 @@ class GroupRepository(Rows, Protocol):
 
     def count_shares(self, group_id: str) -> int: ...
 
+    def dependents(self, group_id: str) -> tuple[int, int]:
+        """(cgsnapshots, shares) of the group, counted in one statement."""
+        ...
+
     def untyped(self) -> list[ConsistencyGroup]:
         """Groups without a share group type (made before share groups existed)."""
 

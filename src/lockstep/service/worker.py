@@ -42,6 +42,9 @@ log = logging.getLogger("lockstep.worker")
 
 POOL_REPORT_INTERVAL = 10.0
 MAX_RETRY_DELAY = 600.0
+# Seconds a stopping worker waits for its threads in all (not per thread): the supervisor allows a child
+# 30 s, and a stop must be prompt even when storage calls are in flight.
+STOP_TIMEOUT = 3.0
 
 
 def capabilities(driver: ShareDriver, backend: str, pool: PoolInfo, overcommit: Overcommit) -> dict[str, object]:
@@ -400,11 +403,26 @@ class Worker:
             thread.start()
         log.info("worker %s started for backends %s", self.owner, ", ".join(self.drivers) or "(none)")
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def stop(self, timeout: float = STOP_TIMEOUT) -> list[int]:
+        """Stop claiming, wait at most `timeout` seconds in all for the threads, and record the stop.
+
+        An operation still running then is abandoned to its lease (its storage call cannot be interrupted):
+        the threads are daemons, so the process exits anyway, and the operation is run again by the next
+        worker once the lease, no longer renewed, runs out (or at once by the next worker started on this
+        machine, which ends the leases of its dead processes), exactly as after a kill -9."""
         self._stop.set()
         self._wake.set()
+        deadline = time.monotonic() + timeout
         for thread in self._threads:
-            thread.join(timeout)
+            thread.join(max(0.0, deadline - time.monotonic()))
+        with self._running_lock:
+            abandoned = sorted(self._running)
+        if abandoned:
+            log.warning("stopping with %d operation(s) still running (%s); they are left to their leases and "
+                        "run again by the next worker", len(abandoned), ", ".join(map(str, abandoned)))
+        if self.context.nfs is not None:
+            # Before the drivers close: a bind mount of an exported subvolume would keep its file system mounted.
+            self.context.nfs.close()
         try:
             with self.db.write() as uow:
                 for host, binary in self.services():
@@ -412,6 +430,7 @@ class Worker:
                 uow.commit()
         except Exception:  # noqa: BLE001 - a stopping worker whose database is gone shows as down instead
             log.exception("could not record that the worker stopped")
+        return abandoned
 
 
 def _dead_here(owner: str, machine: str) -> bool:

@@ -31,6 +31,7 @@ from lockstep.domain.operations import OperationKind, Resize
 from lockstep.domain.quotas import Resource, Subject, Usage
 
 _NONE = ""  # a level that does not apply (see the table's comment)
+_RESOURCES = {str(r): r for r in Resource}
 
 
 def lock_key(project_id: str) -> int:
@@ -42,6 +43,9 @@ def lock_key(project_id: str) -> int:
 class QuotaRepo:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        # project id -> every limit set in it, at any level: read once per unit of work (a share create
+        # looks at the project's, the user's and the type's limits, twice), forgotten when one is changed.
+        self._limits: dict[str, list[tuple[str, str, str, int]]] = {}
 
     def lock(self, project_id: str) -> None:
         if self.conn.dialect.name == "postgresql":
@@ -57,9 +61,17 @@ class QuotaRepo:
                 t.quotas.c.share_type_id == (subject.share_type_id or _NONE)]
 
     def limits(self, subject: Subject) -> dict[Resource, int]:
-        rows = self.conn.execute(select(t.quotas.c.resource, t.quotas.c.hard_limit).where(*self._level(subject)))
-        known = {str(r) for r in Resource}
-        return {Resource(name): int(limit) for name, limit in rows if name in known}
+        """The limits set at exactly this level (a project's, or one user's or share type's of it)."""
+        rows = self._limits.get(subject.project_id)
+        if rows is None:
+            q = t.quotas.c
+            rows = self._limits[subject.project_id] = [
+                (user, share_type, resource, int(limit)) for user, share_type, resource, limit in self.conn.execute(
+                    select(q.user_id, q.share_type_id, q.resource, q.hard_limit).where(
+                        q.project_id == subject.project_id))]
+        user, share_type = subject.user_id or _NONE, subject.share_type_id or _NONE
+        return {_RESOURCES[name]: limit for u, st, name, limit in rows
+                if u == user and st == share_type and name in _RESOURCES}
 
     def user_limit_totals(self, project_id: str) -> dict[Resource, int]:
         rows = self.conn.execute(
@@ -71,6 +83,7 @@ class QuotaRepo:
         return {Resource(name): int(total) for name, total in rows if name in known}
 
     def set_limit(self, subject: Subject, resource: Resource, limit: int) -> None:
+        self._limits.pop(subject.project_id, None)
         now = utcnow()
         where = [*self._level(subject), t.quotas.c.resource == str(resource)]
         if not self.conn.execute(update(t.quotas).where(*where).values(hard_limit=limit, updated_at=now)).rowcount:
@@ -80,6 +93,7 @@ class QuotaRepo:
                 "created_at": now, "updated_at": now})
 
     def reset(self, subject: Subject) -> None:
+        self._limits.pop(subject.project_id, None)
         where = [t.quotas.c.project_id == subject.project_id]
         if subject.user_id:
             where.append(t.quotas.c.user_id == subject.user_id)

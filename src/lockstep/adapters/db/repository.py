@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Connection, RowMapping
 
 from lockstep.adapters.db import filters
@@ -70,6 +70,18 @@ class _Repo:
         return [(row.id, row.status) for row in rows]
 
 
+def _type_with_specs(where: Any) -> Any:
+    specs = t.share_type_extra_specs
+    return (select(t.share_types, specs.c.key.label("spec_key"), specs.c.value.label("spec_value"))
+            .select_from(t.share_types.outerjoin(specs, specs.c.share_type_id == t.share_types.c.id))
+            .where(where))
+
+
+_TYPE_BY_ID = _type_with_specs(t.share_types.c.id == bindparam("key"))
+_TYPE_BY_NAME = _type_with_specs(t.share_types.c.name == bindparam("key"))
+_TYPES_BY_IDS = _type_with_specs(t.share_types.c.id.in_(bindparam("keys", expanding=True)))
+
+
 class ShareTypeRepo(_Repo):
     table = t.share_types
 
@@ -88,19 +100,33 @@ class ShareTypeRepo(_Repo):
         ]
 
     def get(self, type_id: str) -> ShareType | None:
-        rows = self.conn.execute(select(t.share_types).where(t.share_types.c.id == type_id)).mappings().all()
-        return self._load(rows)[0] if rows else None
+        return self._one(_TYPE_BY_ID, type_id)
 
     def get_by_name(self, name: str) -> ShareType | None:
-        rows = self.conn.execute(select(t.share_types).where(t.share_types.c.name == name)).mappings().all()
-        return self._load(rows)[0] if rows else None
+        return self._one(_TYPE_BY_NAME, name)
+
+    def _one(self, statement: Any, key: str) -> ShareType | None:
+        """One type and its extra specs, in one statement (a row per spec; a type without any has one)."""
+        rows = self.conn.execute(statement, {"key": key}).mappings().all()
+        if not rows:
+            return None
+        r = rows[0]
+        specs = {row["spec_key"]: row["spec_value"] for row in rows if row["spec_key"] is not None}
+        return ShareType(id=r["id"], name=r["name"], is_public=r["is_public"], extra_specs=specs,
+                         created_at=r["created_at"], description=r["description"])
 
     def get_many(self, ids: Iterable[str]) -> dict[str, ShareType]:
-        ids = list(set(ids))
-        rows: list[RowMapping] = []
-        for part in chunks(ids):
-            rows.extend(self.conn.execute(select(t.share_types).where(t.share_types.c.id.in_(part))).mappings())
-        return {st.id: st for st in self._load(rows)}
+        found: dict[str, ShareType] = {}
+        for part in chunks(list(set(ids))):
+            for r in self.conn.execute(_TYPES_BY_IDS, {"keys": list(part)}).mappings():
+                share_type = found.get(r["id"])
+                if share_type is None:
+                    share_type = found[r["id"]] = ShareType(
+                        id=r["id"], name=r["name"], is_public=r["is_public"], extra_specs={},
+                        created_at=r["created_at"], description=r["description"])
+                if r["spec_key"] is not None:
+                    share_type.extra_specs[r["spec_key"]] = r["spec_value"]
+        return found
 
     def find(self, *, public: bool | None, project_id: str | None) -> list[ShareType]:
         """public None: every type; True: public + granted to project; False: private only."""
@@ -432,6 +458,23 @@ class SnapshotRepo(_Repo):
 
 
 _GROUP_FIELDS = tuple(f for f in ConsistencyGroup.__dataclass_fields__ if f != "share_types")
+# One statement: the group's row once per share type (LEFT JOIN keeps a group without any). Built once: a
+# group show runs it, and building it per call cost more than SQLAlchemy's cached compilation.
+_GROUP_GET = (
+    select(t.consistency_groups, t.consistency_group_share_types.c.share_type_id.label("mapped_share_type_id"))
+    .select_from(t.consistency_groups.outerjoin(
+        t.consistency_group_share_types,
+        t.consistency_group_share_types.c.consistency_group_id == t.consistency_groups.c.id))
+    .where(t.consistency_groups.c.id == bindparam("group_id"))
+    .order_by(t.consistency_group_share_types.c.id)
+)
+_GROUP_DEPENDENTS = select(
+    select(func.count()).select_from(t.cgsnapshots)
+    .where(t.cgsnapshots.c.consistency_group_id == bindparam("group_id")).scalar_subquery(),
+    select(func.count()).select_from(t.shares)
+    .where(t.shares.c.consistency_group_id == bindparam("group_id")).scalar_subquery(),
+)
+_GROUP_GET_IN = _GROUP_GET.where(t.consistency_groups.c.project_id == bindparam("project_id"))
 
 
 class GroupRepo(_Repo):
@@ -456,18 +499,10 @@ class GroupRepo(_Repo):
         return groups
 
     def get(self, group_id: str, project_id: str | None = None) -> ConsistencyGroup | None:
-        # One statement: the group's row once per share type (LEFT JOIN keeps a group without any).
-        mapping = t.consistency_group_share_types
-        query = (
-            select(t.consistency_groups, mapping.c.share_type_id.label("mapped_share_type_id"))
-            .select_from(t.consistency_groups.outerjoin(
-                mapping, mapping.c.consistency_group_id == t.consistency_groups.c.id))
-            .where(t.consistency_groups.c.id == group_id)
-            .order_by(mapping.c.id)
-        )
-        if project_id is not None:
-            query = query.where(t.consistency_groups.c.project_id == project_id)
-        rows = self.conn.execute(query).mappings().all()
+        if project_id is None:
+            rows = self.conn.execute(_GROUP_GET, {"group_id": group_id}).mappings().all()
+        else:
+            rows = self.conn.execute(_GROUP_GET_IN, {"group_id": group_id, "project_id": project_id}).mappings().all()
         if not rows:
             return None
         group = ConsistencyGroup(**{f: rows[0][f] for f in _GROUP_FIELDS})
@@ -498,6 +533,10 @@ class GroupRepo(_Repo):
         return int(self.conn.execute(
             select(func.count()).select_from(t.shares).where(t.shares.c.consistency_group_id == group_id)
         ).scalar_one())
+
+    def dependents(self, group_id: str) -> tuple[int, int]:
+        cgsnapshots, shares = self.conn.execute(_GROUP_DEPENDENTS, {"group_id": group_id}).one()
+        return int(cgsnapshots), int(shares)
 
     def untyped(self) -> list[ConsistencyGroup]:
         rows = self.conn.execute(select(t.consistency_groups).where(

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.engine import RowMapping
 
 from lockstep.adapters.db import tables as t
@@ -16,6 +17,18 @@ from lockstep.domain.model import utcnow
 _SPECS = t.share_group_type_specs
 _PROJECTS = t.share_group_type_projects
 _SHARE_TYPES = t.share_group_type_share_types
+
+
+def _with_specs(where: Any) -> Any:
+    table = t.share_group_types
+    return (select(table, _SPECS.c.key.label("spec_key"), _SPECS.c.value.label("spec_value"))
+            .select_from(table.outerjoin(_SPECS, _SPECS.c.share_group_type_id == table.c.id)).where(where))
+
+
+_BY_ID = _with_specs(t.share_group_types.c.id == bindparam("key"))
+_BY_NAME = _with_specs(t.share_group_types.c.name == bindparam("key"))
+_MAPPED = (select(_SHARE_TYPES.c.share_type_id).where(_SHARE_TYPES.c.share_group_type_id == bindparam("type_id"))
+           .order_by(_SHARE_TYPES.c.id))
 
 
 class ShareGroupTypeRepo(_Repo):
@@ -35,12 +48,22 @@ class ShareGroupTypeRepo(_Repo):
         return types
 
     def get(self, type_id: str) -> ShareGroupType | None:
-        rows = self.conn.execute(select(self.table).where(self.table.c.id == type_id)).mappings().all()
-        return self._load(rows)[0] if rows else None
+        return self._one(_BY_ID, type_id)
 
     def get_by_name(self, name: str) -> ShareGroupType | None:
-        rows = self.conn.execute(select(self.table).where(self.table.c.name == name)).mappings().all()
-        return self._load(rows)[0] if rows else None
+        return self._one(_BY_NAME, name)
+
+    def _one(self, statement: Any, key: str) -> ShareGroupType | None:
+        """One type: its row with its specs (a row per spec), then its share types: two statements."""
+        rows = self.conn.execute(statement, {"key": key}).mappings().all()
+        if not rows:
+            return None
+        r = rows[0]
+        group_type = ShareGroupType(id=r["id"], name=r["name"], is_public=r["is_public"], created_at=r["created_at"])
+        group_type.group_specs.update({row["spec_key"]: row["spec_value"] for row in rows
+                                       if row["spec_key"] is not None})
+        group_type.share_types.extend(self.conn.execute(_MAPPED, {"type_id": group_type.id}).scalars())
+        return group_type
 
     def find(self, *, public: bool | None, project_id: str | None) -> list[ShareGroupType]:
         """public None: every type; True: public + granted to project; False: private only."""

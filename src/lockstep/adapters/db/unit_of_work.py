@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cached_property
 from types import TracebackType
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
@@ -55,34 +57,95 @@ class SqlAlchemyUnitOfWork:
 
     def __enter__(self) -> SqlAlchemyUnitOfWork:
         conn = self._engine.connect()
+        self._autocommit: Any = None
         if self._write:
             conn = conn.execution_options(**WRITE)
+        elif self._engine.dialect.name == "postgresql":
+            # Reads in autocommit (see engine.py): set on the driver's connection directly and set back
+            # before it returns to the pool (SQLAlchemy's isolation-level option resets it with more work).
+            self._autocommit = conn.connection.dbapi_connection
+            self._autocommit.autocommit = True
         self.conn = conn
         self._txn = conn.begin()
-        self.share_types = ShareTypeRepo(conn)
-        self.share_networks = ShareNetworkRepo(conn)
-        self.share_group_types = ShareGroupTypeRepo(conn)
-        self.shares = ShareRepo(conn)
-        self.snapshots = SnapshotRepo(conn)
-        self.groups = GroupRepo(conn)
-        self.cgsnapshots = CGSnapshotRepo(conn)
-        self.access_rules = AccessRuleRepo(conn)
-        self.export_ids = ExportIdRepo(conn)
-        self.snapshot_access = SnapshotAccessRepo(conn)
-        self.operations = _WatchedOperationRepo(conn)
-        self.pools = PoolRepo(conn)
-        self.share_network_subnets = ShareNetworkSubnetRepo(conn)
-        self.security_services = SecurityServiceRepo(conn)
-        self.metadata = MetadataRepo(conn)
-        self.quotas = QuotaRepo(conn)
-        self.messages = MessageRepo(conn)
-        self.services = HostServiceRepo(conn)
         return self
+
+    # The repositories, made when first used (a request uses two or three of the seventeen).
+    @cached_property
+    def share_types(self) -> ShareTypeRepo:
+        return ShareTypeRepo(self.conn)
+
+    @cached_property
+    def share_networks(self) -> ShareNetworkRepo:
+        return ShareNetworkRepo(self.conn)
+
+    @cached_property
+    def share_group_types(self) -> ShareGroupTypeRepo:
+        return ShareGroupTypeRepo(self.conn)
+
+    @cached_property
+    def shares(self) -> ShareRepo:
+        return ShareRepo(self.conn)
+
+    @cached_property
+    def snapshots(self) -> SnapshotRepo:
+        return SnapshotRepo(self.conn)
+
+    @cached_property
+    def groups(self) -> GroupRepo:
+        return GroupRepo(self.conn)
+
+    @cached_property
+    def cgsnapshots(self) -> CGSnapshotRepo:
+        return CGSnapshotRepo(self.conn)
+
+    @cached_property
+    def access_rules(self) -> AccessRuleRepo:
+        return AccessRuleRepo(self.conn)
+
+    @cached_property
+    def export_ids(self) -> ExportIdRepo:
+        return ExportIdRepo(self.conn)
+
+    @cached_property
+    def snapshot_access(self) -> SnapshotAccessRepo:
+        return SnapshotAccessRepo(self.conn)
+
+    @cached_property
+    def operations(self) -> _WatchedOperationRepo:
+        return _WatchedOperationRepo(self.conn)
+
+    @cached_property
+    def pools(self) -> PoolRepo:
+        return PoolRepo(self.conn)
+
+    @cached_property
+    def share_network_subnets(self) -> ShareNetworkSubnetRepo:
+        return ShareNetworkSubnetRepo(self.conn)
+
+    @cached_property
+    def security_services(self) -> SecurityServiceRepo:
+        return SecurityServiceRepo(self.conn)
+
+    @cached_property
+    def metadata(self) -> MetadataRepo:
+        return MetadataRepo(self.conn)
+
+    @cached_property
+    def quotas(self) -> QuotaRepo:
+        return QuotaRepo(self.conn)
+
+    @cached_property
+    def messages(self) -> MessageRepo:
+        return MessageRepo(self.conn)
+
+    @cached_property
+    def services(self) -> HostServiceRepo:
+        return HostServiceRepo(self.conn)
 
     def commit(self) -> None:
         self._txn.commit()
         self._committed = True
-        if self.operations.enqueued and self._on_enqueued is not None:
+        if "operations" in self.__dict__ and self.operations.enqueued and self._on_enqueued is not None:
             self.operations.enqueued = False
             self._on_enqueued()
 
@@ -92,6 +155,8 @@ class SqlAlchemyUnitOfWork:
         try:
             if not self._committed and self._txn.is_active:
                 self._txn.rollback()
+            if self._autocommit is not None and not self._autocommit.closed:
+                self._autocommit.autocommit = False
         finally:
             self.conn.close()
 

@@ -13,6 +13,7 @@ Where Ganesha cannot run (not root, packages missing) `availability()` says why 
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import logging
 import os
@@ -71,6 +72,12 @@ class GaneshaSettings:
     @property
     def pid_path(self) -> Path:
         return self.state_dir / "ganesha.pid"
+
+    @property
+    def rpcbind_pid_path(self) -> Path:
+        """The rpcbind Lockstep started (none if one already answered): a later process stops it at its clean
+        stop even when the one that started it was killed."""
+        return self.state_dir / "rpcbind.pid"
 
 
 @dataclass(frozen=True)
@@ -314,6 +321,8 @@ class GaneshaServer:
         command = [*self.settings.wrap, self.settings.rpcbind_binary, "-w", "-f"]
         self._rpcbind = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                          stderr=subprocess.PIPE, start_new_session=True)
+        self.settings.state_dir.mkdir(parents=True, exist_ok=True)
+        self.settings.rpcbind_pid_path.write_text(f"{self._rpcbind.pid}\n")
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             if self._rpcbind_answers():
@@ -326,7 +335,8 @@ class GaneshaServer:
         raise GaneshaError("rpcbind did not answer within 10 s; NFS needs it (systemctl start rpcbind)")
 
     def stop(self) -> None:
-        """Stop what Lockstep started (an operator's Ganesha is left alone)."""
+        """Stop what Lockstep started (an operator's Ganesha is left alone), also when an earlier Lockstep
+        process started it and was killed."""
         adopted = None if self._ganesha is not None or self.settings.attach_pidfile else self._adopted()
         if adopted is not None:
             _terminate(adopted)
@@ -342,11 +352,46 @@ class GaneshaServer:
         for proc in (self._ganesha, self._rpcbind):
             if proc is not None and proc.stderr is not None:
                 proc.stderr.close()
+        rpcbind = self._adopted_rpcbind()
+        if rpcbind is not None:
+            _terminate(rpcbind)
+        self.settings.rpcbind_pid_path.unlink(missing_ok=True)
         self._ganesha = self._rpcbind = None
 
+    def _adopted_rpcbind(self) -> int | None:
+        """The rpcbind an earlier Lockstep process started (checked against its command line: pids are reused)."""
+        if self.settings.attach_pidfile is not None:
+            return None
+        pid = _live_pid_in(self.settings.rpcbind_pid_path)
+        if pid is None:
+            return None
+        try:
+            program = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0]
+        except OSError:
+            return None
+        return pid if Path(program.decode(errors="replace")).name == Path(self.settings.rpcbind_binary).name else None
+
+    def close(self) -> None:
+        """A clean stop of the worker. Lockstep's own Ganesha (started or adopted) stops, with the rpcbind
+        Lockstep started, and every recorded bind mount is detached, so that the file system under the
+        exports can be unmounted (clients lose their mounts until the next start). An operator's Ganesha
+        keeps serving, so its bind mounts stay, and the log says in one line what that keeps mounted."""
+        if self.settings.attach_pidfile is not None:
+            binds = self._recorded_binds()
+            if binds:
+                log.warning("the operator's NFS-Ganesha (pid file %s) still exports %d btrfs path(s) through bind "
+                            "mounts, so their file system stays mounted after this stop: to unmount it, stop that "
+                            "Ganesha and `umount` each path listed in %s (or deny their rules before stopping)",
+                            self.settings.attach_pidfile, len(binds), self._binds_path)
+            return
+        self.stop()
+        self._unbind(set())
 
 def _terminate(pid: int) -> None:
-    os.kill(pid, signal.SIGTERM)
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         try:
@@ -354,7 +399,8 @@ def _terminate(pid: int) -> None:
         except OSError:
             return
         time.sleep(0.05)
-    os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
 
 
 def _live_pid_in(path: Path) -> int | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -30,27 +31,28 @@ def _created(_: object) -> dict[str, object]:
 
 
 def create_group(ctx: Context, op: Operation) -> None:
-    if not _place(ctx, op):
+    placed = _place(ctx, op)
+    if placed is None:
         return
 
     def prepare(uow: UnitOfWork) -> Job[None] | None:
-        group = uow.groups.get(op.target_id)
-        if not in_progress(group, op):
-            return None
+        # The group as placement left it (committed by it a moment ago): no second read.
+        group = placed
         return Job(group.id, group.host, lambda: ctx.driver(group.host).create_group(_spec(group)), values=_created)
 
     settle(ctx, op, prepare)
 
 
-def _place(ctx: Context, op: Operation) -> bool:
-    """Give an unplaced group a pool; False when there is nothing (more) to do."""
+def _place(ctx: Context, op: Operation) -> ConsistencyGroup | None:
+    """Give an unplaced group a pool; the group as placed, or None when there is nothing (more) to do.
+    (Whatever happens to it from here on, the compare-and-set of `settle` finds.)"""
     placement = op.payload_as(GroupPlacement)
     with ctx.db.write() as uow:
         group = uow.groups.get(op.target_id)
         if not in_progress(group, op):
-            return False
+            return None
         if group.host:
-            return True
+            return group
         share_types = list(uow.share_types.get_many(group.share_types).values())
         try:
             pool = ctx.scheduler.place_group(uow, share_types, placement.atomic, placement.consistent)
@@ -59,14 +61,15 @@ def _place(ctx: Context, op: Operation) -> bool:
             fail(uow, op.kind, group.id, failures.no_valid_host(Entity.GROUP, group.id, exc.message),
                  request_id=op.request_id, message_ttl=ctx.message_ttl)
             uow.commit()
-            return False
+            return None
         # What the share-group view shows from then on: where it is, and what its snapshots guarantee.
         placed = {"host": pool.name, "availability_zone": group.availability_zone or ctx.availability_zone,
                   "consistent_snapshot_support": pool.capabilities.get(CONSISTENT_SNAPSHOT_SPEC)}
         if not uow.groups.cas(group.id, [Status.CREATING], **placed):
-            return False  # deleted (or reset) while it waited to be placed: nothing to make
+            return None  # deleted (or reset) while it waited to be placed: nothing to make
         uow.commit()
-        return True
+        return dataclasses.replace(group, host=pool.name, availability_zone=placed["availability_zone"],
+                                   consistent_snapshot_support=placed["consistent_snapshot_support"])
 
 
 def delete_group(ctx: Context, op: Operation) -> None:

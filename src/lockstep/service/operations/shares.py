@@ -26,12 +26,24 @@ log = logging.getLogger("lockstep.worker")
 
 
 def create_share(ctx: Context, op: Operation) -> None:
-    if _place(ctx, op):
-        settle(ctx, op, lambda uow: _create_job(ctx, op, uow))
+    go_on, loaded = _place(ctx, op)
+    if go_on:
+        settle(ctx, op, lambda uow: _create_job(ctx, op, uow, loaded))
 
 
-def _place(ctx: Context, op: Operation) -> bool:
-    """Give an unplaced share a pool; False when there is nothing (more) to do."""
+def _place(ctx: Context, op: Operation) -> tuple[bool, Share | None]:
+    """Give an unplaced share a pool. (False, None) when there is nothing (more) to do; (True, the share) when
+    it was placed already (the API places most shares), read once for the job; (True, None) when placed now."""
+    with ctx.db.read() as uow:
+        share = uow.shares.get(op.target_id)
+    if not in_progress(share, op):
+        return False, None
+    if share.host:
+        return True, share
+    return _place_now(ctx, op), None
+
+
+def _place_now(ctx: Context, op: Operation) -> bool:
     with ctx.db.write() as uow:
         share = uow.shares.get(op.target_id)
         if not in_progress(share, op):
@@ -66,8 +78,8 @@ def _choose_pool(ctx: Context, uow: UnitOfWork, share: Share) -> PoolRecord:
                                      proto=share.share_proto)
 
 
-def _create_job(ctx: Context, op: Operation, uow: UnitOfWork) -> Job[ShareResult] | None:
-    share = uow.shares.get(op.target_id)
+def _create_job(ctx: Context, op: Operation, uow: UnitOfWork, loaded: Share | None = None) -> Job[ShareResult] | None:
+    share = loaded or uow.shares.get(op.target_id)
     if not in_progress(share, op):
         return None
     snapshot = uow.snapshots.get(share.snapshot_id) if share.snapshot_id else None
