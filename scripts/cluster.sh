@@ -100,7 +100,9 @@ EOF
       >"$D/$host.log" 2>&1 </dev/null &
     echo $! >"$D/$host.pid"
   done
+  # CEPHFS shares go to the CephFS pool (it reports storage_protocol CEPHFS and takes no NFS share).
   LOCKSTEP_DATA_DIR=$D/api LOCKSTEP_WORKER=false LOCKSTEP_LISTEN=127.0.0.1:$PORT \
+    LOCKSTEP_ENABLED_SHARE_PROTOCOLS=NFS,CIFS,CEPHFS \
     setsid "$PY" -m lockstep.cli serve --processes 2 >"$D/api.log" 2>&1 </dev/null &
   echo $! >"$D/api.pid"
 
@@ -128,7 +130,8 @@ Lockstep cluster is up: $URL  (noauth: X-Auth-Token admin:<project>)
   hosts      alpha, beta (logs $D/alpha.log, $D/beta.log)
   Ceph       $D/ceph/ceph.conf (ceph -c $D/ceph/ceph.conf status)
   types      share types and share group types local (btrfs on alpha or beta) and cephfs (CephFS,
-             run by either host); the default share type may land on any of the three pools
+             run by either host; shares with "share_proto": "CEPHFS" and cephx access rules); an NFS
+             share of the default type lands on alpha's or beta's pool, a CEPHFS one on CephFS
   stop       make cluster-stop
 EOF
 }

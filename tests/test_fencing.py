@@ -22,6 +22,7 @@ from lockstep.adapters.db.engine import make_engine
 from lockstep.adapters.db.unit_of_work import SqlAlchemyDatabase
 from lockstep.adapters.drivers.posix import PosixDriver
 from lockstep.domain.operations import Operation
+from lockstep.service.storage import CGSnapshotResult, CGSnapshotSpec, DriverError
 from lockstep.service.worker import Worker
 from tests.support import Client, InProcessServer, in_process_server, migrated_database
 
@@ -114,3 +115,61 @@ def test_the_old_owner_resuming_late_writes_nothing(setup: Setup) -> None:
     assert setup.client.get(f"/cgsnapshots/{cgsnapshot_id}/members").json()["cgsnapshot_members"] == members
     assert _operations(setup) == 0
     _one_cut_on_storage(setup, cgsnapshot_id)
+
+
+class FencingPosix(PosixDriver):
+    """A posix backend that stands for shared storage whose clients must be fenced: it records each fence,
+    and refuses while `reachable` is False (the dead owner's storage clients cannot be cut off yet)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__({"path": str(path)})
+        self.fenced: list[str] = []
+        self.reachable = False
+
+    def fence(self, previous_owner: str) -> None:
+        if not self.reachable:
+            raise DriverError(f"cannot reach the cluster to fence {previous_owner}")
+        self.fenced.append(previous_owner)
+
+    def create_cgsnapshot(self, cgsnapshot: CGSnapshotSpec) -> CGSnapshotResult:
+        assert self.fenced, "a taken-over cut ran before its previous owner was fenced"
+        return super().create_cgsnapshot(cgsnapshot)
+
+
+def test_a_taken_over_operation_runs_only_after_its_previous_owner_is_fenced(setup: Setup) -> None:
+    """Fencing fails: the operation is released, not run, and still names the unfenced owner, so the next
+    claim (by any worker) is a takeover that fences first; once fencing works, it runs once."""
+    resp = setup.client.post("/cgsnapshots", {"cgsnapshot": {"consistency_group_id": setup.group_id}})
+    assert resp.status_code == 202, resp.text
+    cgsnapshot_id = resp.json()["cgsnapshot"]["id"]
+    (backend,) = setup.server.drivers
+    shared = FencingPosix(setup.root)
+    db = SqlAlchemyDatabase(make_engine(setup.url))
+    dead = Worker(db, {backend: shared}, availability_zone="nova", lease_seconds=LEASE)
+    dead.owner = "another-machine:4242:0badcafe/1"  # a process elsewhere, whose lease will run out
+    [mine] = dead.claim(1)
+    time.sleep(LEASE * 1.5)
+    taker = Worker(db, {backend: shared}, availability_zone="nova", lease_seconds=LEASE)
+    [first] = taker.claim(1)
+    assert (first.taken_over, first.previous_owner) == (True, dead.owner)
+    assert taker.run(first) == "retried"
+    assert _status(setup, cgsnapshot_id) == "creating"
+    assert not (setup.root / "cgsnapshots" / cgsnapshot_id).exists()
+    engine = make_engine(setup.url)
+    try:
+        with engine.begin() as conn:
+            row = conn.execute(text("SELECT state, owner, last_error FROM operations")).one()
+            assert (row[0], row[1]) == ("pending", dead.owner) and "could not fence" in row[2], row
+            conn.execute(text("UPDATE operations SET not_before = 0"))  # due now rather than after the backoff
+    finally:
+        engine.dispose()
+
+    shared.reachable = True
+    [second] = taker.claim(1)
+    assert (second.id, second.taken_over, second.previous_owner) == (mine.id, True, dead.owner)
+    assert taker.run(second) == "succeeded"
+    assert shared.fenced == [dead.owner]
+    assert _status(setup, cgsnapshot_id) == "available"
+    assert _operations(setup) == 0
+    _one_cut_on_storage(setup, cgsnapshot_id)
+    assert dead.run(mine) == "lost_lease"  # and should it wake up after all, the database refuses it too

@@ -10,6 +10,7 @@ Example file::
     database_url = "postgresql+psycopg://postgres@127.0.0.1/lockstep"
     auth = "noauth"                 # or "keystone"
     admin_users = ["admin"]         # noauth: users that are admins
+    enabled_share_protocols = ["NFS", "CIFS"]  # add "CEPHFS" for a cephfs backend
     default_share_type = "default"
     default_share_group_type = "default"  # stands in for consistency groups; "" for none
     host = "lockstep"               # this share host's name (host@backend#pool); `lockstep worker --host`
@@ -44,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from lockstep.domain.hosts import PoolRef
-from lockstep.domain.model import SWITCH_BOOL, parse_bool
+from lockstep.domain.model import KNOWN_SHARE_PROTOCOLS, SWITCH_BOOL, parse_bool
 from lockstep.domain.pools import Overcommit
 from lockstep.domain.quotas import DEFAULT_LIMITS, MAX_LIMIT, UNLIMITED, Resource
 
@@ -74,6 +75,8 @@ class Settings:
     database_url: str = ""
     auth: str = "noauth"
     admin_users: tuple[str, ...] = ("admin",)
+    # Manila's option: the share_proto values the API accepts (CEPHFS for a cephfs backend).
+    enabled_share_protocols: tuple[str, ...] = ("NFS", "CIFS")
     default_share_type: str | None = "default"
     default_share_group_type: str | None = "default"
     host: str = "lockstep"
@@ -300,6 +303,11 @@ def load(config_file: str | os.PathLike[str] | None = None, env: dict[str, str] 
     admin_users = pick("admin_users", ("admin",))
     if isinstance(admin_users, str):
         admin_users = _split(admin_users)
+    protocols = pick("enabled_share_protocols", ("NFS", "CIFS"))
+    protocols = tuple(p.upper() for p in (_split(protocols) if isinstance(protocols, str) else protocols))
+    if not protocols or not set(protocols) <= set(KNOWN_SHARE_PROTOCOLS):
+        raise ConfigError(f"enabled_share_protocols must name some of {', '.join(KNOWN_SHARE_PROTOCOLS)}, "
+                          f"got {', '.join(protocols) or 'none'}")
     default_type = pick("default_share_type", "default")
     default_group_type = pick("default_share_group_type", "default")
     policy_file = pick("policy_file", None)
@@ -312,6 +320,7 @@ def load(config_file: str | os.PathLike[str] | None = None, env: dict[str, str] 
         database_url=str(pick("database_url", "")),
         auth=auth,
         admin_users=tuple(admin_users),
+        enabled_share_protocols=protocols,
         default_share_type=str(default_type) if default_type else None,
         default_share_group_type=str(default_group_type) if default_group_type else None,
         host=str(pick("host", "lockstep")) or socket.gethostname(),

@@ -4,7 +4,9 @@ driver's `evict` fences a client (its sessions are dropped and it is blocklisted
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,9 +14,18 @@ from pathlib import Path
 import pytest
 
 from lockstep.adapters.drivers import registry
-from lockstep.adapters.drivers.cephclient import CephClient, detach
+from lockstep.adapters.drivers.cephclient import OWNER_KEY, CephClient, detach
 from lockstep.adapters.drivers.cephfs import CephfsDriver
-from lockstep.service.storage import AccessRuleSpec, DriverError, ShareSpec
+from lockstep.service.fencing import process_of
+from lockstep.service.storage import (
+    AccessRuleSpec,
+    CGSnapshotMemberSpec,
+    CGSnapshotSpec,
+    CutMethod,
+    DriverError,
+    GroupSpec,
+    ShareSpec,
+)
 from tests.ceph_cluster import FS_NAME, CephCluster
 
 
@@ -90,3 +101,73 @@ def test_a_cephx_rule_gives_a_key_that_mounts_the_share_and_nothing_else(
     assert driver.update_access(share, []) == {}
     driver.delete_share(share)
     assert share.id not in driver.inventory().shares
+
+
+def _sessions(cluster: CephCluster) -> dict[str, str]:
+    """lockstep_owner tag -> client address, of every MDS session that has one."""
+    listed = json.loads(cluster.admin.run("tell", f"mds.{FS_NAME}:0", "client", "ls", action="client ls"))
+    return {s["client_metadata"][OWNER_KEY]: s["inst"].split(" ", 1)[1] for s in listed
+            if OWNER_KEY in s.get("client_metadata", {})}
+
+
+def test_fencing_a_worker_cuts_off_its_clients_only_and_a_redone_cut_is_the_same_snapshot(
+        ceph_cluster: CephCluster, tmp_path: Path) -> None:
+    """Two drivers on one volume as two worker processes (the zombie's process identity is made up): the
+    zombie cuts a cgsnapshot; the taker cuts it again (the zombie's cut is found by name: one snapshot);
+    the taker fences the zombie: the zombie's address is blocklisted and its next operation refuses,
+    while the taker, on the same cephx id, carries on."""
+    prefix = f"f{uuid.uuid4().hex[:10]}"
+
+    def build(name: str) -> CephfsDriver:
+        site = registry.BackendSite("ceph", {"conf": str(ceph_cluster.conf), "prefix": prefix,
+                                             "mount": str(ceph_cluster.directory / prefix / name)}, tmp_path)
+        built = registry.build("cephfs", site)
+        assert isinstance(built, CephfsDriver)
+        return built
+
+    zombie_owner = f"zombie-host:4242:{uuid.uuid4().hex[:8]}/w1"
+    zombie, taker = build("zombie"), build("taker")
+    zombie.ceph = dataclasses.replace(zombie.ceph, tag=process_of(zombie_owner))
+    zombie.setup()
+    taker.setup()
+    group = GroupSpec(f"g-{uuid.uuid4()}", taker.fs_name)
+    try:
+        taker.create_group(group)
+        members = []
+        for name in ("tables", "logs"):
+            share = ShareSpec(f"sh-{uuid.uuid4()}", 1, "CEPHFS", taker.fs_name, group.id)
+            Path(taker.create_share(share).export_locations[0].path, "data").write_text(name)
+            members.append(CGSnapshotMemberSpec(f"m-{uuid.uuid4()}", share))
+        cut = CGSnapshotSpec(f"cg-{uuid.uuid4()}", group, members)
+        assert zombie.create_cgsnapshot(cut).method == CutMethod.ATOMIC
+        assert taker.create_cgsnapshot(cut).method == CutMethod.ATOMIC  # the zombie's cut, found by its name
+        directory = taker.mountpoint / "volumes" / f"{prefix}-{group.id}"
+        assert sorted(os.listdir(directory / ".snap")) == [cut.id]
+
+        sessions = _sessions(ceph_cluster)
+        zombie_addr, taker_addr = sessions[process_of(zombie_owner)], sessions[str(taker.ceph.tag)]
+        assert zombie_addr != taker_addr
+        taker.fence(zombie_owner)
+        blocklist = ceph_cluster.admin.run("osd", "blocklist", "ls", action="blocklist")
+        assert zombie_addr in blocklist and taker_addr not in blocklist
+        assert process_of(zombie_owner) not in _sessions(ceph_cluster)
+        taker.fence(zombie_owner)  # fencing again (a second takeover of the same dead worker) is a success
+
+        later = CGSnapshotSpec(f"cg-{uuid.uuid4()}", group, members)
+        with pytest.raises(DriverError, match="was fenced"):
+            zombie.create_cgsnapshot(later)
+        with pytest.raises(DriverError, match="was fenced"):  # and it does not mount again
+            zombie.inventory()
+        assert taker.create_cgsnapshot(later).method == CutMethod.ATOMIC
+        assert sorted(os.listdir(directory / ".snap")) == sorted([cut.id, later.id])
+        assert taker.inventory().cgsnapshots == {cut.id, later.id}
+        for snap in (cut, later):
+            taker.delete_cgsnapshot(snap)
+        for member in members:
+            taker.delete_share(member.share)
+        taker.delete_group(group)
+        assert not taker.inventory().groups
+    finally:
+        zombie.close()
+        taker.close()
+        ceph_cluster.admin.run("fs", "subvolumegroup", "rm", FS_NAME, prefix, "--force", action="cleanup")

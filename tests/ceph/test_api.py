@@ -28,7 +28,8 @@ def test_cgsnapshot_restore_and_cephx_access_through_the_api(ceph_cluster: CephC
     prefix = f"api{uuid.uuid4().hex[:8]}"
     toml = (f'[backend.default]\ndriver = "cephfs"\nconf = "{ceph_cluster.conf}"\nprefix = "{prefix}"\n'
             f'path = "{ceph_cluster.directory / prefix}"\n')
-    with configured_server(tmp_path, "sqlite", toml, LOCKSTEP_BACKEND="cephfs") as srv:
+    with configured_server(tmp_path, "sqlite", toml, LOCKSTEP_BACKEND="cephfs",
+                           LOCKSTEP_ENABLED_SHARE_PROTOCOLS="NFS,CEPHFS") as srv:
         (driver,) = srv.drivers.values()
         assert isinstance(driver, CephfsDriver)
         try:
@@ -40,8 +41,13 @@ def test_cgsnapshot_restore_and_cephx_access_through_the_api(ceph_cluster: CephC
 
             group = client.create_group(name="orders")
             assert group["status"] == "available"
-            tables = client.create_share(consistency_group_id=group["id"], name="tables")
-            logs = client.create_share(consistency_group_id=group["id"], name="logs")
+            assert pool["capabilities"]["storage_protocol"] == "CEPHFS"
+            resp = client.post("/shares", {"share": {"size": 1, "share_proto": "NFS"}})
+            assert resp.status_code == 200, resp.text
+            nfs = client.wait(f"/shares/{resp.json()['share']['id']}", "share")
+            assert nfs["status"] == "error" and not nfs["host"]  # a CephFS-only pool takes no NFS share
+            tables = client.create_share(consistency_group_id=group["id"], name="tables", proto="CEPHFS")
+            logs = client.create_share(consistency_group_id=group["id"], name="logs", proto="CEPHFS")
             assert tables["status"] == logs["status"] == "available"
             native = _native(client, tables["id"])
             assert native["preferred"] and native["path"].split(":/volumes/")[0].startswith("127.0.0.1:")

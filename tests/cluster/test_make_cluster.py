@@ -96,7 +96,7 @@ def test_make_cluster_serves_two_hosts_and_cephfs_and_leaves_nothing(cluster: Cl
     assert group.status_code == 202, group.text
     group_id = group.json()["share_group"]["id"]
     assert client.wait(f"/share-groups/{group_id}", "share_group")["status"] == "available"
-    members = [client.create_share(share_type="cephfs", share_group_id=group_id) for _ in range(2)]
+    members = [client.create_share(share_type="cephfs", share_group_id=group_id, proto="CEPHFS") for _ in range(2)]
     for member in members:
         settled = client.wait(f"/shares/{member['id']}", "share")
         assert settled["status"] == "available" and settled["host"].startswith("ceph@ceph#"), settled

@@ -338,7 +338,10 @@ def test_delete_order_with_clones(backend: Backend) -> None:
 
 def _mountable_here(backend: Backend, share_dir: Path) -> bool:
     """Whether this backend keeps a snapshot's data in a directory an NFS server can export: posix and btrfs
-    always; ZFS where it has a `.zfs` directory (OpenZFS does, zfs-fuse does not); the fake never."""
+    always; ZFS where it has a `.zfs` directory (OpenZFS does, zfs-fuse does not); the fake never; cephfs
+    never (its clients read snapshots through CephFS itself: no NFS server in front, `native_access`)."""
+    if backend.driver.native_access:
+        return False
     if backend.name == "zfs":
         return (share_dir / ".zfs").is_dir()
     return backend.real_files

@@ -29,7 +29,7 @@ _SIZE: dict[str, Any] = {"type": "integer", "minimum": 1, "maximum": 100}
 
 # The fields of each envelope's object, as Manila's API reference names them.
 ENTITY_FIELDS: dict[str, dict[str, Any]] = {
-    "share": {"size": _SIZE, "share_proto": {"enum": ["NFS", "CIFS", "nfs", "cifs"]}, "name": _TEXT,
+    "share": {"size": _SIZE, "share_proto": {"enum": ["NFS", "CIFS", "CEPHFS", "nfs", "cifs", "cephfs"]}, "name": _TEXT,
               "description": _TEXT, "display_name": _TEXT, "display_description": _TEXT, "share_type": _ID,
               "share_network_id": _ID, "snapshot_id": _ID, "consistency_group_id": _ID, "share_group_id": _ID,
               "availability_zone": _ID, "metadata": _MAP, "is_public": {"type": "boolean"}},

@@ -49,7 +49,15 @@ GROUP_DELETABLE = (Status.AVAILABLE, Status.ERROR)
 CGSNAPSHOT_DELETABLE = (Status.AVAILABLE, Status.ERROR)
 SHRINKABLE = (Status.AVAILABLE, Status.SHRINKING_POSSIBLE_DATA_LOSS_ERROR)
 
+#: The protocols enabled unless configured (Manila's `enabled_share_protocols` default).
 SHARE_PROTOCOLS = ("NFS", "CIFS")
+#: The protocols Lockstep can serve: CEPHFS on a backend whose pools report it (the cephfs driver).
+KNOWN_SHARE_PROTOCOLS = ("NFS", "CIFS", "CEPHFS")
+
+
+def serves_protocol(storage_protocol: object, proto: str) -> bool:
+    """Whether a pool's `storage_protocol` capability (Manila's spelling: `NFS_CIFS`, `CEPHFS`) covers `proto`."""
+    return proto.upper() in str(storage_protocol or "").upper().split("_")
 
 #: Extra specs every tenant may see on a share type.
 TENANT_VISIBLE_SPECS = (

@@ -15,10 +15,32 @@ still be run again by a new owner, nor the reverse.
 from __future__ import annotations
 
 import contextlib
+import os
+import socket
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from lockstep.service.unit_of_work import Database, UnitOfWork
+
+_IDENTITY: tuple[int, str] | None = None
+
+
+def process_identity() -> str:
+    """This process among all of Lockstep's, `<machine>:<pid>:<nonce>`: the first part of every owner string
+    its workers claim with (`Worker.owner` is `<process identity>/<worker nonce>`), and what a driver on
+    shared storage tags its clients with (the cephfs driver's ceph-fuse sessions), so that the clients of
+    exactly the process whose lease ran out can be fenced. The nonce tells apart two processes that got the
+    same pid (a container restarted); made after a fork, never inherited."""
+    global _IDENTITY
+    if _IDENTITY is None or _IDENTITY[0] != os.getpid():
+        _IDENTITY = (os.getpid(), f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}")
+    return _IDENTITY[1]
+
+
+def process_of(owner: str) -> str:
+    """The process identity (`process_identity`) in an operation's owner string."""
+    return owner.split("/", 1)[0]
 
 
 class LostLease(Exception):

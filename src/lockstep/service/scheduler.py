@@ -20,6 +20,7 @@ from lockstep.domain.model import (
     DHSS,
     SchedulerHints,
     ShareType,
+    serves_protocol,
     spec_value_true,
 )
 from lockstep.domain.pools import Capacity, PoolRecord
@@ -126,7 +127,7 @@ class Scheduler:
                       "share types. Use a share type without that requirement or add a btrfs or zfs backend.")
 
     def place_new_share(self, uow: UnitOfWork, size: int, share_type: ShareType | None, group_host: str | None, *,
-                        hints: SchedulerHints | None = None) -> str:
+                        hints: SchedulerHints | None = None, proto: str | None = None) -> str:
         """The pool a new share is recorded on, in the transaction that writes it (the record is its
         reservation); "" leaves placement to the worker: no pool reports yet (scale-out start-up), or
         no pool passes a filter other than capacity (the share then goes to error, as Manila's
@@ -136,7 +137,7 @@ class Scheduler:
         if not pools:
             return ""
         try:
-            return self.place_share(uow, size, share_type, group_host, pools, hints=hints).name
+            return self.place_share(uow, size, share_type, group_host, pools, hints=hints, proto=proto).name
         except NoCapacity as exc:
             raise Invalid(f"Invalid input received: {exc.message.removeprefix('No valid host was found: ')} "
                           "Ask for a smaller share or free space on the backend.") from None
@@ -186,7 +187,7 @@ class Scheduler:
 
     def place_share(self, uow: UnitOfWork, size: int, share_type: ShareType | None,
                     group_host: str | None, pools: list[PoolRecord] | None = None, *,
-                    hints: SchedulerHints | None = None) -> PoolRecord:
+                    hints: SchedulerHints | None = None, proto: str | None = None) -> PoolRecord:
         if pools is None:
             pools = self.live_pools(uow)
         if not pools:
@@ -203,6 +204,12 @@ class Scheduler:
             else:
                 raise NoValidHost(f"No valid host was found: the group's pool {group_host} is not reporting or "
                                   "does not support consistency groups.")
+        if proto is not None:
+            # Manila's storage_protocol check: a CEPHFS share only where CephFS clients reach it, an NFS or
+            # CIFS share never on a pool that serves CephFS only.
+            pools = [p for p in pools if serves_protocol(p.capabilities.get("storage_protocol"), proto)]
+            if not pools:
+                raise NoValidHost(f"No valid host was found: no pool serves the {proto.upper()} protocol.")
         candidates = [p for p in pools if matches_type(p, share_type)]
         if not candidates:
             raise NoValidHost("No valid host was found: no pool matches the share type's extra specs.")

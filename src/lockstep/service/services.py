@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from lockstep.domain.model import SHARE_PROTOCOLS
 from lockstep.service.access import AccessService
 from lockstep.service.cgsnapshots import CGSnapshotService
 from lockstep.service.consistency_groups import ConsistencyGroupService
@@ -52,3 +53,5 @@ class Services:
     host_services: HostServiceRegistry
     health: HealthService
     snapshot_access: SnapshotAccessService
+    # The share_proto values a new share may have (Manila's enabled_share_protocols).
+    share_protocols: tuple[str, ...] = SHARE_PROTOCOLS

@@ -110,7 +110,8 @@ class ShareService:
                 # The record written below, with its pool, is the reservation: placement holds its lock
                 # until this transaction commits, so concurrent creates count each other's.
                 host = self.scheduler.place_new_share(uow, size, share_type,
-                                                      group.host if group is not None else None, hints=hints)
+                                                      group.host if group is not None else None, hints=hints,
+                                                      proto=proto)
             now = utcnow()
             share_id = new_id()
             uow.shares.insert_row(

@@ -192,6 +192,9 @@ class ShareDriver(abc.ABC):
     #: Clients reach the backend by its own protocol and it enforces access rules itself (cephfs: cephx
     #: caps): no NFS server is put in front of its shares, and `update_access`'s results are final.
     native_access: bool = False
+    #: The protocols clients reach its shares by, in Manila's `storage_protocol` spelling; the scheduler
+    #: places a share only on a pool whose backend serves the share's protocol.
+    storage_protocol: str = "NFS_CIFS"
     vendor_name: str = "Lockstep"
     driver_version: str = "1.0"
 
@@ -205,6 +208,18 @@ class ShareDriver(abc.ABC):
     def close(self) -> None:  # noqa: B027 - optional hook, a no-op by default
         """Release what `setup` (or the factory) acquired for this process, e.g. a loop mount.
         Called once when the worker process stops cleanly; never between operations."""
+
+    def fence(self, previous_owner: str) -> None:  # noqa: B027 - optional hook, a no-op by default
+        """Cut the storage clients of the worker process `previous_owner` (an operation's owner string; its
+        process part is `service.fencing.process_of`) off from this backend, for good: its lease ran out and
+        this worker is about to run its operation, but it may be only paused and resume mid-write. Called
+        before every taken-over operation of this backend; must be idempotent (a process already fenced, or
+        with no clients left, is fenced). Raise DriverError if it cannot be done: the operation is then
+        released and tried again later, never run unfenced.
+
+        A no-op for storage that only this host reaches (posix, btrfs, zfs...): a process of this host whose
+        lease ran out shares nothing with another host, and the database's fence (epochs) covers its writes.
+        Drivers of storage several hosts reach (cephfs) evict the process's clients."""
 
     # Shares -----------------------------------------------------------------
     @abc.abstractmethod

@@ -28,7 +28,7 @@ from lockstep.domain.operations import Operation
 from lockstep.domain.pools import COW_CLONES, Overcommit, PoolRecord
 from lockstep.service.context import working_on
 from lockstep.service.exports import NfsExports
-from lockstep.service.fencing import Fence, FencedDatabase, LostLease
+from lockstep.service.fencing import Fence, FencedDatabase, LostLease, process_identity, process_of
 from lockstep.service.host_services import DEFAULT_DOWN_AFTER
 from lockstep.service.operations import HANDLERS, Context, Handoff, RetryLater, fail_stranded, give_up, sweep
 from lockstep.service.operations.failures import DEFAULT_TTL
@@ -61,7 +61,7 @@ def capabilities(driver: ShareDriver, backend: str, pool: PoolInfo, overcommit: 
         COW_CLONES: pool.copy_on_write_clones,
         "qos": False,
         "share_backend_name": PoolRef.parse(backend).backend,
-        "storage_protocol": "NFS_CIFS",
+        "storage_protocol": driver.storage_protocol,
         "vendor_name": driver.vendor_name,
         "driver_version": driver.driver_version,
         "timestamp": None,
@@ -98,7 +98,9 @@ class Worker:
         self.telemetry = telemetry or NoTelemetry()
         self.context = Context(db, self.drivers, Scheduler(service_down_time), availability_zone, message_ttl,
                                self.telemetry, nfs)
-        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        # `<machine>:<pid>:<process nonce>/<worker nonce>`: the process part is what drivers tag their
+        # clients of shared storage with (service/fencing.process_identity).
+        self.owner = f"{process_identity()}/{uuid.uuid4().hex[:8]}"
         self.lease = lease_seconds
         self.poll_interval = poll_interval
         self.max_attempts = max_attempts
@@ -227,6 +229,8 @@ class Worker:
         fenced = FencedDatabase(self.db, fence)
         context = dataclasses.replace(self.context, db=fenced)
         try:
+            if not self._fence_previous_owner(op, fenced):
+                return "retried"
             try:
                 HANDLERS[op.kind](context, op)
             except Handoff as handoff:
@@ -263,6 +267,31 @@ class Worker:
         except LostLease as lost:
             log.warning("%s; this worker wrote nothing for it and leaves it to its new owner", lost)
             return "lost_lease"
+
+    def _fence_previous_owner(self, op: Operation, fenced: FencedDatabase) -> bool:
+        """Before a taken-over operation runs, its previous owner's clients of the backend are fenced
+        (`ShareDriver.fence`: a no-op for local storage); True when the operation may run. If fencing fails
+        the operation is released for later, still naming the unfenced owner, so that whoever claims it
+        next fences first too: it never runs while the previous owner may still write."""
+        driver = self.drivers.get(op.backend or "")
+        previous = op.previous_owner
+        if not op.taken_over or previous is None or driver is None or process_of(previous) == process_identity():
+            return True
+        started = time.perf_counter()
+        try:
+            driver.fence(previous)
+        except Exception as exc:  # noqa: BLE001 - any failure to fence is a reason not to run, never to crash
+            delay = min(2.0 ** min(op.attempts, 10), MAX_RETRY_DELAY)
+            log.error("could not fence %s on %s before taking over operation %s %s: %s; released, retrying "
+                      "in %.0f s", previous, op.backend, op.id, op.kind, exc, delay)
+            with fenced.write() as uow:
+                uow.operations.release(op.id, self.owner, op.epoch, delay=delay, unfenced=previous,
+                                       error=f"could not fence {previous}: {exc}")
+                uow.commit()
+            return False
+        log.warning("fenced %s on %s in %.2f s before taking over operation %s %s on %s", previous, op.backend,
+                    time.perf_counter() - started, op.id, op.kind, op.target_id)
+        return True
 
     def _maybe_purge_recycle_bin(self) -> None:
         """Begin deleting the shares whose time in the recycle bin is up (any worker may; the
@@ -405,7 +434,8 @@ class Worker:
 
 
 def _dead_here(owner: str, machine: str) -> bool:
-    """Whether `owner` (`<machine>:<pid>:<nonce>`, as Worker.owner) is a process of this machine that is gone."""
+    """Whether `owner` (`<machine>:<pid>:<nonce>/<worker nonce>`, as Worker.owner) is a process of this machine
+    that is gone."""
     name, _, rest = owner.rpartition(":")[0].rpartition(":")
     if name != machine or not rest.isdigit() or int(rest) == os.getpid():
         return False

@@ -208,10 +208,12 @@ class OperationRepo(Enqueue):
             state=FAILED, last_error=error[:4000], updated_at=utcnow())).rowcount > 0
 
     def release(self, op_id: int, owner: str, epoch: int, *, backend: str | None = None, delay: float = 0.0,
-                error: str | None = None) -> bool:
+                error: str | None = None, unfenced: str | None = None) -> bool:
         """Hand the operation back (to another backend's worker, or to retry later); False if `owner` no
-        longer holds it at `epoch`."""
-        values: dict[str, Any] = {"state": PENDING, "owner": None, "lease_expires_at": None,
+        longer holds it at `epoch`. A pending row keeps an `owner` only when it is `unfenced`, a previous
+        owner whose storage clients could not be fenced: the next claim sees it as `previous_owner` (a
+        takeover), and fences it before running."""
+        values: dict[str, Any] = {"state": PENDING, "owner": unfenced, "lease_expires_at": None,
                                   "not_before": self._now() + delay, "updated_at": utcnow()}
         if backend is not None:
             values["backend"] = backend

@@ -40,6 +40,8 @@ class CephCommandError(DriverError):
 HELPER = Path(__file__).with_name("ceph_commands.py")
 #: A command argument as the mon and mgr take it in JSON; None leaves it out.
 Arg = str | int | bool | None
+#: The client metadata key a tagged mount carries its worker process's identity under.
+OWNER_KEY = "lockstep_owner"
 #: The interpreter Debian's python3-rados is built for (the one the `ceph` command runs on, too).
 SYSTEM_PYTHON = "/usr/bin/python3"
 
@@ -113,6 +115,11 @@ class CephClient:
     client_id: str = "admin"
     keyring: Path | None = None
     python: str = SYSTEM_PYTHON
+    #: The worker process this client's mounts belong to (service.fencing.process_identity): every ceph-fuse
+    #: session carries it as client metadata `lockstep_owner`, so that the MDS can evict exactly that
+    #: process's sessions (`client evict client_metadata.lockstep_owner=...`) and none of another's that
+    #: uses the same cephx id. None: untagged (a tenant's or a test's own client).
+    tag: str | None = None
     _helper: _Helper = field(default_factory=_Helper, compare=False, repr=False)
 
     def command(self, target: str, prefix: str, args: Mapping[str, Arg], *, action: str, timeout: int = 120) -> str:
@@ -174,7 +181,8 @@ class CephClient:
             return
         detach(mountpoint)
         mountpoint.mkdir(parents=True, exist_ok=True)
-        argv = ["ceph-fuse", *self._identity(), f"--client_fs={fs_name}", "-r", root,
+        tagged = [f"--client_metadata={OWNER_KEY}={self.tag}"] if self.tag else []
+        argv = ["ceph-fuse", *self._identity(), f"--client_fs={fs_name}", *tagged, "-r", root,
                 "--pid-file", str(mountpoint.with_name(f".{mountpoint.name}.pid")), *extra, str(mountpoint)]
         try:
             proc = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False,
@@ -193,6 +201,26 @@ def mounted(mountpoint: Path) -> bool:
         return os.path.ismount(mountpoint) and os.stat(mountpoint) is not None
     except OSError:
         return False
+
+
+def mount_tag(mountpoint: Path) -> str | None:
+    """The `lockstep_owner` tag the ceph-fuse serving `mountpoint` was started with (read from its command
+    line, found by the pid file next to the mount point); None if untagged or not found."""
+    pid = _pid_of(mountpoint)
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") if pid else []
+    except OSError:
+        return None
+    flag = f"--client_metadata={OWNER_KEY}=".encode()
+    return next((arg[len(flag):].decode() for arg in argv if arg.startswith(flag)), None)
+
+
+def evicted(mountpoint: Path) -> bool:
+    """Whether the mount at `mountpoint` was evicted by the MDS: still mounted, its ceph-fuse alive, and
+    every lookup answering an error (a blocklisted client). Not the same as a ceph-fuse that died (its
+    process is gone) or a mount point another process unmounted (not in the mount table)."""
+    pid = _pid_of(mountpoint)
+    return _in_mount_table(mountpoint) and not mounted(mountpoint) and pid is not None and _alive(pid)
 
 
 def _in_mount_table(mountpoint: Path) -> bool:

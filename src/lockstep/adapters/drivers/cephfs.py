@@ -39,6 +39,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import socket
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
@@ -55,7 +56,17 @@ from lockstep.adapters.drivers._support import (
     syncfs,
     tree_usage_bytes,
 )
-from lockstep.adapters.drivers.cephclient import Arg, CephClient, CephCommandError, detach, mounted
+from lockstep.adapters.drivers.cephclient import (
+    OWNER_KEY,
+    Arg,
+    CephClient,
+    CephCommandError,
+    detach,
+    evicted,
+    mount_tag,
+    mounted,
+)
+from lockstep.service.fencing import process_identity, process_of
 from lockstep.service.storage import (
     AccessResult,
     AccessRuleSpec,
@@ -81,6 +92,9 @@ COPYING = "user.lockstep.copying."
 #: How long a snapshot's copy of a just-removed member may answer ENOENT (the mgr is moving it to its
 #: trash; the gate test measures it) before a restore gives up.
 SNAPSHOT_SETTLE_SECONDS = 60.0
+#: For tests only, never set in a deployment: seconds a cgsnapshot waits before its cut, so that a test can
+#: kill its worker mid-operation deterministically (tests/ceph/test_takeover.py).
+TEST_CUT_DELAY = "LOCKSTEP_TEST_CEPHFS_CUT_DELAY"
 #: How long the main mount is given before a restore reads the cut through a client of its own.
 QUICK_SETTLE_SECONDS = 2.0
 
@@ -92,13 +106,15 @@ class _Unreadable(DriverError):
 class CephfsDriver(ShareDriver):
     kind = "cephfs"
     native_access = True  # CephFS clients, cephx caps: no NFS server in front
+    storage_protocol = "CEPHFS"  # CEPHFS shares only: NFS and CIFS shares are placed elsewhere
 
     def __init__(self, options: Mapping[str, str]) -> None:
         conf = (options.get("conf") or "").strip()
         if not conf:
             raise DriverError("the cephfs backend needs the option 'conf' (the cluster's ceph.conf)")
         keyring = (options.get("keyring") or "").strip()
-        self.ceph = CephClient(Path(conf), options.get("client_id") or "admin", Path(keyring) if keyring else None)
+        self.ceph = CephClient(Path(conf), options.get("client_id") or "admin", Path(keyring) if keyring else None,
+                               tag=process_identity())
         self.fs_name = options.get("fs_name") or "cephfs"
         self.prefix = check_id(options.get("prefix") or "lockstep", "cephfs prefix")
         mount = options.get("mount") or (str(Path(options["path"]) / "mnt") if options.get("path") else "")
@@ -106,6 +122,7 @@ class CephfsDriver(ShareDriver):
             raise DriverError("the cephfs backend needs the option 'mount' or 'path' (where to mount the volume)")
         self.mountpoint = Path(mount).absolute()
         self._mounted_here = False
+        self._fenced = False
         self._data_pool: str | None = None
         self._monitors = ""
 
@@ -121,10 +138,32 @@ class CephfsDriver(ShareDriver):
         """`/volumes` on this process's mount, mounted again first if it is gone: its ceph-fuse died
         (ENOTCONN), or another worker process of this host that shared the mount point unmounted it
         when it stopped. Never a plain directory where the volume should be."""
+        if self._fenced or (evicted(self.mountpoint) and mount_tag(self.mountpoint) == self.ceph.tag):
+            # Another worker fenced this process (its lease ran out: it was paused, or cut off): mounting
+            # again would give it a new, unblocklisted address and let it carry on with work now owned
+            # by another worker. It does no more Ceph work until it is restarted.
+            self._fenced = True
+            raise DriverError(f"this worker process ({self.ceph.tag}) was fenced: another worker evicted its "
+                              "Ceph clients after its leases ran out; restart it (`lockstep worker`)")
+        if mounted(self.mountpoint) and mount_tag(self.mountpoint) != self.ceph.tag:
+            self._take_mount_point()
         if not mounted(self.mountpoint):
             self.ceph.mount(self.mountpoint, self.fs_name)
             self._mounted_here = True
         return self.mountpoint / "volumes"
+
+    def _take_mount_point(self) -> None:
+        """The mount point holds another process's session. Working through it would let fencing that
+        process cut this one off (and fencing this one miss it), so: detach it if its process is gone (a
+        worker of this machine killed, whose ceph-fuse lives on), else refuse."""
+        tag = mount_tag(self.mountpoint) or ""
+        machine, _, rest = tag.rpartition(":")[0].rpartition(":")
+        gone = machine == socket.gethostname() and rest.isdigit() and not Path(f"/proc/{rest}").exists()
+        if not gone:
+            raise DriverError(f"the mount point {self.mountpoint} is in use by another process "
+                              f"({tag or 'an untagged ceph-fuse'}); give each worker process of this host a "
+                              "mount point of its own (the backend's `mount` or `path`)")
+        detach(self.mountpoint)
 
     def close(self) -> None:
         self.ceph.close()
@@ -386,6 +425,8 @@ class CephfsDriver(ShareDriver):
         if outside:
             raise DriverError(f"cgsnapshot {cgsnapshot.id}: shares {', '.join(outside)} are not in group "
                               f"{cgsnapshot.group.id} on {self.fs_name}; a cut covers the group's own shares only")
+        if delay := float(os.environ.get(TEST_CUT_DELAY) or 0):
+            time.sleep(delay)  # tests only (see TEST_CUT_DELAY)
         try:
             os.mkdir(cut)  # one MDS operation: one snapid over every member
         except FileExistsError:
@@ -572,6 +613,16 @@ class CephfsDriver(ShareDriver):
             self._revoke(share_id, group, auth_id)
 
     # Fencing --------------------------------------------------------------------
+    def fence(self, previous_owner: str) -> None:
+        """Evict every MDS session of the worker process `previous_owner` ran in (its ceph-fuse mounts carry
+        its process identity as client metadata; this process's own carry another): the MDS blocklists
+        each evicted client's address (mds_session_blocklist_on_evict), so that process, if only paused,
+        can no longer write to the volume when it resumes; it mounts again with a new address if it lives
+        on. Evicting an identity with no sessions left is a success (the process is gone or was fenced)."""
+        tag = process_of(previous_owner)
+        self.ceph.run("tell", f"mds.{self.fs_name}:0", "client", "evict", f"client_metadata.{OWNER_KEY}={tag}",
+                      action=f"fence the Ceph clients of the worker {tag} (evict and blocklist them)", timeout=60.0)
+
     def evict(self, client_id: str) -> None:
         """Evict every session of the cephx id `client_id` from the volume's MDS. Eviction blocklists
         the client's address (mds_session_blocklist_on_evict), so a stopped worker that resumes can no

@@ -18,6 +18,8 @@ Options (from the backend's configuration):
 - ``state_file``: keep the state in this JSON file, so that it survives a restart (crash tests);
 - ``call_log``: append one line ``<operation> <id> <pid>`` per call to this file (exactly-once tests;
   the pid shows which process ran the storage work).
+- ``storage_protocol``: the protocols its pool reports (default ``NFS_CIFS``; ``CEPHFS`` stands for a
+  CephFS backend in placement tests);
 - ``snapshot_exports``: ``true`` to pretend snapshots are mountable: each gets an export location
   and an admin-only one (default ``false``: no export locations, as the real backends today).
 """
@@ -62,6 +64,7 @@ class FakeDriver(ShareDriver):
         self._fail = {name.strip() for name in options.get("fail", "").split(",") if name.strip()}
         self._fail_access = {to.strip() for to in options.get("fail_access", "").split(",") if to.strip()}
         self._delay = float(options.get("delay", "0") or 0)
+        self.storage_protocol = (options.get("storage_protocol") or "NFS_CIFS").upper()
         self._spin = float(options.get("spin", "0") or 0)
         support = options.get("group_support", "pool").lower()
         self._group_support = None if support in ("", "none", "false") else GroupSupport(support)

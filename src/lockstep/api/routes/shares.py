@@ -46,8 +46,9 @@ def parse_size(value: object) -> int | None:
     return None
 
 
-def create_command(req: ApiRequest, zone: str) -> CreateShare:
-    """Shape checks in Manila's order; `zone` is the one availability zone Lockstep serves."""
+def create_command(req: ApiRequest, zone: str, protocols: tuple[str, ...] = SHARE_PROTOCOLS) -> CreateShare:
+    """Shape checks in Manila's order; `zone` is the one availability zone Lockstep serves, `protocols` the
+    enabled share protocols."""
     entity = req.entity
     name = bodies.optional_text(entity, "name", "display_name", field="name") or None
     description = bodies.optional_text(entity, "description", "display_description", field="description") or None
@@ -73,7 +74,7 @@ def create_command(req: ApiRequest, zone: str) -> CreateShare:
     size = entity["size"]
     later = _later_create_fields(req, zone)
     return CreateShare(
-        share_proto=_protocol(proto), size=RequestedSize(parse_size(size), f"{size}", bool(size)), name=name,
+        share_proto=_protocol(proto, protocols), size=RequestedSize(parse_size(size), f"{size}", bool(size)), name=name,
         description=description, consistency_group_id=group_id, availability_zone=zone_asked,
         share_network_id=network_id, snapshot_id=snapshot_id, share_type=type_ref,
         metadata=_deferred_metadata(entity.get("metadata")),
@@ -131,10 +132,10 @@ def _share_ids(hints: dict[str, Any], key: str) -> tuple[str, ...]:
     return ids
 
 
-def _protocol(proto: str) -> Checked[str]:
-    if proto.upper() not in SHARE_PROTOCOLS:
+def _protocol(proto: str, protocols: tuple[str, ...]) -> Checked[str]:
+    if proto.upper() not in protocols:
         return Invalid(f"Invalid input received: Invalid share protocol provided: {proto}. It is either "
-                       f"disabled or unsupported. Available protocols: {list(SHARE_PROTOCOLS)}.")
+                       f"disabled or unsupported. Available protocols: {list(protocols)}.")
     return proto.upper()
 
 
@@ -216,7 +217,7 @@ def register(router: Router, s: Services) -> None:
         return Reply(200, {"share": views.share_detail(req, s.shares.get(req.ctx, req.params["id"]))})
 
     def create(req: ApiRequest) -> Reply:
-        share = s.shares.create(req.ctx, create_command(req, s.availability_zone))
+        share = s.shares.create(req.ctx, create_command(req, s.availability_zone, s.share_protocols))
         return Reply(200, {"share": views.share_detail(req, share)})
 
     def update(req: ApiRequest) -> Reply:

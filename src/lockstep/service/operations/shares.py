@@ -74,7 +74,8 @@ def _choose_pool(ctx: Context, uow: UnitOfWork, share: Share) -> PoolRecord:
     share_type = uow.share_types.get(share.share_type_id) if share.share_type_id else None
     if share.consistency_group_id and not group_host:
         raise NoValidHost("No valid host was found: the share's consistency group is not placed.")
-    return ctx.scheduler.place_share(uow, share.size, share_type, group_host, hints=share.scheduler_hints)
+    return ctx.scheduler.place_share(uow, share.size, share_type, group_host, hints=share.scheduler_hints,
+                                     proto=share.share_proto)
 
 
 def _create_job(ctx: Context, op: Operation, uow: UnitOfWork, loaded: Share | None = None) -> Job[ShareResult] | None:
