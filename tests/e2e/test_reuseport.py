@@ -126,3 +126,34 @@ def test_connections_made_while_an_api_process_is_replaced_are_served(server: Li
     finally:
         for conn in conns:
             conn.close()
+
+
+def test_an_api_process_that_keeps_dying_gives_up_its_socket_until_restarted(server: LiveServer) -> None:
+    parent = server.procs[0].pid
+    first = roles(children(parent), "api")
+    victim = min(first)
+    os.kill(victim, signal.SIGKILL)
+    wait_for("its replacement", lambda: len(roles(children(parent), "api") - first) == 1)
+    survivor = max(first)
+    replacement = (roles(children(parent), "api") - first).pop()
+    os.kill(replacement, signal.SIGKILL)  # dead again within 10 s: restarted after a back-off of 1 s
+    wait_for("the API process to die", lambda: not alive(replacement))
+    wait_for("the back-off", lambda: "restarting it in 1.0 s" in server.log_text())
+    # Meanwhile its socket is closed, and every new connection goes to the other API process.
+    conns = connect(server, 16)
+    try:
+        assert set(holders(server, conns, {survivor}).values()) == {survivor}
+        assert len(holders(server, conns, {survivor})) == 16
+    finally:
+        for conn in conns:
+            conn.close()
+    # Restarted, it has a listening socket again and takes its share.
+    wait_for("the restart", lambda: len(roles(children(parent), "api")) == 2)
+    apis = roles(children(parent), "api")
+    conns = connect(server, 32, paused=apis)
+    try:
+        held = holders(server, conns, apis)
+        assert len(held) == 32 and len(set(held.values())) == 2, held
+    finally:
+        for conn in conns:
+            conn.close()
