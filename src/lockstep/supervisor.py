@@ -12,7 +12,7 @@ process share one GIL, and the API's latency followed the worker's load. So the 
    each says it is ready (a child that fails to start ends the start-up with its error);
 3. restarts a child that dies (after a back-off when it keeps dying young); the supervisor keeps every
    listening socket open, so a replaced API process takes over its socket and the connections queued on
-   it (one that keeps dying gives it up until it is restarted);
+   it (one that keeps dying gives it up until it is restarted, unless it is the last one);
 4. on SIGTERM or SIGINT stops every child (SIGTERM, then SIGKILL after `STOP_GRACE` seconds) and exits.
 
 Children die with the parent (PR_SET_PDEATHSIG, see `child.py`), so a `kill -9` of the parent does
@@ -277,10 +277,11 @@ class Supervisor:
         print(f"lockstep: {child.name} (pid {child.proc.pid}) exited with {how}; restarting it"
               + (f" in {delay:.1f} s" if delay else ""), file=sys.stderr, flush=True)
         child.restart_at = now + delay
-        if delay and child.role == "api":
+        if delay and child.role == "api" and len(self._listeners) > 1:
             # A child that keeps dying gives up its socket until it is restarted, so that the kernel sends its
             # share of new connections to the other API processes meanwhile (those queued on it are reset).
-            # Restarted at once, it takes the socket over with its queue: no connection is lost.
+            # Restarted at once, it takes the socket over with its queue: no connection is lost. The last
+            # socket is kept: connections wait in its queue rather than be refused.
             sock = self._listeners.pop(child.index, None)
             if sock is not None:
                 sock.close()

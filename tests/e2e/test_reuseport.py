@@ -157,3 +157,20 @@ def test_an_api_process_that_keeps_dying_gives_up_its_socket_until_restarted(ser
     finally:
         for conn in conns:
             conn.close()
+
+
+def test_the_only_api_process_keeps_its_socket_through_a_back_off(tmp_path: Path) -> None:
+    """With one API process there is no other socket to send connections to: one made during the back-off
+    waits in the queue and is answered by the restarted process, instead of being refused."""
+    with live_server(tmp_path / "data", f"sqlite:///{tmp_path / 'lockstep.sqlite'}") as server:
+        parent = server.procs[0].pid
+        (first,) = roles(children(parent), "api")
+        os.kill(first, signal.SIGKILL)
+        wait_for("its replacement", lambda: len(roles(children(parent), "api") - {first}) == 1)
+        (second,) = roles(children(parent), "api")
+        os.kill(second, signal.SIGKILL)  # dead again within 10 s: restarted after a back-off of 1 s
+        wait_for("the back-off", lambda: "restarting it in 1.0 s" in server.log_text())
+        assert not roles(children(parent), "api")
+        conns = connect(server, 4)
+        for conn in conns:
+            conn.close()
