@@ -3,8 +3,8 @@
 The supervisor (`supervisor.py`) forks each child after it has imported everything and bound the port,
 so a child starts in a fraction of a second and inherits, as open sockets:
 
-- the listening socket (API processes): every API process accepts from it, so a crashed one is
-  replaced without the port ever closing;
+- its own listening socket (API processes; SO_REUSEPORT, one per API process, see `supervisor.listener`):
+  the supervisor keeps a copy, so a crashed one is replaced without its socket ever closing;
 - one end of a datagram socket pair (the wake channel): API processes send a byte after each commit
   that recorded work, and the worker process wakes at once instead of at its next poll. Nothing is
   lost if a byte is dropped (a full buffer, a worker restarting): the worker still polls;
@@ -228,8 +228,8 @@ class StopSignal:
 
 
 # in the forked child --------------------------------------------------------------------------------
-def run_child(role: str, settings: Settings, parent: int, listener: socket.socket, wake: socket.socket | None,
-              ready: int | None) -> None:
+def run_child(role: str, settings: Settings, parent: int, listener: socket.socket | None,
+              wake: socket.socket | None, ready: int | None) -> None:
     """The body of a forked child: what it does not need of the supervisor's sockets, it closes."""
     die_with(parent)
     _prctl(_PR_SET_NAME, f"lockstep-{role}".encode())
@@ -241,9 +241,9 @@ def run_child(role: str, settings: Settings, parent: int, listener: socket.socke
     signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
     try:
         if role == "api":
+            assert listener is not None
             run_api(settings, listener, wake, ready)
         else:
-            listener.close()  # the worker must not keep the port open
             run_worker(settings, wake=wake, ready=ready, announce=False)
     except Exception as exc:
         message = explain(exc, settings)

@@ -3,12 +3,16 @@
 Why processes: storage work (subprocesses, file walks, btrfs ioctls) and request handling in one
 process share one GIL, and the API's latency followed the worker's load. So the parent
 
-1. checks what start-up can check (`startup.preflight`) and binds the listening socket, so that a
-   port in use is one error line and "serving" is printed only once the port is ours;
+1. checks what start-up can check (`startup.preflight`), claims the address (`claim`: a bound socket
+   that never listens, which keeps any other server off it) and binds one listening socket per API
+   process (`listener`, SO_REUSEPORT: the kernel spreads connections over them), so that a port in use
+   is one error line and "serving" is printed only once the port is ours;
 2. imports the application once, then forks one worker process (when `worker` is on) and `processes`
-   API processes (`child.py`), which inherit the socket and accept from it in turn, and waits until
+   API processes (`child.py`), each of which inherits its own listening socket, and waits until
    each says it is ready (a child that fails to start ends the start-up with its error);
-3. restarts a child that dies (after a back-off when it keeps dying young);
+3. restarts a child that dies (after a back-off when it keeps dying young); the supervisor keeps every
+   listening socket open, so a replaced API process takes over its socket and the connections queued on
+   it (one that keeps dying gives it up until it is restarted, unless it is the last one);
 4. on SIGTERM or SIGINT stops every child (SIGTERM, then SIGKILL after `STOP_GRACE` seconds) and exits.
 
 Children die with the parent (PR_SET_PDEATHSIG, see `child.py`), so a `kill -9` of the parent does
@@ -61,15 +65,44 @@ def default_processes() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def bind(host: str, port: int) -> socket.socket:
+def resolve(host: str, port: int) -> tuple[int, Any]:
     try:
-        family, kind, proto, _name, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        family, _kind, _proto, _name, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
     except socket.gaierror as exc:
         raise StartupError(f"cannot resolve the listen address {host!r} ({exc.strerror}); set listen / "
                            "LOCKSTEP_LISTEN to host:port") from None
-    sock = socket.socket(family, kind, proto)
+    return family, address
+
+
+def claim(host: str, port: int) -> socket.socket:
+    """The supervisor's hold on the address: bound, never listening, without SO_REUSEPORT.
+
+    It makes the address ours for as long as the supervisor runs: a second `lockstep serve` (whose own claim
+    has no SO_REUSEPORT) or any server that does not ask for SO_REUSEPORT gets EADDRINUSE, even while every
+    API process is being replaced. SO_REUSEADDR on it lets our SO_REUSEPORT listeners bind beside it (a
+    socket that does not listen does not conflict with them). A program of the same user that binds with
+    SO_REUSEPORT is not refused: Linux admits it to the group by design (tests/e2e/test_reuseport.py)."""
+    family, address = resolve(host, port)
+    sock = socket.socket(family, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        raise bind_error(host, port, exc) from None
+    return sock
+
+
+def listener(host: str, port: int) -> socket.socket:
+    """One API process's listening socket. Each API process has its own, with SO_REUSEPORT: the kernel spreads
+    new connections over them by a hash of the addresses. (With one shared socket, uvloop accepted every
+    pending connection at each wake-up, and the first process to wake took a client pool's connections
+    7 or 8 out of 8.)"""
+    family, address = resolve(host, port)
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind(address)
         sock.listen(2048)
     except OSError as exc:
@@ -110,7 +143,8 @@ class Supervisor:
 
     def __post_init__(self) -> None:
         self._stop = _StopFlag()
-        self._listener: socket.socket | None = None
+        self._claim: socket.socket | None = None
+        self._listeners: dict[int, socket.socket] = {}  # API process index -> its listening socket
         self._wake: tuple[socket.socket, socket.socket] | None = None
         self._fork = multiprocessing.get_context("fork")
 
@@ -119,9 +153,11 @@ class Supervisor:
         os.environ.update(self.child_env)
         preflight(self.settings)
         host, port = self.settings.listen_host_port
-        self._listener = bind(host, port)
+        self._claim = claim(host, port)
         self._install_signal_handlers()
         try:
+            for index in range(self.processes):
+                self._listeners[index] = listener(host, port)
             for module in PRELOAD:
                 importlib.import_module(module)
             if self.settings.worker:
@@ -136,7 +172,9 @@ class Supervisor:
             return 0
         finally:
             self._stop_all()
-            self._listener.close()
+            for sock in self._listeners.values():
+                sock.close()
+            self._claim.close()
             for end in self._wake or ():
                 end.close()
 
@@ -189,15 +227,14 @@ class Supervisor:
 
     def _spawn(self, child: Child, *, ready: bool) -> int:
         """Fork the child; with `ready`, returns the pipe it reports readiness on, else -1."""
-        assert self._listener is not None
         read_fd, write_fd = os.pipe() if ready else (-1, -1)
         wake = None
         if self._wake is not None:
             wake = self._wake[0] if child.role == "api" else self._wake[1]
         child.proc = self._fork.Process(
             target=_child_main, name=f"lockstep-{child.role}", daemon=False,
-            args=(child.role, self.settings, os.getpid(), self._listener, wake, self._wake,
-                  write_fd if ready else None, read_fd))
+            args=(child.role, self.settings, os.getpid(), self._listening_socket(child), self._inherited(), wake,
+                  self._wake, write_fd if ready else None, read_fd))
         # Forked with the stop signals blocked: until the child has its own handlers (`child.run_child`
         # unblocks them), a SIGTERM to it would run this process's handler there and be lost.
         previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
@@ -221,7 +258,12 @@ class Supervisor:
     def _tend(self, child: Child, now: float) -> None:
         if child.restart_at is not None:
             if now >= child.restart_at:
-                self._spawn(child, ready=False)
+                try:
+                    self._spawn(child, ready=False)
+                except StartupError as exc:  # its address could not be bound again: try later
+                    print(f"lockstep: cannot restart {child.name}: {exc}", file=sys.stderr, flush=True)
+                    child.restart_at = now + MAX_BACKOFF
+                    return
                 print(f"lockstep: restarted {child.name} (pid {child.proc.pid if child.proc else '?'})", flush=True)
             return
         code = child.exitcode
@@ -235,6 +277,28 @@ class Supervisor:
         print(f"lockstep: {child.name} (pid {child.proc.pid}) exited with {how}; restarting it"
               + (f" in {delay:.1f} s" if delay else ""), file=sys.stderr, flush=True)
         child.restart_at = now + delay
+        if delay and child.role == "api" and len(self._listeners) > 1:
+            # A child that keeps dying gives up its socket until it is restarted, so that the kernel sends its
+            # share of new connections to the other API processes meanwhile (those queued on it are reset).
+            # Restarted at once, it takes the socket over with its queue: no connection is lost. The last
+            # socket is kept: connections wait in its queue rather than be refused.
+            sock = self._listeners.pop(child.index, None)
+            if sock is not None:
+                sock.close()
+
+    def _listening_socket(self, child: Child) -> socket.socket | None:
+        """The API child's socket (bound again if its previous process gave it up); None for the worker."""
+        if child.role != "api":
+            return None
+        if child.index not in self._listeners:
+            host, port = self.settings.listen_host_port
+            self._listeners[child.index] = listener(host, port)
+        return self._listeners[child.index]
+
+    def _inherited(self) -> list[socket.socket]:
+        """The supervisor's sockets on the address, which a child closes except its own: a copy kept open in
+        another process would keep a given-up socket's queue alive with nobody accepting from it."""
+        return [sock for sock in (self._claim, *self._listeners.values()) if sock is not None]
 
     # stopping ----------------------------------------------------------------------------------------
     def _stop_all(self) -> None:
@@ -272,14 +336,18 @@ class _StopFlag:
         return self._set
 
 
-def _child_main(role: str, settings: Settings, parent: int, listener: socket.socket, wake: socket.socket | None,
-                pair: tuple[socket.socket, socket.socket] | None, ready: int | None, parent_end: int) -> None:
+def _child_main(role: str, settings: Settings, parent: int, own: socket.socket | None, inherited: list[socket.socket],
+                wake: socket.socket | None, pair: tuple[socket.socket, socket.socket] | None, ready: int | None,
+                parent_end: int) -> None:
     """In the forked child: drop the supervisor's copies it does not need, then run the child."""
     close_quietly(parent_end)
+    for sock in inherited:
+        if sock is not own:
+            sock.close()
     for end in pair or ():
         if end is not wake:
             end.close()
-    run_child(role, settings, parent, listener, wake, ready)
+    run_child(role, settings, parent, own, wake, ready)
 
 
 def serve(settings: Settings, *, processes: int | None = None, child_env: Mapping[str, str] | None = None) -> int:
