@@ -9,7 +9,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from lsbench.common import Api, LockstepServer, closed_loop, log, pg_database, running
+from lsbench.common import NEVER_FULL_BACKEND, Api, LockstepServer, closed_loop, log, pg_database, running
 from lsbench.seed import seed
 
 READ_OPS = ["cg-show", "share-show", "cg-detail-100", "cg-detail-1000", "share-detail-100", "share-detail-1000"]
@@ -26,7 +26,9 @@ def run_config(workdir: Path, db: str, processes: int, clients_list: list[int], 
             url = stack.enter_context(pg_database("api"))
         else:
             url = f"sqlite:///{workdir / 'data' / 'lockstep.sqlite'}"
-        server = LockstepServer(workdir, url, backend="fake", processes=processes)
+        # A pool that never fills (as the peer section's): the seed alone places 11,000 1 GiB shares, more
+        # than the fake backend's default 1,000 GiB, and every share-create was refused with a 400.
+        server = LockstepServer(workdir, url, backend="fake", processes=processes, config_text=NEVER_FULL_BACKEND)
         server.upgrade()
         project = "apibench"
         seeded = seed(url, projects=1, groups_per_project=1100, shares_per_group=10, cgsnapshots_per_group=0,

@@ -28,6 +28,9 @@ if str(BENCH) not in sys.path:
 
 import loadgen  # noqa: E402  (bench/loadgen.py, the colleague's load generator)
 
+# The fake backend as a pool that never fills (as Manila's DummyDriver's): the API and peer sections measure
+# the API, and their seeds and write phases place more than the default 1,000 GiB.
+NEVER_FULL_BACKEND = '[backend.default]\ndriver = "fake"\ncapacity_gb = "10000000"\n'
 PG_ADMIN_URL = os.environ.get("LOCKSTEP_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 T0 = time.monotonic()
 API_VERSION = "2.30"

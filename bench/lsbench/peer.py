@@ -11,13 +11,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from lsbench.common import BENCH, LockstepServer, log, pg_database, running
+from lsbench.common import BENCH, NEVER_FULL_BACKEND, LockstepServer, log, pg_database, running
 
 CACHE = Path(os.environ.get("LOCKSTEP_BENCH_CACHE", str(Path.home() / ".cache" / "lockstep-bench")))
 VENV = Path(os.environ.get("MANILA_VENV", str(CACHE / "manila-venv")))
 RUN = Path(os.environ.get("MANILA_RUN_DIR", str(CACHE / "manila-run")))
 PEER = BENCH / "manila_peer"
-PEER_BACKEND = '[backend.default]\ndriver = "fake"\ncapacity_gb = "10000000"\n'
 SHARED_OPS = ["group-show", "group-list-detail-100", "group-list-detail-1000", "group-create", "group-delete",
               "share-create", "share-delete"]
 
@@ -117,7 +116,7 @@ def run(workdir: Path, quick: bool) -> dict[str, Any]:
         # A pool that never fills, as Manila's DummyDriver's: the fake backend's default 1,000 GiB (thick) ran
         # out during share-create at 8 clients once Lockstep created more than 1,000 shares in a phase.
         server = LockstepServer(workdir / "lockstep", db_url, backend="fake", processes=None,
-                                config_text=PEER_BACKEND)
+                                config_text=NEVER_FULL_BACKEND)
         server.upgrade()
         with running(server):
             log(f"peer: Lockstep on {server.url} (PostgreSQL, fake backend, default processes)")
