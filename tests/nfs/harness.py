@@ -19,6 +19,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from lockstep.adapters.nfs.ganesha import GaneshaServer
+from tests.support import InProcessServer
+
 SUBNET = "10.231.1"
 SERVER_IP = f"{SUBNET}.1"
 CLIENT_IP = f"{SUBNET}.2"
@@ -118,3 +121,19 @@ def refused_mount(result: subprocess.CompletedProcess[str]) -> bool:
 
 def refused_write(result: subprocess.CompletedProcess[str]) -> bool:
     return result.returncode != 0 and "NFS3ERR_ROFS" in result.stdout + result.stderr
+
+
+# What an in-process NFS test works with: the server (its worker runs Ganesha), a client in its own
+# network namespace, and the test's scratch directory.
+@dataclass
+class NfsSite:
+    server: InProcessServer
+    client: NfsClient
+    tmp: Path
+
+    @property
+    def ganesha(self) -> GaneshaServer:
+        assert self.server.worker is not None and self.server.worker.context.nfs is not None
+        server = self.server.worker.context.nfs.server
+        assert isinstance(server, GaneshaServer)
+        return server

@@ -7,32 +7,29 @@ from __future__ import annotations
 import os
 import shlex
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from lockstep.adapters.nfs.ganesha import GaneshaServer
 from tests.api.access_helpers import deny, granted, rule, rules_status
-from tests.nfs.harness import CLIENT_IP, SERVER_IP, STRANGER_IP, NfsClient, namespaces, refused_mount, refused_write
-from tests.support import Client, InProcessServer, in_process_server, migrated_database
+from tests.nfs.harness import (
+    CLIENT_IP,
+    SERVER_IP,
+    STRANGER_IP,
+    NfsClient,
+    NfsSite,
+    namespaces,
+    refused_mount,
+    refused_write,
+)
+from tests.support import Client, in_process_server, migrated_database
 
 pytestmark = [pytest.mark.nfs, pytest.mark.root]
 
 
-@dataclass
-class Site:
-    server: InProcessServer
-    client: NfsClient
-    tmp: Path
-
-    @property
-    def ganesha(self) -> GaneshaServer:
-        assert self.server.worker is not None and self.server.worker.context.nfs is not None
-        server = self.server.worker.context.nfs.server
-        assert isinstance(server, GaneshaServer)
-        return server
+class Site(NfsSite):
+    """The harness's site, with this module's helpers."""
 
     def local_file(self, name: str, content: bytes) -> Path:
         path = self.tmp / name

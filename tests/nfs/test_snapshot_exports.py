@@ -12,34 +12,31 @@ import shlex
 import shutil
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from lockstep.adapters.drivers import loopfs
-from lockstep.adapters.nfs.ganesha import GaneshaServer
 from tests.api.access_helpers import granted
 from tests.api.helpers import create_snapshot, create_type
-from tests.nfs.harness import CLIENT_IP, SERVER_IP, STRANGER_IP, NfsClient, namespaces, refused_mount, refused_write
-from tests.support import Client, InProcessServer, in_process_server, migrated_database
+from tests.nfs.harness import (
+    CLIENT_IP,
+    SERVER_IP,
+    STRANGER_IP,
+    NfsClient,
+    NfsSite,
+    namespaces,
+    refused_mount,
+    refused_write,
+)
+from tests.support import Client, in_process_server, migrated_database
 
 pytestmark = [pytest.mark.nfs, pytest.mark.root]
 
 
-@dataclass
-class Site:
-    server: InProcessServer
-    client: NfsClient
-    tmp: Path
-
-    @property
-    def ganesha(self) -> GaneshaServer:
-        assert self.server.worker is not None and self.server.worker.context.nfs is not None
-        server = self.server.worker.context.nfs.server
-        assert isinstance(server, GaneshaServer)
-        return server
+class Site(NfsSite):
+    """The harness's site, with this module's helpers."""
 
     def config(self) -> str:
         return self.ganesha.settings.config_path.read_text()
