@@ -30,14 +30,25 @@ from tests.support import migrated_database
 RECLAIM = Reclaim(Entity.SHARE)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    with migrated_database(request.param, tmp_path) as url:
+def _engine(kind: str, tmp_path: Path) -> Iterator[Engine]:
+    with migrated_database(kind, tmp_path) as url:
         engine = make_engine(url)
         try:
             yield engine
         finally:
             engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    yield from _engine(request.param, tmp_path)
+
+
+@pytest.fixture
+def pg_engine(tmp_path: Path) -> Iterator[Engine]:
+    """PostgreSQL only: for what SQLite cannot have (machines with different clocks, claims in flight
+    together: it is one machine's file with one writer at a time)."""
+    yield from _engine("postgresql", tmp_path)
 
 
 def _enqueue(db: SqlAlchemyDatabase, *targets: str, backend: str | None = None) -> None:
@@ -109,10 +120,9 @@ def test_a_lease_taken_over_fences_its_old_owner(engine: Engine) -> None:
         assert uow.operations.targets() == set()
 
 
-def test_leases_are_judged_by_the_database_clock(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_leases_are_judged_by_the_database_clock(pg_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     """A worker whose clock runs an hour ahead does not take over a lease the database says is running."""
-    if engine.dialect.name != "postgresql":
-        pytest.skip("SQLite is one machine's file: its writers share that machine's clock")
+    engine = pg_engine
     db = SqlAlchemyDatabase(engine)
     _enqueue(db, "t")
     assert len(_claim(db, "honest", lease=30.0)) == 1
@@ -124,10 +134,9 @@ def test_leases_are_judged_by_the_database_clock(engine: Engine, monkeypatch: py
         assert 20 < float(left.scalar_one()) <= 30
 
 
-def test_concurrent_claims_skip_rows_being_claimed(engine: Engine) -> None:
-    """PostgreSQL: a claim does not wait for another claim in flight; it takes other rows."""
-    if engine.dialect.name != "postgresql":
-        pytest.skip("SQLite has one writer at a time: claims cannot be in flight together")
+def test_concurrent_claims_skip_rows_being_claimed(pg_engine: Engine) -> None:
+    """A claim does not wait for another claim in flight; it takes other rows."""
+    engine = pg_engine
     db = SqlAlchemyDatabase(engine)
     _enqueue(db, *[f"t{i}" for i in range(6)])
     with db.write() as first:
